@@ -1,0 +1,1 @@
+"""Climate: reservations of OpenStack compute capacity for a time window."""

@@ -1,0 +1,1 @@
+"""Console entry points (see ``console_scripts`` in setup.cfg)."""

@@ -1,0 +1,20 @@
+"""Climate's configuration options.
+
+Every option Climate reads is declared in one module of this package, grouped by the
+section it lives in, and registered on the global ``cfg.CONF`` when this package is
+imported. ``climate.opts`` lists the same options for oslo-config-generator.
+"""
+
+from oslo_config import cfg
+
+from climate.conf import api
+from climate.conf import database
+from climate.conf import manager
+from climate.conf import paths
+
+CONF = cfg.CONF
+
+ALL_MODULES = (paths, api, manager, database)
+
+for _module in ALL_MODULES:
+    _module.register_opts(CONF)

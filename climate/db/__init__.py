@@ -1,0 +1,1 @@
+"""Climate's database: models, transactions (oslo.db enginefacade) and migrations."""

@@ -1,0 +1,210 @@
+"""SQLAlchemy models of Climate's tables (see shared/DESIGN.md, "Data model").
+
+The alembic migrations in ``climate/db/migration`` create exactly this schema; a test
+compares the two on every backend.
+"""
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from climate.common import timeutils
+from climate.db.types import UTCDateTime
+
+# Explicit constraint names so that migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    'ix': 'ix_%(table_name)s_%(column_0_N_name)s',
+    'uq': 'uq_%(table_name)s_%(column_0_N_name)s',
+    'fk': 'fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s',
+    'pk': 'pk_%(table_name)s',
+}
+
+
+def _uuid():
+    return str(uuid.uuid4())
+
+
+class Base(orm.DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at = sa.Column(UTCDateTime, nullable=False, default=timeutils.utcnow)
+    updated_at = sa.Column(UTCDateTime, nullable=True, onupdate=timeutils.utcnow)
+
+
+class Lease(TimestampMixin, Base):
+    __tablename__ = 'leases'
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    name = sa.Column(sa.String(80), nullable=False)
+    project_id = sa.Column(sa.String(255), nullable=False, index=True)
+    user_id = sa.Column(sa.String(255), nullable=True)
+    start_date = sa.Column(UTCDateTime, nullable=False)
+    end_date = sa.Column(UTCDateTime, nullable=False)
+    status = sa.Column(sa.String(32), nullable=False)
+    status_reason = sa.Column(sa.Text, nullable=True)
+    trust_id = sa.Column(sa.String(36), nullable=True)
+    degraded = sa.Column(sa.Boolean, nullable=False, default=False)
+
+    reservations = orm.relationship('Reservation', back_populates='lease',
+                                    cascade='all, delete-orphan', lazy='selectin',
+                                    order_by='Reservation.created_at')
+    events = orm.relationship('Event', back_populates='lease',
+                              cascade='all, delete-orphan', lazy='selectin',
+                              order_by='Event.time')
+
+
+class Reservation(TimestampMixin, Base):
+    __tablename__ = 'reservations'
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    lease_id = sa.Column(sa.String(36), sa.ForeignKey('leases.id', ondelete='CASCADE'),
+                         nullable=False, index=True)
+    resource_type = sa.Column(sa.String(66), nullable=False)
+    resource_id = sa.Column(sa.String(36), nullable=True)
+    status = sa.Column(sa.String(32), nullable=False)
+    missing_resources = sa.Column(sa.Boolean, nullable=False, default=False)
+    resources_changed = sa.Column(sa.Boolean, nullable=False, default=False)
+
+    lease = orm.relationship('Lease', back_populates='reservations')
+
+
+class Event(TimestampMixin, Base):
+    __tablename__ = 'events'
+    __table_args__ = (
+        sa.Index('ix_events_status_time', 'status', 'time'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    lease_id = sa.Column(sa.String(36), sa.ForeignKey('leases.id', ondelete='CASCADE'),
+                         nullable=False, index=True)
+    event_type = sa.Column(sa.String(66), nullable=False)
+    time = sa.Column(UTCDateTime, nullable=False)
+    status = sa.Column(sa.String(32), nullable=False)
+    owner = sa.Column(sa.String(255), nullable=True)
+    claimed_at = sa.Column(UTCDateTime, nullable=True)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0)
+    error = sa.Column(sa.Text, nullable=True)
+
+    lease = orm.relationship('Lease', back_populates='events')
+
+
+class ResourceProperty(TimestampMixin, Base):
+    """A capability name that hosts may carry; ``private`` hides it from non-admins."""
+
+    __tablename__ = 'resource_properties'
+    __table_args__ = (
+        sa.UniqueConstraint('resource_type', 'property_name'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    resource_type = sa.Column(sa.String(66), nullable=False)
+    property_name = sa.Column(sa.String(64), nullable=False)
+    private = sa.Column(sa.Boolean, nullable=False, default=False)
+
+
+class ComputeHost(TimestampMixin, Base):
+    """An enrolled hypervisor. ``id`` is Climate's own number: Blazar's clients want
+    numeric host ids, while Nova's hypervisor ids are UUIDs today."""
+
+    __tablename__ = 'computehosts'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    hypervisor_id = sa.Column(sa.String(36), nullable=True)
+    hypervisor_hostname = sa.Column(sa.String(255), nullable=False, unique=True)
+    service_name = sa.Column(sa.String(255), nullable=True)
+    vcpus = sa.Column(sa.Integer, nullable=False, default=0)
+    memory_mb = sa.Column(sa.Integer, nullable=False, default=0)
+    local_gb = sa.Column(sa.Integer, nullable=False, default=0)
+    cpu_info = sa.Column(sa.Text, nullable=True)
+    hypervisor_type = sa.Column(sa.String(255), nullable=True)
+    hypervisor_version = sa.Column(sa.BigInteger, nullable=True)
+    availability_zone = sa.Column(sa.String(255), nullable=True)
+    status = sa.Column(sa.String(32), nullable=True)
+    trust_id = sa.Column(sa.String(36), nullable=True)
+    reservable = sa.Column(sa.Boolean, nullable=False, default=True)
+    # Bumped by every allocation change on this host: the compare-and-update token of
+    # the atomic claim (invariant 1).
+    generation = sa.Column(sa.Integer, nullable=False, default=0)
+
+    extra_capabilities = orm.relationship('ComputeHostExtraCapability',
+                                          cascade='all, delete-orphan', lazy='selectin')
+
+
+class ComputeHostExtraCapability(TimestampMixin, Base):
+    __tablename__ = 'computehost_extra_capabilities'
+    __table_args__ = (
+        sa.UniqueConstraint('computehost_id', 'property_id'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    computehost_id = sa.Column(sa.Integer,
+                               sa.ForeignKey('computehosts.id', ondelete='CASCADE'),
+                               nullable=False)
+    property_id = sa.Column(sa.Integer, sa.ForeignKey('resource_properties.id'),
+                            nullable=False, index=True)
+    capability_value = sa.Column(sa.Text, nullable=False)
+
+    property = orm.relationship('ResourceProperty', lazy='joined')
+
+
+class ComputeHostReservation(TimestampMixin, Base):
+    __tablename__ = 'computehost_reservations'
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    reservation_id = sa.Column(sa.String(36),
+                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                               nullable=False, unique=True)
+    aggregate_id = sa.Column(sa.Integer, nullable=True)
+    count_range = sa.Column(sa.String(36), nullable=True)
+    hypervisor_properties = sa.Column(sa.Text, nullable=True)
+    resource_properties = sa.Column(sa.Text, nullable=True)
+    before_end = sa.Column(sa.String(36), nullable=True)
+
+
+class ComputeHostAllocation(TimestampMixin, Base):
+    """One host held by one reservation for ``[start_date, end_date)``.
+
+    The window is copied from the lease so that "is this host free in [a, b)" is a
+    single indexed range query.
+    """
+
+    __tablename__ = 'computehost_allocations'
+    __table_args__ = (
+        sa.Index('ix_computehost_allocations_host_window',
+                 'compute_host_id', 'start_date', 'end_date'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    compute_host_id = sa.Column(sa.Integer, sa.ForeignKey('computehosts.id'),
+                                nullable=False)
+    reservation_id = sa.Column(sa.String(36),
+                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                               nullable=False, index=True)
+    start_date = sa.Column(UTCDateTime, nullable=False)
+    end_date = sa.Column(UTCDateTime, nullable=False)
+
+
+class InstanceReservation(TimestampMixin, Base):
+    """A virtual:instance reservation: an existing server (shelving mode) or, later,
+    a capacity of vcpus/memory_mb/disk_gb × amount (capacity mode)."""
+
+    __tablename__ = 'instance_reservations'
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    reservation_id = sa.Column(sa.String(36),
+                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                               nullable=False, unique=True)
+    server_id = sa.Column(sa.String(36), nullable=True, index=True)
+    on_end = sa.Column(sa.String(36), nullable=True)
+    vcpus = sa.Column(sa.Integer, nullable=True)
+    memory_mb = sa.Column(sa.Integer, nullable=True)
+    disk_gb = sa.Column(sa.Integer, nullable=True)
+    amount = sa.Column(sa.Integer, nullable=True)
+    affinity = sa.Column(sa.Boolean, nullable=True)
+    resource_properties = sa.Column(sa.Text, nullable=True)
+    flavor_id = sa.Column(sa.String(36), nullable=True)
+    aggregate_id = sa.Column(sa.Integer, nullable=True)
+    server_group_id = sa.Column(sa.String(36), nullable=True)
