@@ -60,7 +60,8 @@ def main(argv=None):
     try:
         CONF.command.func()
     except Exception as exc:  # one clear line for operators, not a traceback
-        print(f'climate-db-manage: {type(exc).__name__}: {exc}', file=sys.stderr)
+        first_line = (str(exc).strip().splitlines() or [''])[0]
+        print(f'climate-db-manage: {type(exc).__name__}: {first_line}', file=sys.stderr)
         return 1
     return 0
 

@@ -1,4 +1,4 @@
-"""Database options: oslo.db's [database] section with Climate's defaults."""
+"""Database options: oslo.db's [database] section with Climate's default connection."""
 
 from oslo_config import cfg
 from oslo_db import options as db_options
@@ -7,14 +7,15 @@ DEFAULT_CONNECTION = 'sqlite:///$state_path/climate.sqlite'
 
 
 def register_opts(conf):
-    db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
+    set_lib_defaults()
+    conf.register_opts(db_options.database_opts, group='database')
 
 
 def list_opts():
-    # oslo.db lists its own options under the oslo.db namespace; only the
-    # changed default is Climate's.
+    # oslo.db lists its own options under the oslo.db namespace.
     return {}
 
 
 def set_lib_defaults():
-    db_options.set_defaults(cfg.CONF, connection=DEFAULT_CONNECTION)
+    # On the option objects themselves, so that oslo-config-generator shows it too.
+    cfg.set_defaults(db_options.database_opts, connection=DEFAULT_CONNECTION)

@@ -5,6 +5,7 @@ import os
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
+from alembic import script as alembic_script
 
 from climate.db import api as db_api
 
@@ -12,8 +13,9 @@ ALEMBIC_DIR = os.path.join(os.path.dirname(__file__), 'alembic')
 
 
 def _config(connection=None, stdout=None):
+    kwargs = {'stdout': stdout} if stdout is not None else {}
     config = alembic_config.Config(os.path.join(os.path.dirname(__file__), 'alembic.ini'),
-                                   stdout=stdout)
+                                   **kwargs)
     config.set_main_option('script_location', ALEMBIC_DIR)
     config.attributes['connection'] = connection
     return config
@@ -58,5 +60,4 @@ def revision(message, autogenerate=False, engine=None, stdout=None):
 
 
 def heads():
-    from alembic import script
-    return script.ScriptDirectory.from_config(_config()).get_heads()
+    return alembic_script.ScriptDirectory.from_config(_config()).get_heads()

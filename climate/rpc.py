@@ -1,0 +1,43 @@
+"""oslo.messaging plumbing: transports, RPC servers and clients, notifications.
+
+Production uses RabbitMQ (``[DEFAULT] transport_url``); the embedded quickstart and unit
+tests use the in-process ``fake://`` transport. Servers always use the threading
+executor: Climate does not use eventlet.
+"""
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+_TRANSPORTS = {}
+
+
+def get_transport(conf=cfg.CONF, url=None):
+    """The RPC transport for ``url`` (default: ``[DEFAULT] transport_url``), cached."""
+    key = (id(conf), url)
+    if key not in _TRANSPORTS:
+        _TRANSPORTS[key] = messaging.get_rpc_transport(conf, url=url)
+    return _TRANSPORTS[key]
+
+
+def get_notification_transport(conf=cfg.CONF, url=None):
+    return messaging.get_notification_transport(conf, url=url)
+
+
+def get_server(target, endpoints, conf=cfg.CONF, transport=None, serializer=None):
+    """An RPC server on the threading executor."""
+    transport = transport or get_transport(conf)
+    return messaging.get_rpc_server(transport, target, endpoints, executor='threading',
+                                    serializer=serializer)
+
+
+def get_client(target, conf=cfg.CONF, transport=None, serializer=None, timeout=None):
+    transport = transport or get_transport(conf)
+    return messaging.get_rpc_client(transport, target, serializer=serializer,
+                                    timeout=timeout)
+
+
+def cleanup():
+    """Close every cached transport (at process exit and between tests)."""
+    while _TRANSPORTS:
+        _, transport = _TRANSPORTS.popitem()
+        transport.cleanup()

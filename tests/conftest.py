@@ -1,0 +1,56 @@
+"""Fixtures shared by every tier: per-backend databases, the broker, configuration."""
+
+import pytest
+from oslo_config import cfg
+
+from climate.db import api as db_api
+from climate.db import migration
+from tests import backends
+
+
+def pytest_report_header(config):
+    required = ','.join(sorted(backends.required_backends())) or 'none'
+    return f'climate: required backends: {required}'
+
+
+def use_backend(backend):
+    backends.check(backend, pytest.skip, pytest.fail)
+
+
+@pytest.fixture(params=backends.DATABASES)
+def database(request, tmp_path):
+    """A fresh empty database on each backend in turn."""
+    use_backend(request.param)
+    db = backends.ProvisionedDatabase(request.param, str(tmp_path))
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def migrated_database(database):
+    """A database at the head migration that Climate's ``@reader``/``@writer`` use."""
+    migration.upgrade('head', engine=database.engine)
+    manager = db_api.get_context_manager().make_new_manager()
+    manager.configure(connection=database.url, sqlite_fk=True)
+    restore = db_api.get_context_manager().patch_factory(manager)
+    yield database
+    restore()
+    manager.writer.get_engine().dispose()
+
+
+@pytest.fixture
+def rabbit_url():
+    use_backend('rabbit')
+    return backends.RABBIT_URL
+
+
+@pytest.fixture
+def conf():
+    """A private ConfigOpts with Climate's options, parsed from no files."""
+    import climate.conf as climate_conf
+    conf = cfg.ConfigOpts()
+    for module in climate_conf.ALL_MODULES:
+        module.register_opts(conf)
+    conf([], project='climate', default_config_files=[])
+    yield conf
+    conf.reset()
