@@ -24,10 +24,9 @@ def get_notification_transport(conf=cfg.CONF, url=None):
 
 
 def get_server(target, endpoints, conf=cfg.CONF, transport=None, serializer=None):
-    """An RPC server on the threading executor."""
+    """An RPC server; oslo.messaging's default executor is the threading one."""
     transport = transport or get_transport(conf)
-    return messaging.get_rpc_server(transport, target, endpoints, executor='threading',
-                                    serializer=serializer)
+    return messaging.get_rpc_server(transport, target, endpoints, serializer=serializer)
 
 
 def get_client(target, conf=cfg.CONF, transport=None, serializer=None, timeout=None):
