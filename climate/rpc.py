@@ -9,13 +9,16 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 
 _TRANSPORTS = {}
+# Exceptions from these modules are re-raised on the calling side as the same class.
+ALLOWED_EXMODS = ['climate.exceptions', 'climate.compute.exceptions']
 
 
 def get_transport(conf=cfg.CONF, url=None):
     """The RPC transport for ``url`` (default: ``[DEFAULT] transport_url``), cached."""
     key = (id(conf), url)
     if key not in _TRANSPORTS:
-        _TRANSPORTS[key] = messaging.get_rpc_transport(conf, url=url)
+        _TRANSPORTS[key] = messaging.get_rpc_transport(
+            conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
     return _TRANSPORTS[key]
 
 

@@ -8,6 +8,11 @@ manager_opts = [
     cfg.StrOpt('rpc_topic',
                default='climate.manager',
                help='oslo.messaging topic the manager listens on and the API calls.'),
+    cfg.ListOpt('plugins',
+                default=[],
+                help='Resource plugins to load, by entry-point name in the '
+                         'climate.resource.plugins namespace (Blazar\'s names: '
+                         'physical.host.plugin, virtual.instance.plugin).'),
     cfg.IntOpt('minutes_before_end_lease',
                default=60,
                min=0,
@@ -16,7 +21,7 @@ manager_opts = [
                     '0 creates no such event.'),
     cfg.IntOpt('claim_timeout',
                default=60,
-               min=5,
+               min=2,
                help='Seconds after which an event claimed by a manager that stopped '
                     'heart-beating may be taken over by another manager.'),
     cfg.IntOpt('max_poll_interval',
@@ -24,6 +29,31 @@ manager_opts = [
                min=1,
                help='Longest time in seconds the event engine sleeps before looking '
                     'for due events again, even when nothing woke it.'),
+    cfg.IntOpt('event_workers',
+               default=16,
+               min=1,
+               help='How many events one manager runs in parallel.'),
+    cfg.IntOpt('event_max_attempts',
+               default=5,
+               min=1,
+               help='Attempts of an event that fails with a transient error before '
+                    'it is set to ERROR.'),
+    cfg.FloatOpt('event_retry_interval',
+                 default=2.0,
+                 min=0.1,
+                 help='Seconds before the first retry of a failed event; each further '
+                      'retry waits twice as long, up to 300 seconds.'),
+    cfg.IntOpt('stuck_lease_timeout',
+               default=600,
+               min=5,
+               help='Seconds after which a lease left CREATING, UPDATING or DELETING '
+                    'by a manager that died is recovered (creation rolled back, update '
+                    'settled, deletion finished).'),
+    cfg.IntOpt('claim_retries',
+               default=10,
+               min=1,
+               help='Times a lease create or update is retried against fresh data '
+                    'when another request claimed the same capacity concurrently.'),
 ]
 
 

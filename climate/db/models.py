@@ -74,7 +74,7 @@ class Reservation(TimestampMixin, Base):
 class Event(TimestampMixin, Base):
     __tablename__ = 'events'
     __table_args__ = (
-        sa.Index('ix_events_status_time', 'status', 'time'),
+        sa.Index('ix_events_status_due_at', 'status', 'due_at'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
@@ -82,6 +82,9 @@ class Event(TimestampMixin, Base):
                          nullable=False, index=True)
     event_type = sa.Column(sa.String(66), nullable=False)
     time = sa.Column(UTCDateTime, nullable=False)
+    # When the engine may next run the event: ``time`` at first, later after a retry
+    # back-off. Kept apart from ``time`` so that users always see the scheduled time.
+    due_at = sa.Column(UTCDateTime, nullable=False)
     status = sa.Column(sa.String(32), nullable=False)
     owner = sa.Column(sa.String(255), nullable=True)
     claimed_at = sa.Column(UTCDateTime, nullable=True)

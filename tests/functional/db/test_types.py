@@ -46,7 +46,7 @@ def test_lease_delete_cascades_to_reservations_and_events(migrated_database):
         lease.reservations.append(models.Reservation(resource_type='physical:host',
                                                      status='pending'))
         lease.events.append(models.Event(event_type='start_lease', status='UNDONE',
-                                         time=lease.start_date))
+                                         time=lease.start_date, due_at=lease.start_date))
         session.add(lease)
         session.flush()
         lease_id = lease.id

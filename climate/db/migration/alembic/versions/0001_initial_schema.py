@@ -86,6 +86,7 @@ def upgrade():
     sa.Column('lease_id', sa.String(length=36), nullable=False),
     sa.Column('event_type', sa.String(length=66), nullable=False),
     sa.Column('time', UTCDateTime(), nullable=False),
+    sa.Column('due_at', UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('owner', sa.String(length=255), nullable=True),
     sa.Column('claimed_at', UTCDateTime(), nullable=True),
@@ -98,7 +99,7 @@ def upgrade():
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_lease_id'), ['lease_id'], unique=False)
-        batch_op.create_index('ix_events_status_time', ['status', 'time'], unique=False)
+        batch_op.create_index('ix_events_status_due_at', ['status', 'due_at'], unique=False)
 
     op.create_table('reservations',
     sa.Column('id', sa.String(length=36), nullable=False),

@@ -1,0 +1,1 @@
+"""The lease manager: RPC service, lease lifecycle, state machine and event engine."""

@@ -1,0 +1,43 @@
+"""The manager's RPC endpoint: version 1.0 of the API ``climate.manager.rpcapi`` calls."""
+
+import oslo_messaging as messaging
+
+from climate import exceptions
+
+
+class ManagerEndpoint:
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, service, engine, plugins):
+        self.service = service
+        self.engine = engine
+        self.plugins = plugins
+
+    def create_lease(self, ctxt, values):
+        return self.service.create_lease(ctxt, values)
+
+    def get_lease(self, ctxt, lease_id):
+        return self.service.get_lease(ctxt, lease_id)
+
+    def list_leases(self, ctxt, filters=None):
+        return self.service.list_leases(ctxt, **(filters or {}))
+
+    def update_lease(self, ctxt, lease_id, values):
+        return self.service.update_lease(ctxt, lease_id, values)
+
+    def delete_lease(self, ctxt, lease_id):
+        self.service.delete_lease(ctxt, lease_id)
+
+    def call_plugin(self, ctxt, resource_type, method, kwargs=None):
+        """Call a plugin method the plugin exposes over RPC (e.g. host enrollment)."""
+        plugin = self.plugins.get(resource_type)
+        if plugin is None:
+            raise exceptions.UnsupportedResourceType(resource_type=resource_type)
+        if method not in plugin.rpc_methods:
+            raise exceptions.InvalidInput(
+                reason=f'{resource_type} has no method {method}')
+        return getattr(plugin, method)(ctxt, **(kwargs or {}))
+
+    def wake(self, ctxt):
+        """Look for due events now (cast to every manager when leases change)."""
+        self.engine.wake()

@@ -1,0 +1,203 @@
+"""The event engine: runs each due event once, on time, with any number of managers.
+
+One thread sleeps until the earliest due event (or a claim that may expire), woken
+early by :meth:`EventEngine.wake` when a lease is created or moved, and never longer
+than ``[manager] max_poll_interval``. It claims what is due (see ``climate.db.events``)
+and hands each claimed event to a bounded pool. A second thread heart-beats the claims
+this manager holds. A transient failure puts the event back with a growing back-off;
+the last attempt, or a permanent failure, sets it to ERROR with the reason, and the
+lease to ERROR with the same reason.
+"""
+
+import concurrent.futures
+import datetime
+import os
+import socket
+import threading
+import uuid
+
+from oslo_log import log as logging
+
+from climate.common import timeutils
+from climate import context as climate_context
+from climate import exceptions
+from climate.db import events as event_db
+from climate.manager import states
+
+LOG = logging.getLogger(__name__)
+E = states.Event
+MAX_BACKOFF = 300.0
+# How often a manager looks again when due events exist but must wait for others
+# (e.g. a start waiting for another manager to finish an end on the same hosts).
+BLOCKED_POLL = 0.25
+
+
+class EventEngine:
+
+    def __init__(self, conf, service, owner=None):
+        self.conf = conf
+        self.service = service
+        self.owner = owner or '%s:%d:%s' % (socket.gethostname(), os.getpid(),
+                                            uuid.uuid4().hex[:8])
+        self._workers = conf.manager.event_workers
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            self._workers, thread_name_prefix='climate-event')
+        self._running = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads = []
+        self._last_recovery = None
+
+    @property
+    def context(self):
+        return climate_context.admin_context()
+
+    # Life cycle --------------------------------------------------------------------
+    def start(self):
+        for name, target in (('climate-engine', self._loop),
+                             ('climate-heartbeat', self._heartbeat_loop)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        LOG.info('Event engine %s started', self.owner)
+
+    def stop(self, wait=True):
+        """Stop claiming; with ``wait``, let running events finish first."""
+        self._stopping.set()
+        self._wake.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def wake(self):
+        self._wake.set()
+
+    @property
+    def running(self):
+        with self._lock:
+            return set(self._running)
+
+    # Main loop ---------------------------------------------------------------------
+    def _loop(self):
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self._recover_if_due()
+                _, more = self.dispatch()
+                delay = self._sleep_time(more)
+            except Exception:
+                LOG.exception('Event engine iteration failed; retrying shortly')
+                delay = 1.0
+            if delay > 0:
+                self._wake.wait(delay)
+
+    def dispatch(self):
+        """Claim what is due (up to free workers) and start it.
+
+        Returns ``(claimed, more)``: how many were claimed, and whether more may be
+        claimable right away (the query was cut at the number of free workers).
+        """
+        free = self._workers - len(self.running)
+        if free <= 0:
+            return 0, False
+        now = timeutils.utcnow()
+        ctx = self.context
+        claimed = 0
+        timeout = datetime.timedelta(seconds=self.conf.manager.claim_timeout)
+        for event_id, claimed_at in event_db.stale(ctx, now, timeout, free):
+            if event_db.take_over(ctx, event_id, claimed_at, self.owner, now):
+                LOG.warning('Took over event %s abandoned by its manager', event_id)
+                self._submit(event_id)
+                claimed += 1
+        limit = free - claimed
+        if limit <= 0:
+            return claimed, True
+        candidates = event_db.claimable(ctx, now, limit)
+        for row in candidates:
+            if event_db.claim(ctx, row.id, self.owner, now):
+                LOG.debug('Claimed %s event %s of lease %s', row.event_type, row.id,
+                          row.lease_id)
+                self._submit(row.id)
+                claimed += 1
+        return claimed, len(candidates) >= limit
+
+    def _sleep_time(self, more_claimable):
+        if len(self.running) >= self._workers:
+            return self.conf.manager.max_poll_interval  # a finishing event wakes us
+        if more_claimable:
+            return 0
+        timeout = datetime.timedelta(seconds=self.conf.manager.claim_timeout)
+        next_wake = event_db.next_wake(self.context, timeout)
+        ceiling = float(self.conf.manager.max_poll_interval)
+        if next_wake is None:
+            return ceiling
+        seconds = (next_wake - timeutils.utcnow()).total_seconds()
+        # Due but not claimable here: waiting on another manager or an ordering rule.
+        return min(ceiling, max(seconds, BLOCKED_POLL))
+
+    def _submit(self, event_id):
+        with self._lock:
+            self._running[event_id] = self._pool.submit(self._run, event_id)
+
+    # One event ---------------------------------------------------------------------
+    def _run(self, event_id):
+        ctx = self.context
+        try:
+            outcome = self.service.run_event(ctx, event_id)
+            if not event_db.finish(ctx, event_id, self.owner, E.DONE,
+                                   error=outcome if isinstance(outcome, str) else None):
+                LOG.warning('Event %s finished, but its claim had been taken over',
+                            event_id)
+        except Exception as exc:
+            self._failed(ctx, event_id, exc)
+        finally:
+            with self._lock:
+                self._running.pop(event_id, None)
+            self._wake.set()
+
+    def _failed(self, ctx, event_id, exc):
+        try:
+            event = event_db.get(ctx, event_id)
+            reason = f'{type(exc).__name__}: {exc}'
+            attempts = event.attempts if event else 0
+            if exceptions.is_retryable(exc) and \
+                    attempts < self.conf.manager.event_max_attempts:
+                delay = min(self.conf.manager.event_retry_interval * 2 ** (attempts - 1),
+                            MAX_BACKOFF)
+                LOG.warning('Event %s failed (attempt %d), retrying in %.1fs: %s',
+                            event_id, attempts, delay, reason)
+                due = timeutils.utcnow() + datetime.timedelta(seconds=delay)
+                event_db.finish(ctx, event_id, self.owner, E.UNDONE, error=reason,
+                                due_at=due)
+                return
+            LOG.error('Event %s failed for good after %d attempt(s): %s', event_id,
+                      attempts, reason)
+            self.service.fail_event(ctx, event_id, reason)
+            event_db.finish(ctx, event_id, self.owner, E.ERROR, error=reason)
+        except Exception:
+            # The claim stays IN_PROGRESS and will be taken over after claim_timeout.
+            LOG.exception('Could not record the failure of event %s', event_id)
+
+    # Heart-beats and recovery ------------------------------------------------------
+    def _heartbeat_loop(self):
+        interval = max(self.conf.manager.claim_timeout / 4.0, 0.5)
+        while not self._stopping.wait(interval):
+            try:
+                event_db.heartbeat(self.context, self.owner, timeutils.utcnow(),
+                                   self.running)
+            except Exception:
+                LOG.exception('Heart-beat of claimed events failed')
+
+    def _recover_if_due(self):
+        now = timeutils.utcnow()
+        period = datetime.timedelta(seconds=self.conf.manager.max_poll_interval)
+        if self._last_recovery is not None and now - self._last_recovery < period:
+            return
+        self._last_recovery = now
+        older_than = now - datetime.timedelta(
+            seconds=self.conf.manager.stuck_lease_timeout)
+        try:
+            self.service.recover(self.context, older_than)
+        except Exception:
+            LOG.exception('Recovery of stuck leases failed')

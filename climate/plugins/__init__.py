@@ -1,0 +1,1 @@
+"""Resource plugins: what a reservation of each ``resource_type`` does, and when."""

@@ -1,0 +1,76 @@
+"""The interface every resource plugin implements.
+
+The manager calls a plugin at these points of a reservation's life, in this order:
+
+``validate``   check and normalise the request body of one reservation (4xx errors);
+``reserve``    inside the lease's database transaction: claim capacity for the window
+               (allocation rows). Raising rolls the whole lease back;
+``prepare``    after that transaction committed: side effects outside the database
+               that must exist from creation on (e.g. an aggregate, a shelved server);
+``update``     inside the update transaction: re-check capacity for the new window;
+``after_update`` after it committed: side effects of the change (e.g. add hosts now);
+``on_start`` / ``before_end`` / ``on_end``  the lease's events;
+``release``    undo ``prepare`` for a reservation that never started (lease deleted
+               early, or creation rolled back).
+
+``reserve`` and ``update`` get the ORM rows of the open transaction; every other method
+gets plain dicts (lease: ``id``, ``name``, ``project_id``, ``user_id``, ``trust_id``,
+``start_date``, ``end_date`` as aware UTC datetimes; reservation: ``id``, ``lease_id``,
+``resource_type``, ``resource_id``, ``status``), so a plugin never holds ORM objects
+outside a transaction. Every method that acts outside the
+database must be idempotent: the event engine retries and other managers take over.
+"""
+
+import abc
+
+
+class ResourcePlugin(abc.ABC):
+    #: The ``resource_type`` of the reservations this plugin handles.
+    resource_type = None
+    #: Plugin methods the REST API may call through the manager (e.g. host listing).
+    rpc_methods = frozenset()
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @abc.abstractmethod
+    def validate(self, values):
+        """Return the normalised reservation values or raise an InvalidInput error."""
+
+    @abc.abstractmethod
+    def reserve(self, context, lease, reservation, values):
+        """Claim capacity inside the create transaction (``context.session``).
+
+        ``lease`` and ``reservation`` are the ORM rows being created; set
+        ``reservation.resource_id`` if the plugin keeps a row of its own.
+        """
+
+    def prepare(self, context, lease, reservation):
+        """Side effects after creation; undone by :meth:`release`."""
+
+    def update(self, context, lease, reservation, values, start_date, end_date):
+        """Re-check capacity for a changed window or values (inside a transaction)."""
+        if values:
+            from climate import exceptions
+            raise exceptions.CantUpdateParameter(param=', '.join(sorted(values)))
+
+    def after_update(self, context, lease, reservation):
+        """Side effects of an update, after it committed."""
+
+    @abc.abstractmethod
+    def on_start(self, context, lease, reservation):
+        """Make the capacity the lease's (idempotent)."""
+
+    def before_end(self, context, lease, reservation):
+        """Act shortly before the end (e.g. snapshots); idempotent."""
+
+    @abc.abstractmethod
+    def on_end(self, context, lease, reservation):
+        """Take the capacity back (idempotent)."""
+
+    def release(self, context, lease, reservation):
+        """Undo :meth:`prepare` for a reservation that never started (idempotent)."""
+
+    def details(self, context, reservations):
+        """Extra output fields of each reservation: ``{reservation_id: {...}}``."""
+        return {}

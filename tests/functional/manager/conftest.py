@@ -1,0 +1,109 @@
+"""A lease service and event engine in this process, on each database backend."""
+
+import datetime
+import time
+
+import oslo_messaging as messaging
+import pytest
+from oslo_config import cfg
+from oslo_messaging.notify import _impl_test as test_notifications
+
+import climate.conf as climate_conf
+from climate.common import timeutils
+from climate import context as climate_context
+from climate.manager import engine as engine_mod
+from climate.manager import notifications
+from climate.manager import service as service_mod
+from climate.plugins import dummy
+
+
+@pytest.fixture
+def manager_conf(tmp_path):
+    conf = cfg.ConfigOpts()
+    for module in climate_conf.ALL_MODULES:
+        module.register_opts(conf)
+    dummy.register_opts(conf)
+    conf([], project='climate', default_config_files=[])
+    conf.set_override('journal', str(tmp_path / 'journal.jsonl'), group='dummy_plugin')
+    conf.set_override('event_retry_interval', 0.2, group='manager')
+    conf.set_override('max_poll_interval', 2, group='manager')
+    conf.set_override('claim_timeout', 3, group='manager')
+    yield conf
+    conf.reset()
+
+
+class _Sent:
+    """The notification messages the real Notifier sent through oslo.messaging's
+    in-memory ``test`` driver, oldest first."""
+
+    def _messages(self):
+        return [message for _ctxt, message, _priority, _retry
+                in test_notifications.NOTIFICATIONS]
+
+    def __getitem__(self, index):
+        return self._messages()[index]
+
+    def __iter__(self):
+        return iter(self._messages())
+
+    def __len__(self):
+        return len(self._messages())
+
+
+@pytest.fixture
+def sent_notifications():
+    test_notifications.reset()
+    yield _Sent()
+    test_notifications.reset()
+
+
+@pytest.fixture
+def service(migrated_database, manager_conf, sent_notifications):
+    transport = messaging.get_notification_transport(cfg.CONF, url='fake:///')
+    notifier = notifications.LeaseNotifier(manager_conf, transport=transport,
+                                           driver='test')
+    plugins = {'dummy:resource': dummy.DummyPlugin(manager_conf)}
+    yield service_mod.LeaseService(manager_conf, plugins, notifier)
+    transport.cleanup()
+
+
+@pytest.fixture
+def engine(service, manager_conf):
+    engine = engine_mod.EventEngine(manager_conf, service)
+    service.set_waker(engine.wake)
+    engine.start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture
+def ctx():
+    return climate_context.RequestContext(user_id='u1', project_id='p1', roles=['member'])
+
+
+def lease_body(start, end, reservations=1, **extra):
+    body = {'name': 'lease', 'start_date': _text(start), 'end_date': _text(end),
+            'reservations': [{'resource_type': 'dummy:resource'}
+                             for _ in range(reservations)]}
+    body.update(extra)
+    return body
+
+
+def _text(value):
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def soon(seconds):
+    return timeutils.utcnow() + datetime.timedelta(seconds=seconds)
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f'timed out after {timeout}s waiting for {predicate}')
