@@ -132,7 +132,8 @@ class EventError(ClimateException):
 def is_retryable(exc):
     """Whether a failure is worth retrying (transient), by type or a ``retryable`` flag."""
     from oslo_db import exception as db_exc
+    from sqlalchemy import exc as sa_exc
     if getattr(exc, 'retryable', False):
         return True
     return isinstance(exc, (ClaimConflict, db_exc.DBDeadlock, db_exc.DBConnectionError,
-                            TimeoutError, ConnectionError))
+                            sa_exc.OperationalError, TimeoutError, ConnectionError))

@@ -8,6 +8,9 @@ Code that touches the database decorates a function with ``@reader`` or ``@write
 from oslo_db.sqlalchemy import enginefacade
 
 import climate.conf  # noqa: F401  (registers [database] with Climate's defaults)
+from climate.db import sqlite
+
+sqlite.install()
 
 _CONTEXT_MANAGER = enginefacade.transaction_context()
 _CONTEXT_MANAGER.configure(sqlite_fk=True)

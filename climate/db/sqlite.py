@@ -1,0 +1,52 @@
+"""SQLite settings that make the embedded database safe with many threads.
+
+SQLite refuses (``database is locked``) a transaction that read and then wants to write
+while another one writes, without waiting. Starting every transaction with
+``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent transactions queue
+(``busy_timeout``) instead of failing; WAL lets readers outside transactions proceed.
+"""
+
+import sqlite3
+
+import sqlalchemy as sa
+
+BUSY_TIMEOUT_MS = 30000
+_INSTALLED = False
+
+
+def install():
+    """Apply the settings to every SQLite engine this process creates (idempotent)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    sa.event.listen(sa.engine.Engine, 'connect', _on_connect)
+    sa.event.listen(sa.engine.Engine, 'begin', _on_begin)
+    sa.event.listen(sa.engine.Engine, 'commit', _on_end)
+    sa.event.listen(sa.engine.Engine, 'rollback', _on_end)
+    _INSTALLED = True
+
+
+def _on_connect(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy issue BEGIN itself (below) instead of pysqlite's implicit one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f'PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}')
+    cursor.execute('PRAGMA foreign_keys = ON')
+    if cursor.execute('PRAGMA database_list').fetchone()[2]:  # a file, not :memory:
+        cursor.execute('PRAGMA journal_mode = WAL')
+    cursor.close()
+
+
+# The "in_transaction" marker is the one oslo.db's own SQLite listeners use, so that
+# exactly one BEGIN is sent whichever engine (oslo.db's or a plain one) runs it.
+def _on_begin(connection):
+    if connection.dialect.name == 'sqlite' and 'in_transaction' not in connection.info:
+        connection.exec_driver_sql('BEGIN IMMEDIATE')
+        connection.info['in_transaction'] = True
+
+
+def _on_end(connection):
+    if connection.dialect.name == 'sqlite':
+        connection.info.pop('in_transaction', None)
