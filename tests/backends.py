@@ -21,7 +21,8 @@ ALL_BACKENDS = REAL_DATABASES + ('rabbit',)
 
 ADMIN_URLS = {
     'mysql': os.environ.get('CLIMATE_TEST_MYSQL_URL',
-                            'mysql+pymysql://root@127.0.0.1:3306/'),
+                            'mysql+pymysql://root@127.0.0.1:3306/'
+                            '?ssl_disabled=true'),
     'postgresql': os.environ.get('CLIMATE_TEST_POSTGRESQL_URL',
                                  'postgresql+psycopg2://postgres@127.0.0.1:5432/postgres'),
 }

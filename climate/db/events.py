@@ -7,6 +7,8 @@ backend and at its default isolation level. A claim is kept alive by heart-beats
 same way, conditioned on the stale ``claimed_at``.
 """
 
+import datetime
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -26,37 +28,50 @@ def _rank(event):
                    (event.event_type == E.BEFORE_END_LEASE, 1), else_=2)
 
 
-@db_api.reader
-def claimable(context, now, limit):
-    """Due UNDONE events that may run now, in the order they should run.
-
-    An event waits for the earlier-phase events of its own lease, and a start waits for
-    every open end event scheduled no later than it, so hosts are given back before they
-    are handed out again.
-    """
+def _claimable_query():
+    """Built once: constructing this statement costs more than running it."""
     e = orm.aliased(models.Event)
     same_lease = orm.aliased(models.Event)
-    ends = orm.aliased(models.Event)
     earlier_in_lease = (
         sa.select(same_lease.id)
         .where(same_lease.lease_id == e.lease_id, same_lease.id != e.id,
                same_lease.status.in_(_OPEN), _rank(same_lease) < _rank(e))
         .exists())
-    open_end_before = (
-        sa.select(ends.id)
-        .where(ends.event_type == E.END_LEASE, ends.status.in_(_OPEN),
-               ends.time <= e.time, ends.lease_id != e.lease_id)
-        .exists())
-    query = (
-        sa.select(e.id, e.event_type, e.lease_id)
+    return (
+        sa.select(e.id, e.event_type, e.lease_id, e.time)
         .join(models.Lease, models.Lease.id == e.lease_id)
-        .where(e.status == E.UNDONE, e.due_at <= now,
+        .where(e.status == E.UNDONE, e.due_at <= sa.bindparam('now'),
                models.Lease.status.not_in(_BUSY_LEASE),
                ~earlier_in_lease,
-               sa.or_(e.event_type != E.START_LEASE, ~open_end_before))
-        .order_by(e.time, _rank(e), e.id)
-        .limit(limit))
-    return context.session.execute(query).all()
+               sa.or_(e.event_type != E.START_LEASE,
+                      e.time < sa.bindparam('first_open_end')))
+        # due_at order follows the (status, due_at) index, so the scan stops after
+        # ``limit`` matches; the batch is then put in (time, phase) order.
+        .order_by(e.due_at)
+        .limit(sa.bindparam('limit')))
+
+
+_CLAIMABLE = _claimable_query()
+_FIRST_OPEN_END = (sa.select(sa.func.min(models.Event.time))
+                   .where(models.Event.event_type == E.END_LEASE,
+                          models.Event.status.in_(_OPEN)))
+_NEVER = datetime.datetime(9999, 1, 1, tzinfo=datetime.timezone.utc)
+_PHASE = {E.START_LEASE: 0, E.BEFORE_END_LEASE: 1, E.END_LEASE: 2}
+
+
+@db_api.reader
+def claimable(context, now, limit):
+    """Due UNDONE events that may run now, in the order they should run.
+
+    An event waits for the earlier-phase events of its own lease (start, before-end,
+    end), and a start waits while any end event scheduled no later than it is still
+    open, so hosts are given back before they are handed out again. That second rule
+    needs only the earliest open end (one indexed MIN), not a per-event subquery.
+    """
+    first_open_end = context.session.execute(_FIRST_OPEN_END).scalar() or _NEVER
+    rows = context.session.execute(
+        _CLAIMABLE, {'now': now, 'first_open_end': first_open_end, 'limit': limit}).all()
+    return sorted(rows, key=lambda row: (row.time, _PHASE.get(row.event_type, 3)))
 
 
 @db_api.reader
@@ -90,14 +105,27 @@ def _claim(context, where, owner, now, extra=None):
     result = context.session.execute(
         sa.update(models.Event).where(*where).values(**values)
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return result.rowcount
 
 
 @db_api.writer
-def claim(context, event_id, owner, now):
-    """Take an UNDONE event. True only for the one manager whose UPDATE matched."""
-    return _claim(context, (models.Event.id == event_id, models.Event.status == E.UNDONE),
-                  owner, now)
+def claim(context, event_ids, owner, now):
+    """Take UNDONE events in one UPDATE; return the ids this manager now owns.
+
+    Rows another manager claimed first no longer match ``status = 'UNDONE'`` (the
+    UPDATE waits for its row locks and re-checks), so each id goes to exactly one.
+    """
+    if not event_ids:
+        return []
+    ids = list(event_ids)
+    _claim(context, (models.Event.id.in_(ids), models.Event.status == E.UNDONE),
+           owner, now)
+    owned = context.session.execute(
+        sa.select(models.Event.id).where(models.Event.id.in_(ids),
+                                         models.Event.owner == owner,
+                                         models.Event.status == E.IN_PROGRESS,
+                                         models.Event.claimed_at == now)).scalars()
+    return list(owned)
 
 
 @db_api.writer
@@ -105,7 +133,8 @@ def take_over(context, event_id, stale_claimed_at, owner, now):
     """Take an abandoned IN_PROGRESS event, conditioned on the stale heart-beat seen."""
     return _claim(context, (models.Event.id == event_id,
                             models.Event.status == E.IN_PROGRESS,
-                            models.Event.claimed_at == stale_claimed_at), owner, now)
+                            models.Event.claimed_at == stale_claimed_at),
+                  owner, now) == 1
 
 
 @db_api.writer
@@ -119,18 +148,24 @@ def heartbeat(context, owner, now, event_ids):
         .values(claimed_at=now).execution_options(synchronize_session=False)).rowcount
 
 
+_FINISH = (sa.update(models.Event)
+           .where(models.Event.id == sa.bindparam('event_id'),
+                  models.Event.owner == sa.bindparam('b_owner'),
+                  models.Event.status == E.IN_PROGRESS)
+           .values(status=sa.bindparam('b_status'), error=sa.bindparam('b_error'))
+           .execution_options(synchronize_session=False))
+
+
 @db_api.writer
 def finish(context, event_id, owner, status, error=None, due_at=None):
     """Record the outcome of an owned event; False if the claim was lost meanwhile."""
     states.check('event', event_id, E.IN_PROGRESS, status)
-    values = dict(status=status, error=error)
     if status == E.UNDONE:
-        values.update(owner=None, claimed_at=None, due_at=due_at)
-    result = context.session.execute(
-        sa.update(models.Event)
-        .where(models.Event.id == event_id, models.Event.owner == owner,
-               models.Event.status == E.IN_PROGRESS)
-        .values(**values).execution_options(synchronize_session=False))
+        statement = _FINISH.values(owner=None, claimed_at=None, due_at=due_at)
+    else:
+        statement = _FINISH
+    result = context.session.execute(statement, {
+        'event_id': event_id, 'b_owner': owner, 'b_status': status, 'b_error': error})
     return result.rowcount == 1
 
 

@@ -5,6 +5,7 @@ Functions take a context and run in the caller's transaction when there is one
 """
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from oslo_db.sqlalchemy import utils as db_utils
 
 from climate import exceptions
@@ -17,7 +18,11 @@ SORT_KEYS = ('created_at', 'name', 'start_date', 'end_date', 'status', 'id')
 
 @db_api.reader
 def get(context, lease_id):
-    lease = context.session.get(models.Lease, lease_id)
+    """A lease with its reservations and events, in one query."""
+    query = (sa.select(models.Lease).where(models.Lease.id == lease_id)
+             .options(orm.joinedload(models.Lease.reservations),
+                      orm.joinedload(models.Lease.events)))
+    lease = context.session.execute(query).unique().scalar_one_or_none()
     if lease is None:
         raise exceptions.LeaseNotFound(lease_id=lease_id)
     return lease
@@ -49,39 +54,87 @@ def list_leases(context, project_id=None, status=None, name=None, limit=None,
     return query.all()
 
 
-@db_api.writer
-def set_status(context, lease_id, target, reason=None, expected=None):
-    """Conditionally move a lease to ``target``; return the status it had.
+_L, _R, _E = models.Lease, models.Reservation, models.Event
+_PLAIN_LEASE = sa.select(_L.id, _L.name, _L.project_id, _L.user_id, _L.trust_id,
+                         _L.start_date, _L.end_date, _L.status).where(
+    _L.id == sa.bindparam('lease_id'))
+_PLAIN_RESERVATIONS = sa.select(_R.id, _R.lease_id, _R.resource_type, _R.resource_id,
+                                _R.status).where(
+    _R.lease_id == sa.bindparam('lease_id')).order_by(_R.created_at, _R.id)
+_EVENT_STATUSES = sa.select(_E.event_type, _E.status).where(
+    _E.lease_id == sa.bindparam('lease_id'))
+_LEASE_OF_EVENT = sa.select(_E.event_type, _E.lease_id).where(
+    _E.id == sa.bindparam('event_id'))
 
-    ``expected`` narrows the allowed sources (default: every status the state machine
-    allows into ``target``). Raises InvalidStatus when the lease was not in one of them.
+
+@db_api.reader
+def plain(context, lease_id):
+    """A lease as plugins see it: plain values, reservations, and event statuses.
+
+    Core queries, not ORM objects: this is on the path of every event.
     """
-    allowed = states.sources('lease', target)
-    if expected is not None:
-        allowed = [s for s in allowed if s in expected]
-    lease = get(context, lease_id)
-    current = lease.status
-    result = context.session.execute(
-        sa.update(models.Lease)
-        .where(models.Lease.id == lease_id, models.Lease.status.in_(allowed))
-        .values(status=target, status_reason=reason)
-        .execution_options(synchronize_session=False))
+    params = {'lease_id': lease_id}
+    row = context.session.execute(_PLAIN_LEASE, params).one_or_none()
+    if row is None:
+        raise exceptions.LeaseNotFound(lease_id=lease_id)
+    lease = dict(row._mapping)
+    lease['reservations'] = [dict(r._mapping) for r in
+                             context.session.execute(_PLAIN_RESERVATIONS, params)]
+    lease['events'] = dict(context.session.execute(_EVENT_STATUSES, params).all())
+    return lease
+
+
+@db_api.reader
+def event_and_lease(context, event_id):
+    """``(event_type, plain lease)`` of an event."""
+    row = context.session.execute(_LEASE_OF_EVENT, {'event_id': event_id}).one()
+    return row.event_type, plain(context, row.lease_id)
+
+
+_SET_STATUS = (sa.update(_L)
+               .where(_L.id == sa.bindparam('lease_id'),
+                      _L.status.in_(sa.bindparam('expected', expanding=True)))
+               .values(status=sa.bindparam('b_target'),
+                       status_reason=sa.bindparam('b_reason'))
+               .execution_options(synchronize_session=False))
+_STATUS_OF = sa.select(_L.status).where(_L.id == sa.bindparam('lease_id'))
+
+
+@db_api.writer
+def set_status(context, lease_id, target, expected, reason=None):
+    """Move a lease to ``target`` only if it is still in one of ``expected``.
+
+    One conditional UPDATE: a caller that read the lease as PENDING passes
+    ``expected=['PENDING']`` and loses cleanly (InvalidStateTransition) if anybody
+    changed it meanwhile. Transitions the state machine does not list are refused.
+    """
+    for current in expected:
+        states.check('lease', lease_id, current, target)
+    result = context.session.execute(_SET_STATUS, {
+        'lease_id': lease_id, 'expected': list(expected), 'b_target': target,
+        'b_reason': reason})
     if result.rowcount != 1:
-        context.session.expire(lease)
+        current = context.session.execute(_STATUS_OF, {'lease_id': lease_id}).scalar()
+        if current is None:
+            raise exceptions.LeaseNotFound(lease_id=lease_id)
         raise exceptions.InvalidStateTransition(kind='lease', id=lease_id,
-                                                current=get(context, lease_id).status,
-                                                target=target)
-    context.session.expire(lease)
-    return current
+                                                current=current, target=target)
+
+
+_SET_RESERVATION_STATUS = (
+    sa.update(_R)
+    .where(_R.id == sa.bindparam('reservation_id'),
+           _R.status.in_(sa.bindparam('sources', expanding=True)))
+    .values(status=sa.bindparam('b_target'))
+    .execution_options(synchronize_session=False))
 
 
 @db_api.writer
 def set_reservation_status(context, reservation_id, target):
-    reservation = context.session.get(models.Reservation, reservation_id)
-    if reservation.status == target:
-        return
-    states.check('reservation', reservation_id, reservation.status, target)
-    reservation.status = target
+    """Move a reservation to ``target`` from any status the state machine allows."""
+    context.session.execute(_SET_RESERVATION_STATUS, {
+        'reservation_id': reservation_id, 'b_target': target,
+        'sources': states.sources('reservation', target) + [target]})
 
 
 @db_api.reader

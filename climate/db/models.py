@@ -75,6 +75,7 @@ class Event(TimestampMixin, Base):
     __tablename__ = 'events'
     __table_args__ = (
         sa.Index('ix_events_status_due_at', 'status', 'due_at'),
+        sa.Index('ix_events_type_status_time', 'event_type', 'status', 'time'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True, default=_uuid)

@@ -4,6 +4,10 @@ SQLite refuses (``database is locked``) a transaction that read and then wants t
 while another one writes, without waiting. Starting every transaction with
 ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent transactions queue
 (``busy_timeout``) instead of failing; WAL lets readers outside transactions proceed.
+
+Only Climate's own engines (``climate.db.api``) get these settings; a tool that holds a
+transaction open while reading through a second connection of the same engine (as
+oslo.db's test helpers do) would wait on itself under ``BEGIN IMMEDIATE``.
 """
 
 import sqlite3
@@ -11,19 +15,22 @@ import sqlite3
 import sqlalchemy as sa
 
 BUSY_TIMEOUT_MS = 30000
-_INSTALLED = False
 
 
-def install():
-    """Apply the settings to every SQLite engine this process creates (idempotent)."""
-    global _INSTALLED
-    if _INSTALLED:
+def configure_engine(engine):
+    """Apply the settings to ``engine`` if it is an SQLite engine (an
+    enginefacade ``on_engine_create`` hook)."""
+    if engine.dialect.name != 'sqlite':
         return
-    sa.event.listen(sa.engine.Engine, 'connect', _on_connect)
-    sa.event.listen(sa.engine.Engine, 'begin', _on_begin)
-    sa.event.listen(sa.engine.Engine, 'commit', _on_end)
-    sa.event.listen(sa.engine.Engine, 'rollback', _on_end)
-    _INSTALLED = True
+    sa.event.listen(engine, 'connect', _on_connect)
+    # oslo.db sends a plain (deferred) BEGIN from a listener of its own; ours replaces
+    # it, keeping its "in_transaction" marker so its commit/rollback listeners agree.
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
+            sa.event.remove(engine, 'begin', listener)
+    sa.event.listen(engine, 'begin', _on_begin)
+    sa.event.listen(engine, 'commit', _on_end)
+    sa.event.listen(engine, 'rollback', _on_end)
 
 
 def _on_connect(dbapi_connection, connection_record):

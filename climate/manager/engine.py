@@ -12,6 +12,7 @@ lease to ERROR with the same reason.
 import concurrent.futures
 import datetime
 import os
+import random
 import socket
 import threading
 import uuid
@@ -30,6 +31,13 @@ MAX_BACKOFF = 300.0
 # How often a manager looks again when due events exist but must wait for others
 # (e.g. a start waiting for another manager to finish an end on the same hosts).
 BLOCKED_POLL = 0.25
+# A manager looks at SPREAD times as many due events as it can take, and takes a
+# random sample of them.
+SPREAD = 4
+
+
+class ClaimLost(exceptions.ClimateException):
+    msg_fmt = 'The claim on event %(event_id)s was taken over'
 
 
 class EventEngine:
@@ -40,6 +48,9 @@ class EventEngine:
         self.owner = owner or '%s:%d:%s' % (socket.gethostname(), os.getpid(),
                                             uuid.uuid4().hex[:8])
         self._workers = conf.manager.event_workers
+        # Claimed events may queue for a worker: claiming in larger batches costs far
+        # fewer claim queries than one query per freed worker.
+        self._capacity = 2 * self._workers
         self._pool = concurrent.futures.ThreadPoolExecutor(
             self._workers, thread_name_prefix='climate-event')
         self._running = {}
@@ -98,7 +109,7 @@ class EventEngine:
         Returns ``(claimed, more)``: how many were claimed, and whether more may be
         claimable right away (the query was cut at the number of free workers).
         """
-        free = self._workers - len(self.running)
+        free = self._capacity - len(self.running)
         if free <= 0:
             return 0, False
         now = timeutils.utcnow()
@@ -113,17 +124,24 @@ class EventEngine:
         limit = free - claimed
         if limit <= 0:
             return claimed, True
-        candidates = event_db.claimable(ctx, now, limit)
-        for row in candidates:
-            if event_db.claim(ctx, row.id, self.owner, now):
+        # Look wider than we can take and claim a random sample of it, so managers
+        # polling at the same moment mostly go for different rows.
+        candidates = event_db.claimable(ctx, now, limit * SPREAD)
+        wanted = random.sample(candidates, min(limit, len(candidates)))
+        owned = set(event_db.claim(ctx, [row.id for row in wanted], self.owner, now))
+        for row in candidates:  # in the order claimable() gave
+            if row.id in owned:
                 LOG.debug('Claimed %s event %s of lease %s', row.event_type, row.id,
                           row.lease_id)
                 self._submit(row.id)
                 claimed += 1
-        return claimed, len(candidates) >= limit
+        if wanted and not owned:
+            # Every row went to other managers: give them a moment instead of racing.
+            self._stopping.wait(random.uniform(0.005, 0.03))
+        return claimed, len(candidates) > len(owned)
 
     def _sleep_time(self, more_claimable):
-        if len(self.running) >= self._workers:
+        if len(self.running) > self._capacity - self._workers:
             return self.conf.manager.max_poll_interval  # a finishing event wakes us
         if more_claimable:
             return 0
@@ -143,18 +161,25 @@ class EventEngine:
     # One event ---------------------------------------------------------------------
     def _run(self, event_id):
         ctx = self.context
+
+        def finish(context, note=None):
+            # Inside the handler's last transaction: the outcome commits with it.
+            if not event_db.finish(context, event_id, self.owner, E.DONE, error=note):
+                raise ClaimLost(event_id=event_id)
+
         try:
-            outcome = self.service.run_event(ctx, event_id)
-            if not event_db.finish(ctx, event_id, self.owner, E.DONE,
-                                   error=outcome if isinstance(outcome, str) else None):
-                LOG.warning('Event %s finished, but its claim had been taken over',
-                            event_id)
+            self.service.run_event(ctx, event_id, finish)
+        except ClaimLost:
+            LOG.warning('Event %s finished here, but another manager had taken it '
+                        'over; its result is left to that manager', event_id)
         except Exception as exc:
             self._failed(ctx, event_id, exc)
         finally:
             with self._lock:
                 self._running.pop(event_id, None)
-            self._wake.set()
+                room = self._capacity - len(self._running)
+            if room >= self._workers:
+                self._wake.set()
 
     def _failed(self, ctx, event_id, exc):
         try:

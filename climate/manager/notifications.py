@@ -20,7 +20,11 @@ class LeaseNotifier:
                                             driver=driver)
 
     def notify(self, context, event_type, lease):
+        """Send ``lease`` (a view, or a callable making one only when it is sent)."""
+        if not self._notifier.is_enabled():
+            return
         try:
-            self._notifier.info(context.to_dict(), event_type, lease)
+            payload = lease() if callable(lease) else lease
+            self._notifier.info(context.to_dict(), event_type, payload)
         except Exception:  # a notification must never undo the work it reports
             LOG.exception('Could not send notification %s', event_type)

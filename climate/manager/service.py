@@ -175,8 +175,11 @@ class LeaseService:
         if set(values) == {'name'}:
             return self._rename(context, lease, values['name'])
         plan = self._plan_update(context, lease, values)
-        previous = lease_db.set_status(context, lease_id, L.UPDATING,
-                                       expected=list(L.STABLE))
+        previous = lease['status']
+        if previous not in L.STABLE:
+            raise exceptions.InvalidStatus(
+                f'Lease {lease_id} is {previous}; try again when it is not')
+        lease_db.set_status(context, lease_id, L.UPDATING, expected=[previous])
         try:
             self._with_claim_retries(lambda: self._apply_update(context, lease, plan))
         except exceptions.ClimateException as exc:
@@ -314,7 +317,7 @@ class LeaseService:
         if lease['status'] not in L.STABLE:
             raise exceptions.InvalidStatus(
                 f'Lease {lease_id} is {lease["status"]}; try again when it is not')
-        lease_db.set_status(context, lease_id, L.DELETING, expected=list(L.STABLE))
+        lease_db.set_status(context, lease_id, L.DELETING, expected=[lease['status']])
         self._finish_delete(context, lease_id)
 
     def _finish_delete(self, context, lease_id):
@@ -351,53 +354,82 @@ class LeaseService:
                               reservation['id'], lease['id'])
 
     # Events ------------------------------------------------------------------------
-    def run_event(self, context, event_id):
-        """Run one claimed event. Raises on failure; the engine decides what next."""
-        with db_api.reader.using(context):
-            event = context.session.get(models.Event, event_id)
-            event_type, lease_id = event.event_type, event.lease_id
-        handler = {E.START_LEASE: self._start, E.BEFORE_END_LEASE: self._before_end,
-                   E.END_LEASE: self._end}.get(event_type)
-        if handler is None:
-            raise exceptions.EventError(event_id=event_id,
-                                        error=f'unknown event type {event_type}')
-        outcome = handler(context, self._plain_lease(context, lease_id))
+    def run_event(self, context, event_id, finish=None):
+        """Run one claimed event. Raises on failure; the engine decides what next.
+
+        ``finish(context)`` is called inside the transaction that records the
+        outcome, so the event's result and the lease's new status commit together.
+        """
+        finish = finish or (lambda context, note=None: None)
+        handlers = {E.START_LEASE: self._start, E.BEFORE_END_LEASE: self._before_end,
+                    E.END_LEASE: self._end}
+        with db_api.writer.using(context):
+            event_type, lease = lease_db.event_and_lease(context, event_id)
+            if event_type not in handlers:
+                raise exceptions.EventError(event_id=event_id,
+                                            error=f'unknown event type {event_type}')
+            lease = self._enter(context, event_type, lease)
+        lease_id = lease['id']
+        outcome = handlers[event_type](context, lease, finish)
         self.notifier.notify(context, f'lease.event.{event_type}',
-                             self.get_lease(context, lease_id))
+                             lambda: self.get_lease(context, lease_id))
         return outcome
 
-    def _start(self, context, lease):
-        if lease['status'] != L.STARTING:
-            self._require(lease, (L.PENDING,))
-            lease_db.set_status(context, lease['id'], L.STARTING, expected=[L.PENDING])
+    def _enter(self, context, event_type, lease):
+        """Move the lease into the event's transitional status (in the reading
+        transaction, so reading and claiming the lease cost one round of commits)."""
+        target = {E.START_LEASE: L.STARTING, E.END_LEASE: L.TERMINATING}.get(event_type)
+        if target is None or lease['status'] == target:
+            return lease
+        if event_type == E.END_LEASE and lease['status'] == L.TERMINATED:
+            return lease
+        self._require(lease, (L.PENDING,) if target == L.STARTING else (L.ACTIVE, L.ERROR))
+        lease_db.set_status(context, lease['id'], target, expected=[lease['status']])
+        return dict(lease, status=target)
+
+    def _start(self, context, lease, finish):
+        started = []
         for reservation in lease['reservations']:
             if reservation['status'] in (R.PENDING, R.ERROR):
                 self._plugin(reservation['resource_type']).on_start(context, lease,
                                                                     reservation)
-                lease_db.set_reservation_status(context, reservation['id'], R.ACTIVE)
-        lease_db.set_status(context, lease['id'], L.ACTIVE, expected=[L.STARTING])
+                started.append(reservation['id'])
+        with db_api.writer.using(context):
+            for reservation_id in started:
+                lease_db.set_reservation_status(context, reservation_id, R.ACTIVE)
+            lease_db.set_status(context, lease['id'], L.ACTIVE, expected=[L.STARTING])
+            finish(context)
 
-    def _before_end(self, context, lease):
+    def _before_end(self, context, lease, finish):
         if lease['status'] != L.ACTIVE:
-            return f'skipped: lease is {lease["status"]}'
-        for reservation in lease['reservations']:
-            if reservation['status'] == R.ACTIVE:
-                self._plugin(reservation['resource_type']).before_end(context, lease,
-                                                                      reservation)
+            outcome = f'skipped: lease is {lease["status"]}'
+        else:
+            outcome = None
+            for reservation in lease['reservations']:
+                if reservation['status'] == R.ACTIVE:
+                    self._plugin(reservation['resource_type']).before_end(
+                        context, lease, reservation)
+        with db_api.writer.using(context):
+            finish(context, outcome)
+        return outcome
 
-    def _end(self, context, lease):
+    def _end(self, context, lease, finish):
         if lease['status'] == L.TERMINATED:
+            with db_api.writer.using(context):
+                finish(context, 'already terminated')
             return 'already terminated'
-        if lease['status'] != L.TERMINATING:
-            self._require(lease, (L.ACTIVE, L.ERROR))
-            lease_db.set_status(context, lease['id'], L.TERMINATING,
-                                expected=[L.ACTIVE, L.ERROR])
+        ended = []
         for reservation in lease['reservations']:
             if reservation['status'] != R.DELETED:
                 self._plugin(reservation['resource_type']).on_end(context, lease,
                                                                   reservation)
-                lease_db.set_reservation_status(context, reservation['id'], R.DELETED)
-        lease_db.set_status(context, lease['id'], L.TERMINATED, expected=[L.TERMINATING])
+                ended.append(reservation['id'])
+        with db_api.writer.using(context):
+            for reservation_id in ended:
+                lease_db.set_reservation_status(context, reservation_id, R.DELETED)
+            lease_db.set_status(context, lease['id'], L.TERMINATED,
+                                expected=[L.TERMINATING])
+            finish(context)
 
     def _require(self, lease, expected):
         if lease['status'] in expected:
@@ -460,7 +492,7 @@ class LeaseService:
 
     def _plain_lease(self, context, lease_id):
         with db_api.reader.using(context):
-            return views.plain_lease(lease_db.get(context, lease_id))
+            return lease_db.plain(context, lease_id)
 
 
 class LeaseBusy(exceptions.InvalidStatus):

@@ -1,4 +1,5 @@
-"""How leases look: to plugins (plain dicts with datetimes) and to users (Blazar's shape).
+"""How leases look to users (Blazar's shape). Plugins get plain dicts from
+``climate.db.leases.plain``.
 
 User-facing dates use Blazar's ``YYYY-MM-DDTHH:MM:SS.ffffff`` for ``start_date``,
 ``end_date`` and event ``time`` (python-blazarclient parses them), and
@@ -6,19 +7,6 @@ User-facing dates use Blazar's ``YYYY-MM-DDTHH:MM:SS.ffffff`` for ``start_date``
 """
 
 from climate.common import timeutils
-
-
-def plain_reservation(row):
-    return {'id': row.id, 'lease_id': row.lease_id, 'resource_type': row.resource_type,
-            'resource_id': row.resource_id, 'status': row.status}
-
-
-def plain_lease(row):
-    return {'id': row.id, 'name': row.name, 'project_id': row.project_id,
-            'user_id': row.user_id, 'trust_id': row.trust_id,
-            'start_date': row.start_date, 'end_date': row.end_date, 'status': row.status,
-            'reservations': [plain_reservation(r) for r in row.reservations],
-            'events': {e.event_type: e.status for e in row.events}}
 
 
 def _stamp(value):

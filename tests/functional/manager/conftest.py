@@ -1,7 +1,6 @@
 """A lease service and event engine in this process, on each database backend."""
 
 import datetime
-import time
 
 import oslo_messaging as messaging
 import pytest
@@ -15,6 +14,7 @@ from climate.manager import engine as engine_mod
 from climate.manager import notifications
 from climate.manager import service as service_mod
 from climate.plugins import dummy
+from tests import manager_processes
 
 
 @pytest.fixture
@@ -99,11 +99,4 @@ def soon(seconds):
     return timeutils.utcnow() + datetime.timedelta(seconds=seconds)
 
 
-def wait_for(predicate, timeout=15.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f'timed out after {timeout}s waiting for {predicate}')
+wait_for = manager_processes.wait_for

@@ -100,6 +100,7 @@ def upgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_lease_id'), ['lease_id'], unique=False)
         batch_op.create_index('ix_events_status_due_at', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_events_type_status_time', ['event_type', 'status', 'time'], unique=False)
 
     op.create_table('reservations',
     sa.Column('id', sa.String(length=36), nullable=False),
