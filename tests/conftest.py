@@ -6,6 +6,7 @@ from oslo_config import cfg
 from climate.db import api as db_api
 from climate.db import migration
 from tests import backends
+from tests.fakes.fixtures import fake_nova, nova_conf, nova_driver  # noqa: F401
 
 
 def pytest_report_header(config):

@@ -17,6 +17,9 @@ host = 127.0.0.1
 
 [database]
 connection = sqlite:///$STATE/climate.sqlite
+
+[compute]
+driver = memory
 CONFEOF
     echo "quickstart: wrote $CONF"
 fi

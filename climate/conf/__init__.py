@@ -8,13 +8,16 @@ imported. ``climate.opts`` lists the same options for oslo-config-generator.
 from oslo_config import cfg
 
 from climate.conf import api
+from climate.conf import compute
+from climate.conf import compute_memory
 from climate.conf import database
 from climate.conf import manager
+from climate.conf import nova
 from climate.conf import paths
 
 CONF = cfg.CONF
 
-ALL_MODULES = (paths, api, manager, database)
+ALL_MODULES = (paths, api, manager, database, compute, compute_memory, nova)
 
 for _module in ALL_MODULES:
     _module.register_opts(CONF)

@@ -1,0 +1,1 @@
+"""Test doubles of the services Climate talks to (see each module's docstring)."""

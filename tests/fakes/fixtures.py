@@ -1,0 +1,32 @@
+"""pytest fixtures for the test doubles; ``tests/conftest.py`` makes them global.
+
+- ``fake_nova``: a started ``FakeNova`` (stopped after the test).
+- ``nova_conf``: the ``conf`` fixture with [nova] pointing at ``fake_nova`` and
+  ``[compute] driver = nova``, fast polling.
+- ``nova_driver``: a ``climate.compute.nova.NovaDriver`` built from ``nova_conf``.
+"""
+
+import pytest
+
+from tests.fakes import nova_api
+
+
+@pytest.fixture
+def fake_nova():
+    with nova_api.FakeNova() as nova:
+        yield nova
+
+
+@pytest.fixture
+def nova_conf(conf, fake_nova):
+    fake_nova.configure(conf)
+    conf.set_override('driver', 'nova', 'compute')
+    conf.set_override('poll_interval', 0.02, 'compute')
+    conf.set_override('wait_timeout', 5, 'compute')
+    return conf
+
+
+@pytest.fixture
+def nova_driver(nova_conf):
+    from climate.compute import nova
+    return nova.NovaDriver(nova_conf)

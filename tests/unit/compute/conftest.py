@@ -1,0 +1,62 @@
+"""A ``compute`` fixture running each contract test on both drivers.
+
+For ``nova`` the driver talks HTTP to ``tests.fakes.nova_api.FakeNova`` (the stand-in
+for Nova until the integration tier runs against a real one); for ``memory`` it is the
+in-process simulation. Both are seeded through the same helpers.
+"""
+
+import pytest
+
+from climate.compute import memory
+
+# Which request of the Nova API each driver method makes first (for injecting faults).
+NOVA_REQUESTS = {
+    'get_hypervisor': ('GET', r'/os-hypervisors'),
+    'list_servers_on_host': ('GET', r'/servers/detail'),
+    'find_aggregate': ('GET', r'/os-aggregates$'),
+    'add_host': ('POST', r'/os-aggregates/\d+/action$'),
+    'get_server': ('GET', r'/servers/[^/]+$'),
+    'shelve_server': ('POST', r'/servers/[^/]+/action$'),
+    'delete_server': ('DELETE', r'/servers/[^/]+$'),
+    'get_image_status': ('GET', r'/image/v2/images/'),
+}
+
+
+class Compute:
+    """A driver plus the world behind it."""
+
+    def __init__(self, kind, driver, world, own_project):
+        self.kind = kind
+        self.driver = driver
+        self.world = world    # MemoryDriver or FakeNova: add_hypervisor, add_server…
+        self.own_project = own_project
+
+    def set_action_delay(self, seconds):
+        self.world.action_delay = seconds
+
+    def fail_next(self, method, retryable=True, times=1, after=False):
+        if self.kind == 'memory':
+            self.world.inject_failure(method, times=times, retryable=retryable,
+                                      after=after)
+        else:
+            http_method, path = NOVA_REQUESTS[method]
+            self.world.inject(status=503 if retryable else 403, method=http_method,
+                              path=path, times=times, after=after,
+                              message=f'Injected failure of {method}')
+
+
+@pytest.fixture(params=['memory', 'nova'])
+def compute(request, conf):
+    conf.set_override('hypervisors', [], 'compute_memory')
+    conf.set_override('poll_interval', 0.02, 'compute')
+    conf.set_override('wait_timeout', 5, 'compute')
+    if request.param == 'memory':
+        driver = memory.MemoryDriver(conf)
+        result = Compute('memory', driver, driver, driver.project_id)
+    else:
+        fake = request.getfixturevalue('fake_nova')
+        result = Compute('nova', request.getfixturevalue('nova_driver'), fake,
+                         fake.project_id)
+    result.world.add_hypervisor('compute-1', vcpus=16, memory_mb=32768, local_gb=400)
+    result.world.add_hypervisor('compute-2')
+    return result

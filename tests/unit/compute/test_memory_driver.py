@@ -1,0 +1,142 @@
+"""The in-memory driver's own features: its configuration and its test hooks."""
+
+import threading
+import time
+
+import pytest
+
+from climate.compute import exceptions
+from climate.compute import memory
+
+
+@pytest.fixture
+def driver(conf):
+    return memory.MemoryDriver(conf)
+
+
+def test_default_hypervisors_and_freepool(driver):
+    names = sorted(h.hypervisor_hostname for h in driver.list_hypervisors())
+    assert names == ['compute-1', 'compute-2', 'compute-3']
+    assert driver.find_aggregate('freepool').hosts == ()
+
+
+def test_hypervisors_are_configurable(conf):
+    conf.set_override('hypervisors', ['big:vcpus=64:memory_mb=262144:local_gb=2000',
+                                      'node-1.example.org:service_host=node-1'],
+                      'compute_memory')
+    conf.set_override('aggregate_freepool_name', 'spare', 'nova')
+    driver = memory.MemoryDriver(conf)
+    big = driver.get_hypervisor('big')
+    assert (big.vcpus, big.memory_mb, big.local_gb) == (64, 262144, 2000)
+    assert driver.get_hypervisor('node-1.example.org').service_host == 'node-1'
+    assert driver.find_aggregate('spare') is not None
+    assert driver.find_aggregate('freepool') is None
+
+
+def test_hypervisor_ids_survive_a_restart(conf):
+    first = memory.MemoryDriver(conf).get_hypervisor('compute-1').id
+    assert memory.MemoryDriver(conf).get_hypervisor('compute-1').id == first
+    assert memory.MemoryDriver(conf).get_hypervisor('compute-2').id != first
+
+
+@pytest.mark.parametrize('item, complaint', [
+    ('host1:vcpus=eight', 'vcpus must be an integer'),
+    ('host1:cores=8', "'cores=8'"),
+    ('host1:vcpus', "'vcpus'"),
+    (':vcpus=8', 'empty host name'),
+])
+def test_bad_hypervisor_items_are_reported(conf, item, complaint):
+    conf.set_override('hypervisors', [item], 'compute_memory')
+    with pytest.raises(ValueError, match='compute_memory') as caught:
+        memory.MemoryDriver(conf)
+    assert complaint in str(caught.value)
+
+
+def test_action_delay_is_configurable(conf):
+    conf.set_override('action_delay', 0.3, 'compute_memory')
+    driver = memory.MemoryDriver(conf)
+    server_id = driver.add_server('vm-1', 'compute-1')
+    driver.shelve_server(server_id)
+    assert driver.get_server(server_id).task_state == 'shelving'
+    time.sleep(0.35)
+    assert driver.get_server(server_id).status == 'SHELVED_OFFLOADED'
+
+
+def test_inject_failure_counts_down(driver):
+    driver.inject_failure('find_aggregate', times=2)
+    for _ in range(2):
+        with pytest.raises(exceptions.ComputeError) as caught:
+            driver.find_aggregate('freepool')
+        assert caught.value.retryable
+    assert driver.find_aggregate('freepool') is not None
+    assert driver.call_count('find_aggregate') == 3
+
+
+def test_inject_failure_with_a_chosen_error(driver):
+    driver.inject_failure('get_hypervisor', error=exceptions.ComputeTimeout)
+    with pytest.raises(exceptions.ComputeTimeout):
+        driver.get_hypervisor('compute-1')
+
+
+def test_inject_failure_after_the_call_keeps_its_effect(driver):
+    driver.inject_failure('add_host', after=True)
+    with pytest.raises(exceptions.ComputeError):
+        driver.add_host('freepool', 'compute-1')
+    assert driver.find_aggregate('freepool').hosts == ('compute-1',)
+
+
+def test_inject_delay_slows_calls_down(driver):
+    driver.inject_delay('find_aggregate', 0.2, times=1)
+    started = time.monotonic()
+    driver.find_aggregate('freepool')
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    driver.find_aggregate('freepool')
+    assert time.monotonic() - started < 0.2
+
+
+def test_a_slow_call_does_not_block_the_others(driver):
+    driver.inject_delay('list_servers_on_host', 0.5)
+    thread = threading.Thread(target=driver.list_servers_on_host, args=('compute-1',))
+    thread.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    driver.find_aggregate('freepool')
+    assert time.monotonic() - started < 0.3
+    thread.join()
+
+
+def test_clear_faults(driver):
+    driver.inject_failure('find_aggregate', times=5)
+    driver.inject_delay('find_aggregate', 5)
+    driver.clear_faults()
+    assert driver.find_aggregate('freepool') is not None
+
+
+def test_hooks_only_accept_driver_methods(driver):
+    with pytest.raises(ValueError):
+        driver.inject_failure('add_hosts')
+
+
+def test_concurrent_moves_keep_aggregates_consistent(conf):
+    hosts = [f'host-{i}' for i in range(20)]
+    conf.set_override('hypervisors', hosts, 'compute_memory')
+    driver = memory.MemoryDriver(conf)
+    for host in hosts:
+        driver.add_host('freepool', host)
+    driver.ensure_aggregate('reservation-1', availability_zone='climate_r1')
+
+    def move(host):
+        for _ in range(20):
+            driver.remove_host('freepool', host)
+            driver.add_host('reservation-1', host)
+            driver.remove_host('reservation-1', host)
+            driver.add_host('freepool', host)
+
+    threads = [threading.Thread(target=move, args=(host,)) for host in hosts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(driver.find_aggregate('freepool').hosts) == sorted(hosts)
+    assert driver.find_aggregate('reservation-1').hosts == ()

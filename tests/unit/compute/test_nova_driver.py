@@ -1,0 +1,198 @@
+"""The Nova driver over HTTP: authentication, microversion, errors, pagination.
+
+Nova here is ``tests.fakes.nova_api.FakeNova``, which stands in for Nova only until the
+integration tier (real Nova via openstack-lite) lands.
+"""
+
+import time
+
+import pytest
+
+from climate.compute import exceptions
+from climate.compute import nova
+
+
+def test_one_token_serves_many_calls(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    for _ in range(3):
+        nova_driver.get_hypervisor('compute-1')
+        nova_driver.find_aggregate('freepool')
+    assert fake_nova.token_requests == 1
+
+
+def test_a_revoked_token_is_replaced_transparently(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    nova_driver.get_hypervisor('compute-1')
+    fake_nova.revoke_tokens()
+    assert nova_driver.get_hypervisor('compute-1').hypervisor_hostname == 'compute-1'
+    assert fake_nova.token_requests == 2
+
+
+def test_every_compute_call_uses_microversion_2_87(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    server_id = fake_nova.add_server('vm-1', 'compute-1')
+    nova_driver.get_hypervisor('compute-1')
+    nova_driver.shelve_server(server_id)
+    nova_driver.ensure_aggregate('r1')
+    compute_requests = [r for r in fake_nova.requests if r[1].startswith('/compute/')]
+    assert compute_requests
+    assert {r[3] for r in compute_requests} == {'2.87'}
+
+
+@pytest.mark.parametrize('status, retryable', [
+    (500, True), (502, True), (503, True), (504, True), (429, True),
+    (501, False), (400, False), (403, False), (409, False)])
+def test_http_errors_map_to_retryable_or_not(fake_nova, nova_driver, status, retryable):
+    fake_nova.inject(status=status, method='GET', path='/os-aggregates',
+                     message='Nova says no')
+    with pytest.raises(exceptions.ComputeError) as caught:
+        nova_driver.find_aggregate('freepool')
+    assert caught.value.retryable is retryable
+    assert caught.value.status_code == status
+    assert 'Nova says no' in caught.value.message
+
+
+@pytest.mark.parametrize('authenticated_before', [False, True])
+def test_an_unreachable_nova_is_a_retryable_error(nova_conf, fake_nova,
+                                                  authenticated_before):
+    driver = nova.NovaDriver(nova_conf)
+    if authenticated_before:
+        driver.find_aggregate('freepool')
+    fake_nova.stop()
+    with pytest.raises(exceptions.ComputeError) as caught:
+        driver.find_aggregate('freepool')
+    assert caught.value.retryable is True
+
+
+def test_a_slow_nova_is_a_retryable_timeout(conf, fake_nova):
+    fake_nova.configure(conf, timeout=0.3)
+    driver = nova.NovaDriver(conf)
+    driver.find_aggregate('freepool')
+    fake_nova.inject(status=None, delay=1.5, method='GET', path='/os-aggregates')
+    started = time.monotonic()
+    with pytest.raises(exceptions.ComputeTimeout) as caught:
+        driver.find_aggregate('freepool')
+    assert caught.value.retryable is True
+    assert time.monotonic() - started < 1.4
+
+
+def test_a_slow_answer_within_the_timeout_is_fine(fake_nova, nova_driver):
+    fake_nova.inject(status=None, delay=0.3, method='GET', path='/os-aggregates')
+    assert nova_driver.find_aggregate('freepool').name == 'freepool'
+
+
+def test_keystone_unavailable_is_retryable(fake_nova, nova_driver):
+    fake_nova.inject(status=503, method='POST', path='/auth/tokens')
+    with pytest.raises(exceptions.ComputeError) as caught:
+        nova_driver.find_aggregate('freepool')
+    assert caught.value.retryable is True
+    assert nova_driver.find_aggregate('freepool') is not None
+
+
+def test_wrong_credentials_are_not_retryable(conf, fake_nova):
+    fake_nova.configure(conf)
+    conf.set_override('password', 'wrong', 'nova')
+    driver = nova.NovaDriver(conf)
+    with pytest.raises(exceptions.ComputeError) as caught:
+        driver.find_aggregate('freepool')
+    assert caught.value.retryable is False
+    assert caught.value.status_code == 401
+
+
+def test_a_region_without_nova_is_a_clear_configuration_error(conf, fake_nova):
+    fake_nova.configure(conf)
+    conf.set_override('region_name', 'RegionTwo', 'nova')
+    driver = nova.NovaDriver(conf)
+    with pytest.raises(exceptions.ComputeError) as caught:
+        driver.find_aggregate('freepool')
+    assert caught.value.retryable is False
+    assert 'compute' in caught.value.message
+
+
+def test_endpoint_override_is_honoured(conf, fake_nova):
+    fake_nova.configure(conf)
+    conf.set_override('region_name', 'RegionTwo', 'nova')
+    conf.set_override('endpoint_override', fake_nova.compute_url, 'nova')
+    assert nova.NovaDriver(conf).find_aggregate('freepool').name == 'freepool'
+
+
+def test_missing_credentials_fail_at_start(conf):
+    with pytest.raises(exceptions.ComputeError, match='auth_type'):
+        nova.NovaDriver(conf)
+
+
+def test_a_config_file_section_is_enough(tmp_path, conf, fake_nova):
+    config = tmp_path / 'climate.conf'
+    config.write_text(fake_nova.config_text())
+    conf([f'--config-file={config}'], project='climate', default_config_files=[])
+    fake_nova.add_hypervisor('compute-1')
+    assert nova.NovaDriver(conf).get_hypervisor('compute-1').vcpus == 8
+
+
+def test_servers_and_hypervisors_are_listed_across_pages(fake_nova, nova_driver):
+    fake_nova.max_limit = 2
+    for index in range(5):
+        fake_nova.add_hypervisor(f'compute-{index}')
+    created = {fake_nova.add_server(f'vm-{i}', 'compute-0', project_id=f'p{i}')
+               for i in range(5)}
+    assert {s.id for s in nova_driver.list_servers_on_host('compute-0')} == created
+    assert len(nova_driver.list_hypervisors()) == 5
+
+
+def test_hypervisor_and_service_host_names_may_differ(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('node-1.example.org', service_host='node-1')
+    hypervisor = nova_driver.get_hypervisor('node-1.example.org')
+    assert hypervisor.service_host == 'node-1'
+    server_id = fake_nova.add_server('vm-1', 'node-1')
+    assert [s.id for s in nova_driver.list_servers_on_host('node-1')] == [server_id]
+    assert nova_driver.add_host('freepool', 'node-1').hosts == ('node-1',)
+
+
+def _stale_once(monkeypatch, driver, stale):
+    """The driver's next aggregate lookup sees ``stale``, as if it raced someone."""
+    real = driver.find_aggregate
+    answers = iter([stale])
+    monkeypatch.setattr(driver, 'find_aggregate',
+                        lambda name: next(answers, None) or real(name))
+
+
+def test_add_host_tolerates_a_host_added_meanwhile(fake_nova, nova_driver, monkeypatch):
+    fake_nova.add_hypervisor('compute-1')
+    stale = nova_driver.find_aggregate('freepool')
+    nova_driver.add_host('freepool', 'compute-1')  # another manager did it
+    _stale_once(monkeypatch, nova_driver, stale)
+    assert nova_driver.add_host('freepool', 'compute-1').hosts == ('compute-1',)
+    assert len(fake_nova.requests_to('POST', r'/os-aggregates/\d+/action$')) == 2
+
+
+def test_remove_host_tolerates_a_host_removed_meanwhile(fake_nova, nova_driver,
+                                                       monkeypatch):
+    fake_nova.add_hypervisor('compute-1')
+    stale = nova_driver.add_host('freepool', 'compute-1')
+    nova_driver.remove_host('freepool', 'compute-1')  # another manager did it
+    _stale_once(monkeypatch, nova_driver, stale)
+    assert nova_driver.remove_host('freepool', 'compute-1').hosts == ()
+
+
+def test_delete_aggregate_empties_it_again_if_a_host_arrived(fake_nova, nova_driver,
+                                                            monkeypatch):
+    fake_nova.add_hypervisor('compute-1')
+    nova_driver.ensure_aggregate('r1')
+    stale = nova_driver.find_aggregate('r1')  # empty
+    nova_driver.add_host('r1', 'compute-1')   # arrives before Nova deletes it
+    _stale_once(monkeypatch, nova_driver, stale)
+    nova_driver.delete_aggregate('r1')
+    assert nova_driver.find_aggregate('r1') is None
+
+
+def test_create_server_sends_networks_and_scheduler_hints(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    server = nova_driver.create_server(
+        'vm-1', 'flavor-1', 'image-1', networks=[{'uuid': 'net-1'}],
+        scheduler_hints={'reservation': 'r1'})
+    record = fake_nova.servers[server.id]
+    assert record['scheduler_hints'] == {'reservation': 'r1'}
+    assert record['networks'] == [{'uuid': 'net-1'}]
+    default = nova_driver.create_server('vm-2', 'flavor-1', 'image-1')
+    assert fake_nova.servers[default.id]['networks'] == 'none'
+
