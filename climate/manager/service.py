@@ -103,7 +103,7 @@ class LeaseService:
             if not resource_type:
                 raise exceptions.MissingParameter(param='resource_type')
             plugin = self._plugin(resource_type)
-            normalised.append((resource_type, plugin.validate(dict(request))))
+            normalised.append((resource_type, plugin.validate(context, dict(request))))
         lease_values = dict(name=name, start_date=start, end_date=end,
                             before_end=before_end,
                             project_id=values.get('project_id') or context.project_id,

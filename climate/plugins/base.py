@@ -34,8 +34,12 @@ class ResourcePlugin(abc.ABC):
         self.conf = conf
 
     @abc.abstractmethod
-    def validate(self, values):
-        """Return the normalised reservation values or raise an InvalidInput error."""
+    def validate(self, context, values):
+        """Return the normalised reservation values or raise a 4xx ClimateException.
+
+        ``context`` is the caller's (``project_id``, ``user_id``, ``is_admin``, …); the
+        lease will belong to ``context.project_id``.
+        """
 
     @abc.abstractmethod
     def reserve(self, context, lease, reservation, values):

@@ -57,7 +57,7 @@ class DummyPlugin(base.ResourcePlugin):
         self._attempts = {}
         self._lock = threading.Lock()
 
-    def validate(self, values):
+    def validate(self, context, values):
         return {k: v for k, v in values.items() if k != 'resource_type'}
 
     def reserve(self, context, lease, reservation, values):
