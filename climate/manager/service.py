@@ -388,17 +388,8 @@ class LeaseService:
         return dict(lease, status=target)
 
     def _start(self, context, lease, finish):
-        started = []
-        for reservation in lease['reservations']:
-            if reservation['status'] in (R.PENDING, R.ERROR):
-                self._plugin(reservation['resource_type']).on_start(context, lease,
-                                                                    reservation)
-                started.append(reservation['id'])
-        with db_api.writer.using(context):
-            for reservation_id in started:
-                lease_db.set_reservation_status(context, reservation_id, R.ACTIVE)
-            lease_db.set_status(context, lease['id'], L.ACTIVE, expected=[L.STARTING])
-            finish(context)
+        self._act_then_settle(context, lease, finish, 'on_start', (R.PENDING, R.ERROR),
+                              R.ACTIVE, L.STARTING, L.ACTIVE)
 
     def _before_end(self, context, lease, finish):
         if lease['status'] != L.ACTIVE:
@@ -418,17 +409,26 @@ class LeaseService:
             with db_api.writer.using(context):
                 finish(context, 'already terminated')
             return 'already terminated'
-        ended = []
+        self._act_then_settle(context, lease, finish, 'on_end',
+                              (R.PENDING, R.ACTIVE, R.ERROR), R.DELETED,
+                              L.TERMINATING, L.TERMINATED)
+
+    def _act_then_settle(self, context, lease, finish, action, from_statuses,
+                         reservation_status, lease_from, lease_to):
+        """Run ``action`` of each plugin concerned, then record every outcome (and the
+        event's) in one transaction. A failure half-way records nothing: the retry
+        repeats the actions, which plugins make idempotent."""
+        done = []
         for reservation in lease['reservations']:
-            if reservation['status'] != R.DELETED:
-                self._plugin(reservation['resource_type']).on_end(context, lease,
-                                                                  reservation)
-                ended.append(reservation['id'])
+            if reservation['status'] in from_statuses:
+                plugin = self._plugin(reservation['resource_type'])
+                getattr(plugin, action)(context, lease, reservation)
+                done.append(reservation['id'])
         with db_api.writer.using(context):
-            for reservation_id in ended:
-                lease_db.set_reservation_status(context, reservation_id, R.DELETED)
-            lease_db.set_status(context, lease['id'], L.TERMINATED,
-                                expected=[L.TERMINATING])
+            for reservation_id in done:
+                lease_db.set_reservation_status(context, reservation_id,
+                                                reservation_status)
+            lease_db.set_status(context, lease['id'], lease_to, expected=[lease_from])
             finish(context)
 
     def _require(self, lease, expected):
