@@ -19,9 +19,15 @@ start() {
     return 1
 }
 
+# shellcheck disable=SC2329  # called through start()
 start_postgresql() {
     command -v pg_ctlcluster >/dev/null || return 1
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+    local version
+    for version in /etc/postgresql/*/; do
+        version=$(basename "$version")
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start && return 0
+    done
+    return 1
 }
 
 rc=0
