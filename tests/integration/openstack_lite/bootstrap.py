@@ -21,12 +21,13 @@ class BootstrapError(Exception):
     pass
 
 
-def ensure_vhost(settings, log):
+def ensure_vhost(settings, log, recreate=False):
     """Give the environment its own RabbitMQ vhost; ``None`` means the default one.
 
     Nova's queues are named after topics (``conductor``, ``compute.cmp1`` ...), so two
     copies on one vhost would steal each other's messages whatever their DB prefix.
     Needs ``rabbitmqctl`` (root, local broker); without it the default vhost is used.
+    ``recreate`` empties it first (a fresh bootstrap wants no stale messages).
     """
     if not settings.rabbit_vhost or not shutil.which('rabbitmqctl'):
         return None
@@ -34,6 +35,10 @@ def ensure_vhost(settings, log):
     try:
         listed = subprocess.run(['rabbitmqctl', '-q', 'list_vhosts'], capture_output=True,
                                 text=True, timeout=60, check=True).stdout.split()
+        if recreate and settings.rabbit_vhost in listed:
+            subprocess.run(['rabbitmqctl', '-q', 'delete_vhost', settings.rabbit_vhost],
+                           capture_output=True, timeout=60, check=True)
+            listed.remove(settings.rabbit_vhost)
         if settings.rabbit_vhost not in listed:
             for cmd in (['add_vhost', settings.rabbit_vhost],
                         ['set_permissions', '-p', settings.rabbit_vhost,
@@ -68,14 +73,36 @@ def recreate_databases(settings):
                           for name in settings.database_names])
 
 
-def databases_exist(settings):
-    engine = sa.create_engine(settings.mysql_url, connect_args={'connect_timeout': 5})
+def _meta_url(settings):
+    return settings.database_url('meta')
+
+
+def recorded_fingerprint(settings):
+    """The fingerprint of the copy that last bootstrapped these databases, or None.
+
+    Two copies (a clone and CI, say) with the same prefix take the databases over in
+    turn; each notices the other's record here and bootstraps afresh.
+    """
+    engine = sa.create_engine(_meta_url(settings), connect_args={'connect_timeout': 5})
     try:
         with engine.connect() as conn:
-            names = {row[0] for row in conn.execute(sa.text('SHOW DATABASES'))}
+            return conn.execute(sa.text('SELECT fingerprint FROM owner')).scalar()
+    except sa.exc.DBAPIError:  # no database or no table: never bootstrapped
+        return None
     finally:
         engine.dispose()
-    return set(settings.database_names) <= names
+
+
+def record_fingerprint(settings, fingerprint):
+    engine = sa.create_engine(_meta_url(settings), connect_args={'connect_timeout': 5})
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text('CREATE TABLE IF NOT EXISTS owner '
+                                 '(fingerprint VARCHAR(64) NOT NULL)'))
+            conn.execute(sa.text('DELETE FROM owner'))
+            conn.execute(sa.text('INSERT INTO owner VALUES (:f)'), {'f': fingerprint})
+    finally:
+        engine.dispose()
 
 
 def mapped_hosts(settings):

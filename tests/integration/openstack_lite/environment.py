@@ -118,12 +118,12 @@ class Environment:
         marker = settings.state / '.bootstrapped'
         fingerprint = settings.fingerprint(stamp)
         fresh = (not marker.exists() or marker.read_text().strip() != fingerprint
-                 or not bootstrap.databases_exist(settings))
+                 or bootstrap.recorded_fingerprint(settings) != fingerprint)
         if fresh:
             bootstrap.wipe_state(settings)
             settings.log_dir.mkdir(parents=True, exist_ok=True)
             with open(settings.log_dir / 'bootstrap.log', 'w') as log:
-                vhost = bootstrap.ensure_vhost(settings, log)
+                vhost = bootstrap.ensure_vhost(settings, log, recreate=True)
             transport_url = settings.transport_url(vhost)
             bootstrap.recreate_databases(settings)
             config_files.write_all(settings, transport_url)
@@ -135,6 +135,8 @@ class Environment:
                 raise StartupFailed(f'{exc}\n' + '\n'.join(
                     f'---- {p}\n{processes.tail(p, 15)}' for p in logs))
             marker.write_text(fingerprint + '\n')
+            bootstrap.record_fingerprint(settings, fingerprint)
+            self.notes.append('bootstrapped afresh')
         else:
             transport_url = read_transport_url(settings)
             if settings.rabbit_vhost and transport_url.endswith('/' + settings.rabbit_vhost):
@@ -255,6 +257,8 @@ class Environment:
         self._wait('keystone', lambda: self._http_up('keystone', '/v3'), ['keystone'])
         self._admin_session = admin.session()
         self._project_ids = self._timed('keystone-setup', self._keystone_setup)
+        # A new token: the first one's catalog predates the endpoints just created.
+        self._admin_session = admin.session()
         self._wait('placement', lambda: self._http_up('placement'), ['placement'])
         self._launch_computes(plugin_env, nova_conf)
         self._wait('nova-api and glance', lambda: self._http_up('nova-api')
