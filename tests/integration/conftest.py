@@ -10,7 +10,6 @@ Every test under this directory is marked ``integration``.
 """
 
 import pathlib
-import time
 
 import pytest
 
@@ -62,7 +61,7 @@ def openstack(request):
         f'{k} {v:.1f} s' for k, v in osl.timings.items()) + f' ({"; ".join(env.notes)})')
     yield osl
     _REPORT['memory'] = env.memory()
-    _REPORT['stopped'] = env.stop()
+    _REPORT['stopped'] = (env.stop(), env.timings.get('stop'))
 
 
 def pytest_runtest_logreport(report):
@@ -93,4 +92,5 @@ def pytest_terminal_summary(terminalreporter):
             + f'; total {sum(r for r, _ in memory.values())}/'
               f'{sum(p for _, p in memory.values())}')
     if _REPORT['stopped'] is not None:
-        write(f'stopped at {time.strftime("%H:%M:%S")}: {", ".join(_REPORT["stopped"])}')
+        names, seconds = _REPORT['stopped']
+        write(f'stopped {len(names)} services in {seconds:.1f} s')

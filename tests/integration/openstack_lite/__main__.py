@@ -28,6 +28,9 @@ def main(argv=None):
         stamp, fresh = installer.ensure_installed(settings)
         print(f'{"installed" if fresh else "already installed"}: {settings.venv}')
     elif args.command == 'freeze':
+        sys.stdout.write('# Exact versions of everything in the openstack-lite venv (pip freeze '
+                         'of an install\n# of requirements.txt on Python 3.11). Regenerate: '
+                         'python -m tests.integration.openstack_lite freeze\n')
         sys.stdout.write(installer.freeze(settings))
     elif args.command == 'start':
         osl = env.start()
