@@ -3,8 +3,9 @@
 ``write_all`` rewrites every file on each start (cheap, and a change of ports,
 capacities or scheduler filters then needs no reset). Choices that matter and why:
 
-- Keystone and Glance on SQLite (fernet tokens: almost no writes); Nova and
-  Placement on MariaDB (SQLite gives "database is locked" under concurrent boots).
+- Every service on MariaDB: SQLite answers "database is locked" under concurrency,
+  for Nova and Placement on concurrent boots and even for Keystone when two computes
+  ask for a token at the same moment.
 - One fake compute per host, each with its own ``state_path`` (it keeps the stable
   node identity there) and its own capacity for ``SizedFakeDriver``.
 - Allocation ratios 1.0 and nothing reserved: Placement's capacity equals what the
@@ -52,7 +53,7 @@ def _authtoken(settings, username):
 def keystone_conf(settings):
     keys = settings.etc / 'keystone'
     return {
-        'database': {'connection': f'sqlite:///{settings.state}/keystone.sqlite'},
+        'database': {'connection': settings.database_url('keystone')},
         'token': {'provider': 'fernet', 'expiration': 86400},
         'fernet_tokens': {'key_repository': f'{keys}/fernet-keys/'},
         'fernet_receipts': {'key_repository': f'{keys}/fernet-keys/'},
@@ -75,7 +76,7 @@ def glance_conf(settings):
     return {
         'DEFAULT': {'node_staging_uri': f'file://{glance_state}/staging',
                     'worker_self_reference_url': settings.url('glance')},
-        'database': {'connection': f'sqlite:///{settings.state}/glance.sqlite'},
+        'database': {'connection': settings.database_url('glance')},
         'glance_store': {'stores': 'file,http', 'default_store': 'file',
                          'filesystem_store_datadir': f'{glance_state}/images/'},
         'paste_deploy': {'flavor': 'keystone',

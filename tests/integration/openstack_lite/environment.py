@@ -54,6 +54,7 @@ class Environment:
         self.procs = processes.ProcessManager(settings.home, settings.log_dir,
                                               settings.run_dir)
         self.timings = {}
+        self.waits = {}  # seconds spent waiting for each step of the start
         self.notes = []
         self._deadline = None
 
@@ -79,11 +80,12 @@ class Environment:
 
     def _wait(self, what, predicate, services=None):
         """Poll ``predicate`` until true, a service dies or the start deadline passes."""
-        last_error = None
+        last_error, began = None, time.monotonic()
         while True:
             self._check_alive()
             try:
                 if predicate():
+                    self.waits[what] = round(time.monotonic() - began, 1)
                     return
             except Exception as exc:  # not ready yet: connection refused, 503...
                 last_error = exc
@@ -247,7 +249,7 @@ class Environment:
         self.timings['total'] = round(time.monotonic() - began, 1)
         result.timings = dict(self.timings)
         (self.settings.log_dir / 'timings.json').write_text(json.dumps(
-            {'timings': self.timings, 'notes': self.notes}, indent=1))
+            {'timings': self.timings, 'waits': self.waits, 'notes': self.notes}, indent=1))
         return result
 
     def _start_services(self):

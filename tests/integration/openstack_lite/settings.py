@@ -173,7 +173,8 @@ class Settings:
     @property
     def database_names(self):
         return tuple(self.db_prefix + n
-                     for n in ('nova_api', 'nova_cell0', 'nova_cell1', 'placement', 'meta'))
+                     for n in ('keystone', 'glance', 'nova_api', 'nova_cell0', 'nova_cell1',
+                               'placement', 'meta'))
 
     def transport_url(self, vhost=None):
         split = parse.urlsplit(self.rabbit_url)
