@@ -14,6 +14,7 @@ from keystoneauth1 import exceptions as ks_exc
 from novaclient import exceptions as nova_exc
 
 from tests.integration.openstack_lite import provision
+from tests.integration.openstack_lite import settings as settings_mod
 
 GiB = 1024
 
@@ -146,6 +147,9 @@ def test_members_cannot_manage_aggregates(openstack):
 
 def test_scheduler_hints_steer_placement(openstack, servers):
     """An extra filter (loaded like Climate's) and Nova's own hints both apply."""
+    assert settings_mod.PROBE_FILTER in openstack.scheduler_filters
+    assert (settings_mod.CLIMATE_FILTER in openstack.scheduler_filters) == (
+        settings_mod.climate_filter_present())
     admin = openstack.nova()
     first = servers('hint-only', hints={'osl_only_host': 'cmp2'})
     assert _host(first) == 'cmp2'

@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from urllib import parse
 
 import sqlalchemy as sa
@@ -116,14 +117,19 @@ def mapped_hosts(settings):
         engine.dispose()
 
 
-def _run_chain(commands, log_path, timeout):
+def _run_chain(commands, log_path, deadline):
     with open(log_path, 'w') as log:
         for command in commands:
+            timeout = max(1.0, deadline - time.monotonic())
             log.write(f'$ {" ".join(map(str, command))}\n')
             log.flush()
-            result = subprocess.run(list(map(str, command)), stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    timeout=timeout)
+            try:
+                result = subprocess.run(list(map(str, command)), stdout=log,
+                                        stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise BootstrapError(f'{command[0]} {command[1:3]} still running after '
+                                     f'{timeout:.0f} s; see {log_path}')
             if result.returncode:
                 raise BootstrapError(f'{command[0]} {command[1:3]} exited '
                                      f'{result.returncode}; see {log_path}')
@@ -169,9 +175,10 @@ def wipe_state(settings):
 def initialise(settings, transport_url, timeout):
     """Sync every schema and set up Keystone (configs must be written already)."""
     chains = _chains(settings, transport_url)
+    deadline = time.monotonic() + timeout
     with concurrent.futures.ThreadPoolExecutor(len(chains)) as pool:
         futures = [pool.submit(_run_chain, commands,
-                               settings.log_dir / f'bootstrap-{name}.log', timeout)
+                               settings.log_dir / f'bootstrap-{name}.log', deadline)
                    for name, commands in chains.items()]
         for future in futures:
             future.result()

@@ -95,6 +95,8 @@ def nova_conf(settings, transport_url):
             'cpu_allocation_ratio': 1.0, 'ram_allocation_ratio': 1.0,
             'disk_allocation_ratio': 1.0, 'reserved_host_memory_mb': 0,
             'reserved_host_disk_mb': 0, 'reserved_host_cpus': 0,
+            # Stop within the 5 s that processes.stop gives before SIGKILL.
+            'graceful_shutdown_timeout': 2,
         },
         'api': {'auth_strategy': 'keystone'},
         'wsgi': {'api_paste_config': f'{settings.etc}/nova/api-paste.ini'},

@@ -21,9 +21,9 @@ class Credentials:
                            user_domain_name=self.user_domain_name,
                            project_domain_name=self.project_domain_name)
 
-    def session(self):
+    def session(self, timeout=None):
         """A new keystoneauth1 session (token fetched on first use)."""
-        return ks_session.Session(auth=self.auth())
+        return ks_session.Session(auth=self.auth(), timeout=timeout)
 
     def as_dict(self):
         """Options for keystoneauth's ``password`` loader or a ``[keystone_authtoken]``."""

@@ -28,6 +28,11 @@ from tests.integration.openstack_lite import processes
 from tests.integration.openstack_lite import provision
 
 
+# Every HTTP call of the start has this limit, so the start as a whole is bounded:
+# waiting and bootstrap by start_timeout, provisioning by a few calls of at most this.
+REQUEST_TIMEOUT = 60
+
+
 class Unavailable(Exception):
     """A prerequisite is missing: the environment cannot be built here."""
 
@@ -131,7 +136,8 @@ class Environment:
             config_files.write_all(settings, transport_url)
             (settings.state / 'transport_url').write_text(transport_url + '\n')
             try:
-                bootstrap.initialise(settings, transport_url, settings.start_timeout)
+                bootstrap.initialise(settings, transport_url,
+                                     max(1.0, self._deadline - time.monotonic()))
             except (bootstrap.BootstrapError, OSError) as exc:
                 logs = sorted(settings.log_dir.glob('bootstrap-*.log'))
                 raise StartupFailed(f'{exc}\n' + '\n'.join(
@@ -243,9 +249,14 @@ class Environment:
             self._timed('bootstrap', self._prepare, stamp)
             self._timed('services', self._start_services)
             result = self._timed('provision', self._provision)
-        except BaseException:
+        except BaseException as exc:
+            failure = exc
+            if isinstance(exc, Exception) and not isinstance(exc, StartupFailed):
+                failure = self._failure(f'openstack-lite: start failed: {exc!r}')
             self.procs.stop()  # never leave a half-started environment behind
-            raise
+            if failure is exc:
+                raise
+            raise failure from exc
         self.timings['total'] = round(time.monotonic() - began, 1)
         result.timings = dict(self.timings)
         (self.settings.log_dir / 'timings.json').write_text(json.dumps(
@@ -257,10 +268,10 @@ class Environment:
                                         self.settings.admin_password, 'admin')
         plugin_env, nova_conf = self._launch_services()
         self._wait('keystone', lambda: self._http_up('keystone', '/v3'), ['keystone'])
-        self._admin_session = admin.session()
+        self._admin_session = admin.session(timeout=REQUEST_TIMEOUT)
         self._project_ids = self._timed('keystone-setup', self._keystone_setup)
         # A new token: the first one's catalog predates the endpoints just created.
-        self._admin_session = admin.session()
+        self._admin_session = admin.session(timeout=REQUEST_TIMEOUT)
         self._wait('placement', lambda: self._http_up('placement'), ['placement'])
         self._launch_computes(plugin_env, nova_conf)
         self._wait('nova-api and glance', lambda: self._http_up('nova-api')
