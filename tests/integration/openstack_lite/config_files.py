@@ -97,6 +97,9 @@ def nova_conf(settings, transport_url):
             'reserved_host_disk_mb': 0, 'reserved_host_cpus': 0,
             # Stop within the 5 s that processes.stop gives before SIGKILL.
             'graceful_shutdown_timeout': 2,
+            # Periodic tasks start at once, not after a random delay of up to 60 s:
+            # new computes are then mapped into cell1 within the 5 s interval below.
+            'periodic_fuzzy_delay': 0,
         },
         'api': {'auth_strategy': 'keystone'},
         'wsgi': {'api_paste_config': f'{settings.etc}/nova/api-paste.ini'},

@@ -60,6 +60,8 @@ class Environment:
                                               settings.run_dir)
         self.timings = {}
         self.waits = {}  # seconds spent waiting for each step of the start
+        self.trace = []  # what a wait saw that was not ready yet, when it changed
+        self._not_ready = None
         self.notes = []
         self._deadline = None
 
@@ -85,19 +87,23 @@ class Environment:
 
     def _wait(self, what, predicate, services=None):
         """Poll ``predicate`` until true, a service dies or the start deadline passes."""
-        last_error, began = None, time.monotonic()
+        last_error, began, self._not_ready, seen = None, time.monotonic(), None, None
         while True:
             self._check_alive()
             try:
                 if predicate():
                     self.waits[what] = round(time.monotonic() - began, 1)
                     return
+                if self._not_ready and self._not_ready != seen:
+                    seen = self._not_ready
+                    self.trace.append(f'{time.monotonic() - began:5.1f} s {what}: {seen}')
             except Exception as exc:  # not ready yet: connection refused, 503...
                 last_error = exc
             if time.monotonic() > self._deadline:
                 raise self._failure(
                     f'openstack-lite: timed out ({self.settings.start_timeout:.0f} s) '
-                    f'waiting for {what}; last error: {last_error!r}', services)
+                    f'waiting for {what}; last error: {last_error!r}; last state: '
+                    f'{self._not_ready}', services)
             time.sleep(0.3)
 
     # ------------------------------------------------------------ steps
@@ -210,16 +216,21 @@ class Environment:
         hypervisors = {h.hypervisor_hostname: h for h in nova.hypervisors.list()}
         for name, compute in want.items():
             hv = hypervisors.get(name)
-            if hv is None or hv.state != 'up' or hv.vcpus != compute.vcpus:
+            if hv is None or (hv.state, hv.status, hv.vcpus) != ('up', 'enabled',
+                                                                 compute.vcpus):
+                self._not_ready = f'hypervisor {name}: ' + (
+                    'not listed' if hv is None else f'{hv.state}/{hv.status}/{hv.vcpus}')
                 return False
         providers = placement_get('/resource_providers')['resource_providers']
         by_name = {p['name']: p for p in providers}
         for name, compute in want.items():
             if name not in by_name:
+                self._not_ready = f'no resource provider {name}'
                 return False
             inventories = placement_get(
                 f'/resource_providers/{by_name[name]["uuid"]}/inventories')['inventories']
             if inventories.get('VCPU', {}).get('total') != compute.vcpus:
+                self._not_ready = f'resource provider {name}: VCPU {inventories.get("VCPU")}'
                 return False
         return True
 
@@ -260,7 +271,8 @@ class Environment:
         self.timings['total'] = round(time.monotonic() - began, 1)
         result.timings = dict(self.timings)
         (self.settings.log_dir / 'timings.json').write_text(json.dumps(
-            {'timings': self.timings, 'waits': self.waits, 'notes': self.notes}, indent=1))
+            {'timings': self.timings, 'waits': self.waits, 'notes': self.notes,
+             'trace': self.trace}, indent=1))
         return result
 
     def _start_services(self):
