@@ -71,7 +71,12 @@ def _service(ks, name, service_type, url, region):
 
 
 def keystone(settings, admin_session):
-    """Create users, projects, roles and catalog; return ``{project name: id}``."""
+    """Create users, projects, roles and catalog; return ``{project name: id}``.
+
+    One call at a time, on purpose: Keystone 30's policy enforcer initialises itself
+    lazily and not thread-safely, so concurrent first requests got HTTP 500
+    (``'Enforcer' object has no attribute '_warning_emitted'``) or a spurious 403.
+    """
     ks = ks_client.Client(session=admin_session)
     admin_role, member_role = _role(ks, 'admin'), _role(ks, 'member')
     service_role = _role(ks, 'service')
