@@ -142,8 +142,8 @@ class Environment:
             config_files.write_all(settings, transport_url)
             (settings.state / 'transport_url').write_text(transport_url + '\n')
             try:
-                bootstrap.initialise(settings, transport_url,
-                                     max(1.0, self._deadline - time.monotonic()))
+                self.timings['bootstrap-cpu'] = bootstrap.initialise(
+                    settings, transport_url, max(1.0, self._deadline - time.monotonic()))
             except (bootstrap.BootstrapError, OSError) as exc:
                 logs = sorted(settings.log_dir.glob('bootstrap-*.log'))
                 raise StartupFailed(f'{exc}\n' + '\n'.join(
