@@ -3,8 +3,9 @@
 Defaults match this project's CI machine (MariaDB as root without a password,
 PostgreSQL with trust auth, RabbitMQ guest/guest, all on 127.0.0.1); each can be
 pointed elsewhere with an environment variable. ``CLIMATE_TEST_REQUIRE_BACKENDS``
-(``mysql,postgresql,rabbit`` or ``all``) turns "not reachable, skip" into a failure:
-``.ci/run`` sets it so a missing backend can never pass silently.
+(``mysql,postgresql,rabbit,openstack`` or ``all``) turns "not reachable, skip" into a
+failure: ``.ci/run`` sets it so a missing backend can never pass silently.
+``openstack`` is the integration tier's environment of real OpenStack services.
 """
 
 import functools
@@ -18,6 +19,9 @@ import sqlalchemy as sa
 DATABASES = ('sqlite', 'mysql', 'postgresql')
 REAL_DATABASES = ('mysql', 'postgresql')
 ALL_BACKENDS = REAL_DATABASES + ('rabbit',)
+# Not a reachability check: the integration tier's own environment (real Keystone,
+# Placement, Nova and Glance, tests/integration/openstack_lite) installed and started.
+OPENSTACK = 'openstack'
 
 ADMIN_URLS = {
     'mysql': os.environ.get('CLIMATE_TEST_MYSQL_URL',
@@ -33,7 +37,7 @@ RABBIT_URL = os.environ.get('CLIMATE_TEST_RABBIT_URL',
 def required_backends():
     value = os.environ.get('CLIMATE_TEST_REQUIRE_BACKENDS', '').strip()
     if value == 'all':
-        return set(ALL_BACKENDS)
+        return set(ALL_BACKENDS) | {OPENSTACK}
     return {name.strip() for name in value.split(',') if name.strip()}
 
 
@@ -74,14 +78,18 @@ def _connect_args(backend):
     return {'connect_timeout': 3} if backend in REAL_DATABASES else {}
 
 
-def check(backend, skip, fail):
-    """Skip (or, when required, fail) the calling test if ``backend`` is missing."""
-    reason = unavailable_reason(backend)
-    if reason is None:
-        return
+def skip_or_fail(backend, reason, skip, fail):
+    """Skip with ``reason``, or fail when ``backend`` is required."""
     if backend in required_backends():
         fail(f'required backend missing: {reason}')
     skip(reason)
+
+
+def check(backend, skip, fail):
+    """Skip (or, when required, fail) the calling test if ``backend`` is missing."""
+    reason = unavailable_reason(backend)
+    if reason is not None:
+        skip_or_fail(backend, reason, skip, fail)
 
 
 class ProvisionedDatabase:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: sets up .venv, then runs pytest (arguments pass through).
 # Database and broker tests run on SQLite and on every real backend they can reach;
-# CLIMATE_TEST_REQUIRE_BACKENDS=all (set by .ci/run) makes a missing backend fail.
+# The integration tier (tests/integration) installs and starts real OpenStack services
+# itself (tests/integration/openstack_lite; `-m 'not integration'` leaves it out).
+# CLIMATE_TEST_REQUIRE_BACKENDS=all (set by .ci/run) makes a missing backend fail,
+# the OpenStack environment included.
 # Then the scheduler filter's tests run against the real Nova in .venv-nova
 # (tools/nova-tests.sh). Paths choose the runs: tests/nova… goes to the Nova run, other
 # tests/… paths to the main run, options to both; with no path, both run. The exit
