@@ -6,6 +6,8 @@ import datetime
 
 import pytest
 
+from climate.db import api as db_api
+from climate.db import leases as lease_db
 from climate import exceptions
 from tests.functional.plugins.conftest import lease_body
 from tests.functional.plugins.conftest import soon
@@ -134,7 +136,7 @@ def test_deleting_an_active_lease_runs_its_end_action(service, engine, ctx, worl
     assert [status for _, status in world.images().values()] == ['active']
 
 
-# A server that disappears --------------------------------------------------------------
+# A server that disappears -------------------------------------------------------------
 @sqlite_only
 def test_a_server_deleted_during_the_lease_is_not_an_error(service, engine, ctx, world):
     server_id = world.add_server()
@@ -161,7 +163,7 @@ def test_a_server_deleted_before_the_start_is_not_an_error(service, engine, ctx,
     assert ended['reservations'][0]['missing_resources'] is True
 
 
-# A lease deleted before it starts -------------------------------------------------------
+# A lease deleted before it starts -----------------------------------------------------
 @memory_only
 def test_a_lease_deleted_before_its_start_gives_the_server_back(service, ctx, world):
     server_id = world.add_server()
@@ -199,7 +201,7 @@ def test_a_server_its_owner_had_shelved_stays_shelved_when_the_lease_is_deleted(
     assert marks(world, server_id) == {}
 
 
-# Nova errors and timeouts ----------------------------------------------------------------
+# Nova errors and timeouts -------------------------------------------------------------
 @sqlite_only
 def test_nova_errors_at_the_start_are_retried(service, engine, ctx, world):
     server_id = world.add_server()
@@ -299,3 +301,25 @@ def test_a_failing_end_sets_the_lease_to_error_with_the_reason(service, engine, 
     failed = wait_status(service, ctx, lease['id'], 'ERROR')
     assert failed['status_reason'].startswith('end_lease failed: ComputeError: ')
     assert world.exists(server_id)
+
+
+# Every step may run again (retries, take-over by another manager) ---------------------
+@sqlite_only
+@memory_only
+def test_every_step_may_run_again_with_the_same_effect(service, ctx, world, plugin):
+    server_id = world.add_server('twice')
+    lease = service.create_lease(ctx, lease_body(server_id, soon(3600), soon(7200)))
+    with db_api.reader.using(ctx):
+        plain = lease_db.plain(ctx, lease['id'])
+    reservation = plain['reservations'][0]
+    plugin.prepare(ctx, plain, reservation)
+    world.wait_status(server_id, 'SHELVED_OFFLOADED')
+    for _ in range(2):
+        plugin.on_start(ctx, plain, reservation)
+        assert world.server(server_id).status == 'ACTIVE'
+    plain['events']['start_lease'] = 'DONE'
+    for _ in range(2):
+        plugin.on_end(ctx, plain, reservation)
+        assert not world.exists(server_id)
+    assert len(world.images()) == 1
+    assert world.backend.call_count('delete_server') == 1
