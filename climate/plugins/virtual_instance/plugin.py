@@ -12,7 +12,9 @@ How each call of the manager maps to Nova (see ``climate.plugins.base`` for the 
                move freely (the hold does not depend on it);
 ``after_update`` a pending lease moved further away shelves its running server;
 ``on_start``   unshelve, wait until ACTIVE, mark ACTIVE;
-``before_end`` with ``before_end: snapshot``, snapshot and wait until it is saved;
+``before_end`` with ``before_end: snapshot``, snapshot and wait until it is saved
+               (if no before-end event ran, ``on_end`` takes that snapshot first,
+               unless its own action is ``snapshot_and_delete``);
 ``on_end``     the ``on_end`` action, then free the server;
 ``release``    (lease deleted before it started) unshelve the server if Climate
                shelved it, remove the marks, free it.
@@ -181,6 +183,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         try:
             if not deleting:
                 server = self.compute.get_server(server_id)
+                if record.before_end == 'snapshot' and \
+                        'before_end' not in record.snapshots and \
+                        record.on_end != 'snapshot_and_delete':
+                    # Asked for, but no before-end event ran (none was scheduled, or
+                    # the lease was not active then): the snapshot is not skipped.
+                    self._snapshot(context, lease, record, server, 'before_end')
                 if record.on_end in ('none', 'shelve'):
                     self.steps.mark(server_id, lease['id'], servers.ENDED)
                     if record.on_end == 'shelve':

@@ -127,6 +127,22 @@ def test_snapshot_before_the_end_when_asked(service, engine, ctx, world):
 
 
 @sqlite_only
+@memory_only
+def test_a_snapshot_asked_for_before_the_end_is_taken_at_the_end_without_that_event(
+        service, engine, ctx, world):
+    server_id = world.add_server('db')
+    start = soon(1)
+    lease = service.create_lease(ctx, lease_body(server_id, start, start + 1.5 * SECOND,
+                                                 before_end='snapshot', on_end='delete'))
+    assert 'before_end_lease' not in {e['event_type'] for e in lease['events']}
+    ended = wait_status(service, ctx, lease['id'], 'TERMINATED')
+    snapshots = ended['reservations'][0]['snapshots']
+    assert list(snapshots) == ['before_end']
+    assert world.images() == {snapshots['before_end']: ('climate-snapshot-db', 'active')}
+    assert not world.exists(server_id)
+
+
+@sqlite_only
 def test_deleting_an_active_lease_runs_its_end_action(service, engine, ctx, world):
     server_id = world.add_server()
     lease = service.create_lease(ctx, lease_body(server_id, soon(1), soon(3600)))
