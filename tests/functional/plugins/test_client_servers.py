@@ -67,7 +67,8 @@ def test_an_unversioned_endpoint_gets_v1_added(user_session, climate_api, world,
     api = servers.lease_api(user_session, endpoint_override=climate_api.url)
     lease = servers.reserve_server(user_session, server_id, '2099-01-01 10:00',
                                    '2099-01-01 12:00', lease_name='window', api=api)
-    assert (lease['name'], lease['start_date']) == ('window', '2099-01-01T10:00:00.000000')
+    assert lease['name'] == 'window'
+    assert lease['start_date'] == '2099-01-01T10:00:00.000000'
     assert climate_api.requests[-1][1] == '/v1/leases'
 
 
