@@ -14,10 +14,12 @@ from climate.conf import database
 from climate.conf import manager
 from climate.conf import nova
 from climate.conf import paths
+from climate.conf import virtual_instance
 
 CONF = cfg.CONF
 
-ALL_MODULES = (paths, api, manager, database, compute, compute_memory, nova)
+ALL_MODULES = (paths, api, manager, database, compute, compute_memory, nova,
+               virtual_instance)
 
 for _module in ALL_MODULES:
     _module.register_opts(CONF)

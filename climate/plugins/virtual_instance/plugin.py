@@ -1,0 +1,279 @@
+"""The ``virtual:instance`` resource plugin (entry point ``virtual.instance.plugin``).
+
+How each call of the manager maps to Nova (see ``climate.plugins.base`` for the order):
+
+``validate``   the request fields (``request``), then the server: it must exist, belong
+               to the caller's project (admins may reserve any server) and be settled
+               in a status it can be reserved in;
+``reserve``    hold the server in the lease's transaction (``records``);
+``prepare``    mark it RESERVED and, if the lease starts later than
+               ``[virtual:instance] shelve_lead_time``, start shelving it;
+``update``     ``on_end`` and ``before_end`` may change until the end; the window may
+               move freely (the hold does not depend on it);
+``after_update`` a pending lease moved further away shelves its running server;
+``on_start``   unshelve, wait until ACTIVE, mark ACTIVE;
+``before_end`` with ``before_end: snapshot``, snapshot and wait until it is saved
+               (if no before-end event ran, ``on_end`` takes that snapshot first,
+               unless its own action is ``snapshot_and_delete``);
+``on_end``     the ``on_end`` action, then free the server;
+``release``    (lease deleted before it started) unshelve the server if Climate
+               shelved it, remove the marks, free it.
+
+A server that disappears (deleted by its owner) is not an error: the reservation gets
+``missing_resources`` and the lease ``degraded``, and the lease ends normally.
+A reservation whose start never succeeded is never destroyed at its end: the server is
+handed back as it is (and unshelved if the lease is being deleted).
+
+Failures of events propagate as ``climate.compute.exceptions`` errors, whose
+``retryable`` flag the event engine reads; failures in calls made for an API request
+become ``climate.exceptions`` errors with an HTTP code and a message naming the field.
+"""
+
+import datetime
+import threading
+
+from oslo_log import log as logging
+
+from climate.common import timeutils
+from climate import compute
+from climate.compute import exceptions as compute_exc
+from climate.conf import virtual_instance as options
+from climate import exceptions
+from climate.manager import states
+from climate.plugins import base
+from climate.plugins.virtual_instance import records
+from climate.plugins.virtual_instance import request
+from climate.plugins.virtual_instance import servers
+
+LOG = logging.getLogger(__name__)
+R = states.Reservation
+L = states.Lease
+E = states.Event
+
+
+class VirtualInstancePlugin(base.ResourcePlugin):
+    resource_type = 'virtual:instance'
+
+    def __init__(self, conf, compute_driver=None):
+        super().__init__(conf)
+        options.register_opts(conf)
+        self.compute = compute_driver if compute_driver is not None else \
+            compute.get_driver(conf)
+        self.steps = servers.ServerSteps(self.compute, self.options)
+        # Snapshot image ids not yet written to the database, so that a retry in this
+        # process never makes a second image: {(reservation_id, phase): image_id}.
+        self._unrecorded_snapshots = {}
+        self._lock = threading.Lock()
+
+    @property
+    def options(self):
+        return self.conf[options.GROUP_NAME]
+
+    # Requests ------------------------------------------------------------------------
+    def validate(self, context, values):
+        parsed = request.parse_create(values, self.options.on_end)
+        server_id = parsed['server_id']
+        try:
+            server = self.compute.get_server(server_id)
+        except compute_exc.ServerNotFound:
+            server = None
+        except compute_exc.ComputeError as error:
+            raise _api_error(error, f'look up server {server_id}') from error
+        if server is None or (not context.is_admin and
+                              server.project_id != context.project_id):
+            raise exceptions.InvalidInput(
+                f'resource_id: no server {server_id} in project {context.project_id}')
+        if server.status not in servers.RESERVABLE or server.task_state is not None:
+            doing = f' ({server.task_state})' if server.task_state else ''
+            raise exceptions.Conflict(
+                f'resource_id: server {server_id} is {server.status}{doing}; it can be '
+                f'reserved when it is one of {", ".join(servers.RESERVABLE)} with no '
+                f'task in progress')
+        parsed['status'] = server.status
+        return parsed
+
+    def reserve(self, context, lease, reservation, values):
+        state = {'before_end': values['before_end'], 'status': values['status'],
+                 'shelve': self._starts_later(lease.start_date)}
+        records.hold(context, reservation.id, values['server_id'], values['on_end'],
+                     state)
+        reservation.resource_id = values['server_id']
+
+    def prepare(self, context, lease, reservation):
+        record = records.get(context, reservation['id'])
+        if record is None or not record.held:
+            return
+        try:
+            self.steps.hold(record.server_id, lease['id'], record.state.get('shelve'))
+        except compute_exc.ComputeError as error:
+            self._undo_hold(record)
+            if isinstance(error, compute_exc.ServerNotFound):
+                raise exceptions.InvalidInput(
+                    f'resource_id: server {record.server_id} no longer exists') from error
+            raise _api_error(error, f'shelve server {record.server_id}') from error
+
+    def _undo_hold(self, record):
+        try:
+            self.steps.hand_back(record.server_id, unshelve=_shelved_by_climate(record))
+        except compute_exc.ServerNotFound:
+            pass
+        except Exception:
+            LOG.exception('Could not hand server %s back after a failed reservation',
+                          record.server_id)
+
+    def update(self, context, lease, reservation, values, start_date, end_date):
+        record = records.get(context, reservation.id)
+        if record is None:
+            return
+        changes = request.parse_update(values, record.server_id)
+        state = {'before_end': changes['before_end']} if 'before_end' in changes else {}
+        if changes:
+            records.change(context, reservation.id, on_end=changes.get('on_end'), **state)
+
+    def after_update(self, context, lease, reservation):
+        """Shelve the running server of a pending lease that now starts later."""
+        if reservation['status'] != R.PENDING:
+            return
+        record = records.get(context, reservation['id'])
+        if record is None or not record.held or record.state.get('shelve') or \
+                not self._starts_later(lease['start_date']):
+            return
+        record = records.update_state(context, reservation['id'], shelve=True)
+        try:
+            self.steps.hold(record.server_id, lease['id'], shelve=True)
+        except compute_exc.ComputeError as error:
+            LOG.warning('Could not shelve server %s of lease %s after its start moved '
+                        '(it stays running until the start): %s', record.server_id,
+                        lease['id'], error)
+
+    # Events --------------------------------------------------------------------------
+    def on_start(self, context, lease, reservation):
+        record = records.get(context, reservation['id'])
+        if record is None or not record.held:
+            return
+        try:
+            self.steps.start(record.server_id, lease['id'])
+        except compute_exc.ServerNotFound:
+            self._missing(context, lease, record)
+
+    def before_end(self, context, lease, reservation):
+        record = records.get(context, reservation['id'])
+        if record is None or not record.held or record.before_end != 'snapshot':
+            return
+        try:
+            server = self.compute.get_server(record.server_id)
+            self._snapshot(context, lease, record, server, 'before_end')
+        except compute_exc.ServerNotFound:
+            self._missing(context, lease, record)
+
+    def on_end(self, context, lease, reservation):
+        record = records.get(context, reservation['id'])
+        if record is None or not record.held:
+            return  # finished earlier (an attempt whose outcome was not recorded)
+        if lease['events'].get(E.START_LEASE) != E.DONE:
+            # The server never became the lease's: hand it back, never destroy it.
+            self._hand_back(context, record, unshelve=lease['status'] == L.DELETING)
+            return
+        self._end_action(context, lease, record)
+        records.free(context, record.reservation_id, record.server_id)
+
+    def _end_action(self, context, lease, record):
+        server_id = record.server_id
+        deleting = bool(record.state.get('deleting'))
+        try:
+            if not deleting:
+                server = self.compute.get_server(server_id)
+                if record.before_end == 'snapshot' and \
+                        'before_end' not in record.snapshots and \
+                        record.on_end != 'snapshot_and_delete':
+                    # Asked for, but no before-end event ran (none was scheduled, or
+                    # the lease was not active then): the snapshot is not skipped.
+                    self._snapshot(context, lease, record, server, 'before_end')
+                if record.on_end in ('none', 'shelve'):
+                    self.steps.mark(server_id, lease['id'], servers.ENDED)
+                    if record.on_end == 'shelve':
+                        self.steps.shelve(server_id)
+                    return
+                if record.on_end == 'snapshot_and_delete':
+                    self._snapshot(context, lease, record, server, 'on_end')
+                records.update_state(context, record.reservation_id, deleting=True)
+                deleting = True
+            self.steps.delete(server_id)
+        except compute_exc.ServerNotFound:
+            if not deleting:
+                self._missing(context, lease, record)
+
+    def release(self, context, lease, reservation):
+        record = records.get(context, reservation['id'])
+        if record is None or not record.held:
+            return
+        try:
+            self._hand_back(context, record, unshelve=True)
+        except compute_exc.ComputeError as error:
+            raise _api_error(error, f'give server {record.server_id} back') from error
+
+    def _hand_back(self, context, record, unshelve):
+        try:
+            self.steps.hand_back(record.server_id,
+                                 unshelve=unshelve and _shelved_by_climate(record))
+        except compute_exc.ServerNotFound:
+            pass
+        records.free(context, record.reservation_id, record.server_id)
+
+    # Output --------------------------------------------------------------------------
+    def details(self, context, reservations):
+        found = records.many(context, [r.id for r in reservations])
+        return {reservation_id: {'on_end': record.on_end,
+                                 'before_end': record.before_end,
+                                 'snapshots': record.snapshots}
+                for reservation_id, record in found.items()}
+
+    # Helpers -------------------------------------------------------------------------
+    def _starts_later(self, start_date):
+        lead = datetime.timedelta(seconds=self.options.shelve_lead_time)
+        return timeutils.ensure_utc(start_date) - timeutils.utcnow() > lead
+
+    def _snapshot(self, context, lease, record, server, phase):
+        """Snapshot the server once per reservation and phase; wait until it is saved."""
+        key = (record.reservation_id, phase)
+        with self._lock:
+            unrecorded = self._unrecorded_snapshots.get(key)
+        image_id = unrecorded or record.snapshots.get(phase)
+        if image_id is None or not self.steps.image_usable(image_id):
+            image_id = unrecorded = self.steps.create_snapshot(
+                server.id, self.options.snapshot_prefix + server.name,
+                {'climate_lease_id': lease['id'],
+                 'climate_reservation_id': record.reservation_id,
+                 'climate_phase': phase})
+            with self._lock:
+                self._unrecorded_snapshots[key] = image_id
+            LOG.info('Snapshot %s of server %s (%s of lease %s) started', image_id,
+                     server.id, phase, lease['id'])
+        if unrecorded:
+            records.set_snapshot(context, record.reservation_id, phase, image_id)
+            with self._lock:
+                self._unrecorded_snapshots.pop(key, None)
+        self.steps.wait_for_snapshot(image_id, server.id)
+        return image_id
+
+    def _missing(self, context, lease, record):
+        LOG.warning('Server %s of lease %s is gone (deleted by its owner?); the lease '
+                    'goes on without it', record.server_id, lease['id'])
+        records.mark_missing(context, lease['id'], record.reservation_id)
+
+
+def _shelved_by_climate(record):
+    """Whether the reservation meant to shelve a server that was not shelved before."""
+    return bool(record.state.get('shelve')) and \
+        record.state.get('status') not in servers.SHELVED
+
+
+def _api_error(error, action):
+    """A compute error met while serving an API request, as a Climate exception."""
+    if error.status_code == 409:
+        return exceptions.Conflict(f'resource_id: Nova cannot {action} now: '
+                                   f'{error.message}')
+    if error.retryable:
+        return exceptions.ClimateException(
+            f'Nova is unavailable (could not {action}); try again later: {error.message}')
+    return exceptions.ClimateException(f'Nova could not {action}: {error.message}')
