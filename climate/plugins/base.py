@@ -29,6 +29,9 @@ class ResourcePlugin(abc.ABC):
     resource_type = None
     #: Plugin methods the REST API may call through the manager (e.g. host listing).
     rpc_methods = frozenset()
+    #: True for plugins that act on Nova: the loader then passes the manager's one
+    #: compute driver as ``compute_driver=``.
+    uses_compute = False
 
     def __init__(self, conf):
         self.conf = conf

@@ -3,6 +3,7 @@
 from oslo_log import log as logging
 from stevedore import named
 
+from climate import compute
 from climate import exceptions
 
 LOG = logging.getLogger(__name__)
@@ -25,14 +26,26 @@ def load_plugins(conf):
             error=f'plugin {entrypoint.name} failed to load: {exc}') from exc
 
     manager = named.NamedExtensionManager(
-        NAMESPACE, names, invoke_on_load=True, invoke_args=(conf,), name_order=True,
+        NAMESPACE, names, invoke_on_load=False, name_order=True,
         on_missing_entrypoints_callback=missing, on_load_failure_callback=failed)
     plugins = {}
+    shared_compute = None
     for extension in manager:
-        resource_type = extension.obj.resource_type
-        if resource_type in plugins:
+        cls = extension.plugin
+        try:
+            if getattr(cls, 'uses_compute', False):
+                # One driver for all plugins: with the memory driver, two instances
+                # would be two different simulated Novas.
+                shared_compute = shared_compute or compute.get_driver(conf)
+                plugin = cls(conf, compute_driver=shared_compute)
+            else:
+                plugin = cls(conf)
+        except Exception as exc:
             raise exceptions.PluginConfigurationError(
-                error=f'two plugins handle {resource_type}')
-        plugins[resource_type] = extension.obj
-        LOG.info('Loaded plugin %s for %s', extension.name, resource_type)
+                error=f'plugin {extension.name} failed to load: {exc}') from exc
+        if plugin.resource_type in plugins:
+            raise exceptions.PluginConfigurationError(
+                error=f'two plugins handle {plugin.resource_type}')
+        plugins[plugin.resource_type] = plugin
+        LOG.info('Loaded plugin %s for %s', extension.name, plugin.resource_type)
     return plugins

@@ -54,6 +54,8 @@ E = states.Event
 class VirtualInstancePlugin(base.ResourcePlugin):
     resource_type = 'virtual:instance'
 
+    uses_compute = True
+
     def __init__(self, conf, compute_driver=None):
         super().__init__(conf)
         options.register_opts(conf)
