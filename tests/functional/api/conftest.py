@@ -1,0 +1,89 @@
+"""Fixtures for the API's functional tests: an API server in this process, wired to
+a manager in this process (each database backend) or over RabbitMQ."""
+
+import threading
+
+import pytest
+from oslo_config import cfg
+
+import climate.conf as climate_conf
+from climate.api import app as api_app
+from climate.api import direct
+from climate.api import server as api_server
+from climate.plugins import dummy
+from tests.functional.api import host_plugin
+
+# Small, so that a story can exceed it with a checked-in file.
+TEST_BODY_LIMIT = 4096
+
+
+class NoNotifier:
+    def notify(self, context, event_type, lease):
+        pass
+
+
+def make_conf(**overrides):
+    conf = cfg.ConfigOpts()
+    for module in climate_conf.ALL_MODULES:
+        module.register_opts(conf)
+    dummy.register_opts(conf)
+    conf([], project='climate', default_config_files=[])
+    conf.set_override('auth_strategy', 'noauth')
+    conf.set_override('max_request_body_size', TEST_BODY_LIMIT, group='api')
+    conf.set_override('max_poll_interval', 1, group='manager')
+    for key, value in overrides.items():
+        group, _, name = key.rpartition('.')
+        conf.set_override(name, value, group=group or None)
+    return conf
+
+
+class LiveServer:
+    """The API's own threaded server on a free port of 127.0.0.1."""
+
+    def __init__(self, app):
+        self.httpd = api_server.make_server(app, '127.0.0.1', 0)
+        self.host, self.port = '127.0.0.1', self.httpd.server_port
+        self.url = f'http://{self.host}:{self.port}'
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def api_conf():
+    conf = make_conf()
+    yield conf
+    conf.reset()
+
+
+def local_plugins(conf, hosts=True):
+    plugins = {'dummy:resource': dummy.DummyPlugin(conf)}
+    if hosts:
+        plugins['physical:host'] = host_plugin.HostPlugin(conf)
+    return plugins
+
+
+@pytest.fixture
+def local_api(migrated_database, api_conf):
+    """The API wired to a manager in this process (direct dispatch), with the dummy
+    and the test host plugins, on each database backend."""
+    manager = direct.LocalManager(api_conf, plugins=local_plugins(api_conf),
+                                  notifier=NoNotifier())
+    manager.start()
+    server = LiveServer(api_app.build(api_conf, manager.api))
+    server.manager = manager
+    yield server
+    server.stop()
+    manager.stop()
+
+
+@pytest.fixture
+def local_api_without_hosts(migrated_database, api_conf):
+    manager = direct.LocalManager(api_conf, plugins=local_plugins(api_conf, False),
+                                  notifier=NoNotifier())
+    server = LiveServer(api_app.build(api_conf, manager.api))
+    yield server
+    server.stop()

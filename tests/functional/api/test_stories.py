@@ -1,0 +1,17 @@
+"""The gabbi stories of ``gabbits/`` on every database backend (API and manager in
+this process), ``gabbits-no-hosts/`` without a host plugin."""
+
+import pytest
+
+from tests.functional.api import stories
+
+
+@pytest.mark.parametrize('story', stories.story_files('gabbits'))
+def test_story(local_api, story):
+    stories.run('gabbits', story, local_api.host, local_api.port)
+
+
+@pytest.mark.parametrize('story', stories.story_files('gabbits-no-hosts'))
+def test_story_without_host_plugin(local_api_without_hosts, story):
+    stories.run('gabbits-no-hosts', story, local_api_without_hosts.host,
+                local_api_without_hosts.port)
