@@ -67,7 +67,8 @@ class Dispatch:
 
 class NoAuth:
     """Trusts X-User-Id, X-Project-Id and X-Roles; fills in the configured defaults
-    for those a client did not send (``[api] noauth_*``)."""
+    for those a client did not send at all (``[api] noauth_*``; an empty X-Roles
+    means no roles)."""
 
     def __init__(self, app, user_id, project_id, roles):
         self.app = app
@@ -76,7 +77,7 @@ class NoAuth:
 
     def __call__(self, environ, start_response):
         for key, value in self.defaults.items():
-            if not environ.get(key):
+            if key not in environ:
                 environ[key] = value
         environ.setdefault('HTTP_X_IDENTITY_STATUS', 'Confirmed')
         return self.app(environ, start_response)
