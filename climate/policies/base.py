@@ -6,14 +6,6 @@ ADMIN = 'rule:admin'
 PROJECT_MEMBER_OR_ADMIN = 'rule:project_member_or_admin'
 PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
 
-_DEPRECATED_REASON = ('Climate follows the Keystone default roles: members of a '
-                      'project write, readers read, admins do both everywhere.')
-
-_owner = policy.DeprecatedRule(name='admin_or_owner',
-                               check_str='rule:admin or project_id:%(project_id)s',
-                               deprecated_reason=_DEPRECATED_REASON,
-                               deprecated_since='2025.1')
-
 rules = [
     policy.RuleDefault('admin', 'is_admin:True or role:admin',
                        description='An administrator of the cloud.'),
@@ -26,11 +18,9 @@ rules = [
     policy.RuleDefault('project_reader_api', 'role:reader and project_id:%(project_id)s',
                        description='A reader of the owning project.'),
     policy.RuleDefault('project_member_or_admin', 'rule:project_member_api or rule:admin',
-                       description='A member of the owning project, or an admin.',
-                       deprecated_rule=_owner),
+                       description='A member of the owning project, or an admin.'),
     policy.RuleDefault('project_reader_or_admin', 'rule:project_reader_api or rule:admin',
-                       description='A reader of the owning project, or an admin.',
-                       deprecated_rule=_owner),
+                       description='A reader of the owning project, or an admin.'),
 ]
 
 
@@ -38,10 +28,10 @@ def list_rules():
     return rules
 
 
-def documented(resource, action, check_str, description, operations):
-    """A DocumentedRuleDefault ``climate:<resource>:<action>`` that also honours the
-    same rule under Blazar's name in existing policy files."""
-    blazar = policy.DeprecatedRule(
+def documented(resource, action, check_str, description, operations, blazar=True):
+    """A DocumentedRuleDefault ``climate:<resource>:<action>``; with ``blazar``, it
+    also honours the rule under Blazar's name (``blazar:…``) in existing policy files."""
+    alias = None if not blazar else policy.DeprecatedRule(
         name=f'blazar:{resource}:{action}', check_str=check_str,
         deprecated_reason='Climate names its rules climate:*; the blazar:* name is '
                           'read from existing policy files for migration.',
@@ -49,4 +39,4 @@ def documented(resource, action, check_str, description, operations):
     return policy.DocumentedRuleDefault(
         name=f'climate:{resource}:{action}', check_str=check_str,
         description=description, operations=operations, scope_types=['project'],
-        deprecated_rule=blazar)
+        deprecated_rule=alias)

@@ -20,7 +20,7 @@ rules = [
     base.documented('leases', 'get_all_projects', base.ADMIN,
                     'List the leases of every project (or of the project named by '
                     'the project_id filter) instead of only the caller\'s.',
-                    [{'path': '/v1/leases', 'method': 'GET'}]),
+                    [{'path': '/v1/leases', 'method': 'GET'}], blazar=False),
 ]
 
 
