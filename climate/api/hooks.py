@@ -4,6 +4,7 @@ from pecan import hooks
 
 from climate.api import errors
 from climate.api import policy
+from climate.api import validation
 from climate import context as climate_context
 
 
@@ -19,6 +20,10 @@ class ContextHook(hooks.PecanHook):
 
     def on_route(self, state):
         request = state.request
+        validation.check_no_nul([request.path_info, *request.GET.keys(),
+                                 *request.GET.values()], 'the URL')
+        # Before Pecan reads a JSON body itself (an unknown charset would crash it).
+        validation.check_charset(request)
         ctxt = climate_context.RequestContext.from_environ(request.environ)
         ctxt.is_admin = policy.check(self.enforcer, 'admin', {}, ctxt)
         request.context['climate'] = ctxt

@@ -1,6 +1,7 @@
 """Request input: the JSON body (content type, syntax, size already checked), JSON
 schema validation with messages that name the offending field, and query values."""
 
+import codecs
 import json
 
 import jsonschema
@@ -23,12 +24,48 @@ def json_body(request):
             message=f"Content type '{content_type or 'none'}' isn't supported; "
                     f"send application/json")
     try:
-        body = json.loads(raw.decode(request.charset or 'utf-8'))
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json.loads(raw.decode(request.charset or 'utf-8'),
+                          parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, LookupError) as exc:
         raise exceptions.InvalidInput(message=f'Malformed JSON body: {exc}') from None
+    except RecursionError:
+        raise exceptions.InvalidInput(
+            message='Malformed JSON body: nested too deeply') from None
     if not isinstance(body, dict):
         raise exceptions.InvalidInput(message='The request body must be a JSON object')
+    check_no_nul(body, 'the request body')
     return body
+
+
+def check_charset(request):
+    charset = request.charset
+    if not charset:
+        return
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise exceptions.InvalidInput(
+            message=f"Charset '{charset}' isn't supported; send UTF-8") from None
+
+
+def _no_constant(name):
+    raise ValueError(f'{name} is not a JSON number')
+
+
+def check_no_nul(value, where):
+    """NUL characters are refused everywhere (PostgreSQL cannot store them)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if '\x00' in item:
+                raise exceptions.InvalidInput(
+                    message=f'NUL characters are not allowed in {where}')
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def field_path(path):
@@ -100,7 +137,7 @@ def truthy(value):
     return bool(value)
 
 
-def query_int(request, name, minimum=0):
+def query_int(request, name, minimum=0, maximum=None):
     value = request.GET.get(name)
     if value is None:
         return None
@@ -112,4 +149,7 @@ def query_int(request, name, minimum=0):
     if number < minimum:
         raise exceptions.InvalidInput(
             message=f'Invalid value for {name}: must be at least {minimum}')
+    if maximum is not None and number > maximum:
+        raise exceptions.InvalidInput(
+            message=f'Invalid value for {name}: must be at most {maximum}')
     return number

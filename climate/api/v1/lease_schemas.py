@@ -49,9 +49,9 @@ def _typed_reservation(extra_required=()):
 
 
 # Every field a reservation of any type may change (update bodies carry no type).
-_UPDATE_FIELDS = {}
+UPDATE_FIELDS = {}
 for _fields in RESOURCE_FIELDS.values():
-    _UPDATE_FIELDS.update(_fields)
+    UPDATE_FIELDS.update(_fields)
 
 CREATE = {
     'type': 'object',
@@ -77,7 +77,7 @@ UPDATE = {
         'reservations': {
             'type': 'array', 'maxItems': 100,
             'items': {'type': 'object',
-                      'properties': dict(_UPDATE_FIELDS,
+                      'properties': dict(UPDATE_FIELDS,
                                          id={'type': 'string', 'maxLength': 36},
                                          resource_type={'type': 'string'})}},
     },

@@ -17,6 +17,7 @@ from climate.api.v1 import lease_schemas as schemas
 from climate import exceptions
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
+MAX_LIMIT = 1000
 
 
 def _target(lease):
@@ -27,8 +28,11 @@ def _normalise_reservations(values):
     """Int-like strings of known integer fields become integers ("2" → 2); the
     ``""`` blazarclient sends for options left out stays for the plugin to refuse."""
     for reservation in values.get('reservations') or []:
-        fields = schemas.RESOURCE_FIELDS.get(reservation.get('resource_type'),
-                                             schemas._UPDATE_FIELDS)
+        if 'resource_type' in reservation:
+            # Types the schemas do not know are left to their plugin entirely.
+            fields = schemas.RESOURCE_FIELDS.get(reservation['resource_type'], {})
+        else:  # an update: every known integer field was checked to be int-like
+            fields = schemas.UPDATE_FIELDS
         for key, value in list(reservation.items()):
             if fields.get(key) is schemas.INT_LIKE and isinstance(value, str) \
                     and value.strip():
@@ -90,7 +94,8 @@ class LeasesController:
         request = pecan.request
         ctxt = common.context()
         filters = {key: request.GET[key] for key in LIST_FILTERS if key in request.GET}
-        limit = validation.query_int(request, 'limit', minimum=1)
+        limit = validation.query_int(request, 'limit', minimum=1,
+                                     maximum=MAX_LIMIT)
         if limit is not None:
             filters['limit'] = limit
         project_id = request.GET.get('project_id')

@@ -22,12 +22,12 @@ class NoNotifier:
         pass
 
 
-def make_conf(**overrides):
+def make_conf(files=(), **overrides):
     conf = cfg.ConfigOpts()
     for module in climate_conf.ALL_MODULES:
         module.register_opts(conf)
     dummy.register_opts(conf)
-    conf([], project='climate', default_config_files=[])
+    conf([], project='climate', default_config_files=list(files))
     conf.set_override('auth_strategy', 'noauth')
     conf.set_override('max_request_body_size', TEST_BODY_LIMIT, group='api')
     conf.set_override('max_poll_interval', 1, group='manager')
@@ -87,3 +87,36 @@ def local_api_without_hosts(migrated_database, api_conf):
     server = LiveServer(api_app.build(api_conf, manager.api))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_keystone():
+    from tests.functional.api import fake_keystone as module
+    keystone = module.FakeKeystone()
+    yield keystone
+    keystone.stop()
+
+
+@pytest.fixture
+def keystone_api(migrated_database, fake_keystone, tmp_path):
+    """The API behind keystonemiddleware, validating tokens with the fake Keystone."""
+    config = tmp_path / 'keystone.conf'
+    config.write_text(f"""[keystone_authtoken]
+www_authenticate_uri = {fake_keystone.url}/v3
+auth_type = password
+auth_url = {fake_keystone.url}/v3
+username = climate
+password = secret
+user_domain_id = default
+project_name = service
+project_domain_id = default
+interface = internal
+""")
+    conf = make_conf(files=[str(config)], auth_strategy='keystone')
+    manager = direct.LocalManager(conf, plugins=local_plugins(conf),
+                                  notifier=NoNotifier())
+    server = LiveServer(api_app.build(conf, manager.api))
+    server.keystone = fake_keystone
+    yield server
+    server.stop()
+    conf.reset()

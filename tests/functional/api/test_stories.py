@@ -1,5 +1,6 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
-this process), ``gabbits-no-hosts/`` without a host plugin."""
+this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-keystone/``
+behind keystonemiddleware checking tokens with a fake Keystone over HTTP."""
 
 import pytest
 
@@ -15,3 +16,10 @@ def test_story(local_api, story):
 def test_story_without_host_plugin(local_api_without_hosts, story):
     stories.run('gabbits-no-hosts', story, local_api_without_hosts.host,
                 local_api_without_hosts.port)
+
+
+@pytest.mark.parametrize('database', ['sqlite'], indirect=True)
+@pytest.mark.parametrize('story', stories.story_files('gabbits-keystone'))
+def test_story_with_keystone(keystone_api, story):
+    stories.run('gabbits-keystone', story, keystone_api.host, keystone_api.port)
+    assert keystone_api.keystone.validations  # tokens were checked over HTTP
