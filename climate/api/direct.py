@@ -54,7 +54,7 @@ class DirectManagerAPI:
 
     def call_plugin(self, ctxt, resource_type, method, **kwargs):
         return self._call(ctxt, 'call_plugin', resource_type=resource_type,
-                          method=method, kwargs=kwargs)
+                          plugin_method=method, kwargs=kwargs)
 
     def wake(self, ctxt):
         self._endpoint.wake(ctxt)

@@ -28,10 +28,10 @@ class Endpoint:
         return {'id': lease_id, 'when': datetime.datetime(2030, 1, 1, 10, 0),
                 'pair': (1, 2)}
 
-    def call_plugin(self, ctxt, resource_type, method, kwargs=None):
+    def call_plugin(self, ctxt, resource_type, plugin_method, kwargs=None):
         if resource_type != 'physical:host':
             raise exceptions.UnsupportedResourceType(resource_type=resource_type)
-        return {'method': method, 'kwargs': kwargs}
+        return {'method': plugin_method, 'kwargs': kwargs}
 
     def list_leases(self, ctxt, filters=None):
         return [filters]
