@@ -120,3 +120,23 @@ interface = internal
     yield server
     server.stop()
     conf.reset()
+
+
+@pytest.fixture
+def rabbit_api(database, rabbit_url, tmp_path, monkeypatch):
+    """The API calling a ``climate-manager`` process over RabbitMQ (rpcapi), with the
+    dummy and test host plugins in the manager."""
+    from tests import manager_processes
+    from tests.functional.api import plugin_dist
+    env = plugin_dist.environ(tmp_path / 'entry-points')
+    monkeypatch.setenv('PYTHONPATH', env['PYTHONPATH'])
+    managers = manager_processes.Managers(
+        database, rabbit_url, tmp_path,
+        manager_options={'plugins': f'dummy.plugin, {plugin_dist.ENTRY_POINT}'})
+    managers.start(1)
+    conf = make_conf()
+    server = LiveServer(api_app.build(conf, managers.api))
+    yield server
+    server.stop()
+    managers.stop()
+    conf.reset()

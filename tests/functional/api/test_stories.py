@@ -1,6 +1,7 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
 this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-keystone/``
-behind keystonemiddleware checking tokens with a fake Keystone over HTTP."""
+behind keystonemiddleware checking tokens with a fake Keystone over HTTP; and some
+stories again with a climate-manager process on MariaDB over RabbitMQ."""
 
 import pytest
 
@@ -23,3 +24,13 @@ def test_story_without_host_plugin(local_api_without_hosts, story):
 def test_story_with_keystone(keystone_api, story):
     stories.run('gabbits-keystone', story, keystone_api.host, keystone_api.port)
     assert keystone_api.keystone.validations  # tokens were checked over HTTP
+
+
+RABBIT_STORIES = ['leases.yaml', 'lease-errors.yaml', 'hosts.yaml', 'lease-events.yaml']
+
+
+@pytest.mark.parametrize('database', ['mysql'], indirect=True)
+@pytest.mark.parametrize('story', RABBIT_STORIES)
+def test_story_over_rabbitmq(rabbit_api, story):
+    """The same stories with the manager in its own process, over RabbitMQ."""
+    stories.run('gabbits', story, rabbit_api.host, rabbit_api.port)
