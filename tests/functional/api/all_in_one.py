@@ -39,6 +39,8 @@ port = {self.port}
 connection = sqlite:///{tmp_path}/climate.sqlite
 [compute]
 driver = memory
+[compute_memory]
+hypervisors = compute-1:id=1, compute-2:id=2, compute-3:id=3
 [manager]
 plugins = {', '.join(plugins)}
 max_poll_interval = 2

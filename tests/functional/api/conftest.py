@@ -15,6 +15,9 @@ from tests.functional.api import host_plugin
 
 # Small, so that a story can exceed it with a checked-in file.
 TEST_BODY_LIMIT = 4096
+# Numeric hypervisor ids, as Nova's (python-blazarclient takes a numeric host id as
+# an id, anything else as a name); the stories refer to hosts "1" and "2".
+HYPERVISORS = ['compute-1:id=1', 'compute-2:id=2', 'compute-3:id=3']
 
 
 class NoNotifier:
@@ -31,6 +34,7 @@ def make_conf(files=(), **overrides):
     conf.set_override('auth_strategy', 'noauth')
     conf.set_override('max_request_body_size', TEST_BODY_LIMIT, group='api')
     conf.set_override('max_poll_interval', 1, group='manager')
+    conf.set_override('hypervisors', HYPERVISORS, group='compute_memory')
     for key, value in overrides.items():
         group, _, name = key.rpartition('.')
         conf.set_override(name, value, group=group or None)

@@ -4,8 +4,9 @@ It implements the contract the API calls through ``call_plugin`` (``list_hosts``
 ``get_host``, ``create_host``, ``update_host``, ``delete_host``, ``list_allocations``,
 ``get_allocation``, ``list_properties``, ``update_property``), returning Blazar's shapes
 and raising Climate's exceptions, and reserves hosts for leases simply (any free host,
-no properties). Hosts that may be enrolled are ``[compute_memory] hypervisors``
-(compute-1 … compute-3 by default), numbered "1", "2", … in that order.
+no properties). Hosts that may be enrolled are ``[compute_memory] hypervisors``; a
+host's id is the ``id=`` of its entry (the tests give ``compute-1:id=1`` …, as Nova's
+numeric hypervisor ids, so the in-memory compute driver agrees), else its position.
 
 Loaded by constructing the manager with it, or by the entry point ``test.host.plugin``
 that ``tests.functional.api.plugin_dist`` registers for a subprocess.
@@ -14,6 +15,7 @@ that ``tests.functional.api.plugin_dist`` registers for a subprocess.
 import threading
 
 from climate.common import timeutils
+from climate.compute import memory
 from climate import exceptions
 from climate.plugins import base
 
@@ -45,8 +47,9 @@ class HostPlugin(base.ResourcePlugin):
 
     def __init__(self, conf):
         super().__init__(conf)
-        names = [item.split(':')[0] for item in conf.compute_memory.hypervisors]
-        self._known = {name: str(index) for index, name in enumerate(names, 1)}
+        self._known = {name: str(spec.get('id', index)) for index, (name, spec) in
+                       enumerate(memory.parse_hypervisors(
+                           conf.compute_memory.hypervisors), 1)}
         self._hosts = {}           # id -> host dict
         self._private = {}         # property name -> bool
         self._allocations = {}     # reservation id -> allocation record
