@@ -36,7 +36,8 @@ class Client:
         resp = conn.getresponse()
         text = resp.read()
         conn.close()
-        assert resp.status < 500, f'{method} {path} {data!r:.300} -> {resp.status} {text!r}'
+        assert resp.status < 500, \
+            f'{method} {path} {data!r:.300} -> {resp.status} {text!r}'
         if resp.status >= 400:
             error = json.loads(text)
             assert set(error) >= {'error_code', 'error_message', 'error_name'}
