@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The embedded quickstart: sets up .venv, writes state/climate.conf (SQLite, in-process
-# messaging, in-memory compute), creates the database and runs Climate in one process.
+# messaging, in-memory compute, no authentication), creates the database and runs
+# climate-all-in-one: the API on http://127.0.0.1:1234/v1 and the manager in one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/tools/venv.sh"
@@ -13,19 +14,29 @@ if [ ! -f "$CONF" ]; then
 [DEFAULT]
 state_path = $STATE
 transport_url = fake:///
+# No Keystone: the API trusts X-User-Id/X-Project-Id/X-Roles (defaults: an admin of
+# project noauth-project) and listens on 127.0.0.1 only.
+auth_strategy = noauth
 host = 127.0.0.1
+port = ${CLIMATE_PORT:-1234}
 
 [database]
 connection = sqlite:///$STATE/climate.sqlite
 
 [compute]
 driver = memory
+
+[manager]
+# Resource plugins (entry points in climate.resource.plugins).
+plugins = dummy.plugin
+
+[oslo_messaging_notifications]
+driver = noop
 CONFEOF
     echo "quickstart: wrote $CONF"
 fi
 "$VENV/bin/climate-db-manage" --config-file "$CONF" upgrade head
-if [ -x "$VENV/bin/climate-all-in-one" ]; then
-    exec "$VENV/bin/climate-all-in-one" --config-file "$CONF"
-fi
-echo "quickstart: database ready at $STATE/climate.sqlite (the API and manager arrive" \
-     "with their issues; climate-all-in-one is not built yet)"
+PORT=$(sed -n 's/^port = //p' "$CONF")
+echo "quickstart: starting climate-all-in-one; try, with python-blazarclient installed:"
+echo "  OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:${PORT:-1234}/v1 blazar lease-list"
+exec "$VENV/bin/climate-all-in-one" --config-file "$CONF"

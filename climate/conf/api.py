@@ -1,20 +1,56 @@
-"""Options of the REST API service ([DEFAULT] section, as in Blazar)."""
+"""Options of the REST API service: where it listens and how it authenticates
+([DEFAULT], as in Blazar), and request limits and development identity ([api])."""
 
 from oslo_config import cfg
 
 api_opts = [
     cfg.HostAddressOpt('host',
                        default='0.0.0.0',
-                       help='Address the climate-api server listens on.'),
+                       help='Address the climate-api server listens on. With '
+                            'auth_strategy = noauth the default is 127.0.0.1 '
+                            'instead, unless this option is set explicitly.'),
     cfg.PortOpt('port',
                 default=1234,
                 help='Port the climate-api server listens on.'),
+    cfg.StrOpt('auth_strategy',
+               default='keystone',
+               choices=[('keystone', 'Validate the X-Auth-Token of every request '
+                                     'with keystonemiddleware ([keystone_authtoken]).'),
+                        ('noauth', 'No authentication: trust the X-User-Id, '
+                                   'X-Project-Id and X-Roles headers as sent. For '
+                                   'development and the quickstart only.')],
+               help='How the API authenticates requests.'),
+]
+
+api_group = cfg.OptGroup('api', title='REST API options')
+
+api_group_opts = [
+    cfg.IntOpt('max_request_body_size',
+               default=114688,
+               min=1,
+               help='Largest request body, in bytes, the API accepts; a larger one '
+                    'is refused with 413.'),
+    cfg.StrOpt('noauth_user_id',
+               default='noauth-user',
+               help='With auth_strategy = noauth: the user of a request that sends '
+                    'no X-User-Id header.'),
+    cfg.StrOpt('noauth_project_id',
+               default='noauth-project',
+               help='With auth_strategy = noauth: the project of a request that '
+                    'sends no X-Project-Id header.'),
+    cfg.ListOpt('noauth_roles',
+                default=['admin', 'member', 'reader'],
+                help='With auth_strategy = noauth: the roles of a request that sends '
+                     'no X-Roles header (python-blazarclient with OS_AUTH_TYPE=none '
+                     'sends none, and host management needs admin).'),
 ]
 
 
 def register_opts(conf):
     conf.register_opts(api_opts)
+    conf.register_group(api_group)
+    conf.register_opts(api_group_opts, group=api_group)
 
 
 def list_opts():
-    return {'DEFAULT': api_opts}
+    return {'DEFAULT': api_opts, api_group: api_group_opts}

@@ -28,8 +28,9 @@ class ManagerEndpoint:
     def delete_lease(self, ctxt, lease_id):
         self.service.delete_lease(ctxt, lease_id)
 
-    def call_plugin(self, ctxt, resource_type, method, kwargs=None):
+    def call_plugin(self, ctxt, resource_type, plugin_method, kwargs=None):
         """Call a plugin method the plugin exposes over RPC (e.g. host enrollment)."""
+        method = plugin_method
         plugin = self.plugins.get(resource_type)
         if plugin is None:
             raise exceptions.UnsupportedResourceType(resource_type=resource_type)

@@ -37,8 +37,10 @@ class ManagerAPI:
         return self._client.call(ctxt, 'delete_lease', lease_id=lease_id)
 
     def call_plugin(self, ctxt, resource_type, method, **kwargs):
+        # On the wire the plugin's method is ``plugin_method``: RPCClient.call takes
+        # the RPC method's name as its own ``method`` argument.
         return self._client.call(ctxt, 'call_plugin', resource_type=resource_type,
-                                 method=method, kwargs=kwargs)
+                                 plugin_method=method, kwargs=kwargs)
 
     def wake(self, ctxt):
         self._client.prepare(fanout=True).cast(ctxt, 'wake')

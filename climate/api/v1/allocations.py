@@ -1,0 +1,25 @@
+"""``GET /v1/os-hosts/allocations``: every host with the reservations it is allocated
+to (``?lease_id=`` / ``?reservation_id=`` narrow it). The one-host form,
+``/v1/os-hosts/{host_id}/allocation``, lives on the host controller."""
+
+import pecan
+
+from climate.api.v1 import common
+
+
+def filters(request):
+    return {key: request.GET[key] for key in ('lease_id', 'reservation_id')
+            if request.GET.get(key)}
+
+
+class AllocationsController:
+
+    @common.resource()
+    def index(self):
+        common.not_allowed()
+
+    @index.when(**common.method('GET'))
+    def list(self):
+        common.authorize('climate:oshosts:get_allocations')
+        found = common.call_host_plugin('list_allocations', **filters(pecan.request))
+        return common.reply({'allocations': found})

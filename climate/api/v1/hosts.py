@@ -1,0 +1,94 @@
+"""``/v1/os-hosts``: the hosts Climate may reserve (list, enrol, show, update, remove),
+with ``allocations`` and ``properties`` below it.
+
+Every call goes through the manager to the ``physical:host`` plugin
+(``call_plugin(ctxt, 'physical:host', METHOD, **kwargs)``). When no such plugin is
+loaded these paths answer 404, as Blazar exposes them only with its host plugin.
+"""
+
+import pecan
+
+from climate.api import validation
+from climate.api.v1 import allocations
+from climate.api.v1 import common
+from climate.api.v1 import host_schemas as schemas
+from climate.api.v1 import properties
+from climate import exceptions
+
+call = common.call_host_plugin
+
+
+def _capabilities(body, schema):
+    validation.validate(schema, body)
+    for key in body:
+        if len(key) > schemas.MAX_CAPABILITY_KEY:
+            raise exceptions.ExtraCapabilityTooLong()
+    return body
+
+
+class HostController:
+    """One host: ``/v1/os-hosts/{host_id}``."""
+
+    def __init__(self, host_id):
+        self.host_id = host_id
+
+    @common.resource()
+    def index(self):
+        common.not_allowed()
+
+    @index.when(**common.method('GET'))
+    def show(self):
+        common.authorize('climate:oshosts:get')
+        return common.reply({'host': call('get_host', host_id=self.host_id)})
+
+    @index.when(**common.method('PUT'))
+    def update(self):
+        common.authorize('climate:oshosts:put')
+        values = _capabilities(common.body(), schemas.UPDATE)
+        if not values:
+            raise exceptions.InvalidInput(message='No data to update')
+        host = call('update_host', host_id=self.host_id, values=values)
+        return common.reply({'host': host})
+
+    @index.when(**common.method('DELETE'))
+    def delete(self):
+        common.authorize('climate:oshosts:delete')
+        call('delete_host', host_id=self.host_id)
+        return common.no_content()
+
+    @common.resource()
+    def allocation(self):
+        common.not_allowed()
+
+    @allocation.when(**common.method('GET'))
+    def show_allocation(self):
+        common.authorize('climate:oshosts:get_allocations')
+        allocation = call('get_allocation', host_id=self.host_id,
+                          **allocations.filters(pecan.request))
+        return common.reply({'allocation': allocation})
+
+
+class HostsController:
+    """The collection: ``/v1/os-hosts``."""
+
+    allocations = allocations.AllocationsController()
+    properties = properties.PropertiesController()
+
+    @common.resource()
+    def index(self):
+        common.not_allowed()
+
+    @index.when(**common.method('GET'))
+    def list(self):
+        common.authorize('climate:oshosts:get')
+        return common.reply({'hosts': call('list_hosts')})
+
+    @index.when(**common.method('POST'))
+    def create(self):
+        common.authorize('climate:oshosts:post')
+        values = _capabilities(common.body(), schemas.CREATE)
+        return common.reply({'host': call('create_host', values=values)}, status=201)
+
+    @pecan.expose()
+    def _lookup(self, host_id, *remainder):
+        return HostController(host_id), remainder

@@ -1,0 +1,127 @@
+"""``/v1/leases``: list, create, show, update and delete leases.
+
+Show, update and delete first read the lease, so the policy target is the lease's own
+project: another project's lease answers 403, as Blazar does. Listing is limited to the
+caller's project unless ``climate:leases:get_all_projects`` allows more; it also takes
+``limit``/``marker``, ``sort_key``/``sort_dir`` and ``status``/``name``/``project_id``
+filters (none of which Blazar's clients send).
+"""
+
+from urllib import parse
+
+import pecan
+
+from climate.api import validation
+from climate.api.v1 import common
+from climate.api.v1 import lease_schemas as schemas
+from climate import exceptions
+
+LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
+MAX_LIMIT = 1000
+
+
+def _target(lease):
+    return {'project_id': lease.get('project_id'), 'user_id': lease.get('user_id')}
+
+
+def _normalise_reservations(values):
+    """Int-like strings of known integer fields become integers ("2" → 2); the
+    ``""`` blazarclient sends for options left out stays for the plugin to refuse."""
+    for reservation in values.get('reservations') or []:
+        if 'resource_type' in reservation:
+            # Types the schemas do not know are left to their plugin entirely.
+            fields = schemas.RESOURCE_FIELDS.get(reservation['resource_type'], {})
+        else:  # an update: every known integer field was checked to be int-like
+            fields = schemas.UPDATE_FIELDS
+        for key, value in list(reservation.items()):
+            if fields.get(key) is schemas.INT_LIKE and isinstance(value, str) \
+                    and value.strip():
+                reservation[key] = int(value)
+    return values
+
+
+def _checked(body, schema, keys):
+    validation.validate(schema, body)
+    for key in ('start_date', 'end_date', 'before_end_date'):
+        validation.check_date(body, key)
+    return _normalise_reservations({k: body[k] for k in keys if k in body})
+
+
+class LeaseController:
+    """One lease: ``/v1/leases/{lease_id}``."""
+
+    def __init__(self, lease_id):
+        self.lease_id = lease_id
+
+    def _lease(self, rule):
+        lease = common.manager().get_lease(common.context(), self.lease_id)
+        common.authorize(rule, _target(lease))
+        return lease
+
+    @common.resource()
+    def index(self):
+        common.not_allowed()
+
+    @index.when(**common.method('GET'))
+    def show(self):
+        return common.reply({'lease': self._lease('climate:leases:get')})
+
+    @index.when(**common.method('PUT'))
+    def update(self):
+        self._lease('climate:leases:put')
+        body = common.body()
+        values = _checked(body, schemas.UPDATE, schemas.UPDATE_KEYS)
+        lease = common.manager().update_lease(common.context(), self.lease_id, values)
+        return common.reply({'lease': lease})
+
+    @index.when(**common.method('DELETE'))
+    def delete(self):
+        self._lease('climate:leases:delete')
+        common.manager().delete_lease(common.context(), self.lease_id)
+        return common.no_content()
+
+
+class LeasesController:
+    """The collection: ``/v1/leases``."""
+
+    @common.resource()
+    def index(self):
+        common.not_allowed()
+
+    @index.when(**common.method('GET'))
+    def list(self):
+        common.authorize('climate:leases:get')
+        request = pecan.request
+        ctxt = common.context()
+        filters = {key: request.GET[key] for key in LIST_FILTERS if key in request.GET}
+        limit = validation.query_int(request, 'limit', minimum=1,
+                                     maximum=MAX_LIMIT)
+        if limit is not None:
+            filters['limit'] = limit
+        project_id = request.GET.get('project_id')
+        if common.allowed('climate:leases:get_all_projects'):
+            if project_id:
+                filters['project_id'] = project_id
+        elif project_id and project_id != ctxt.project_id:
+            raise exceptions.PolicyNotAuthorized(action='climate:leases:get_all_projects')
+        else:
+            filters['project_id'] = ctxt.project_id
+        leases = common.manager().list_leases(ctxt, filters)
+        data = {'leases': leases}
+        if limit is not None and len(leases) == limit:
+            query = dict(request.GET.items(), marker=leases[-1]['id'])
+            data['leases_links'] = [{'rel': 'next', 'href': '%s?%s' % (
+                request.path_url, parse.urlencode(query))}]
+        return common.reply(data)
+
+    @index.when(**common.method('POST'))
+    def create(self):
+        common.authorize('climate:leases:post')
+        body = common.body()
+        values = _checked(body, schemas.CREATE, schemas.CREATE_KEYS)
+        lease = common.manager().create_lease(common.context(), values)
+        return common.reply({'lease': lease}, status=201)
+
+    @pecan.expose()
+    def _lookup(self, lease_id, *remainder):
+        return LeaseController(lease_id), remainder

@@ -1,0 +1,31 @@
+"""The root of the Pecan application and of ``/v1``."""
+
+import pecan
+
+from climate.api import versions
+from climate.api.v1 import common
+from climate.api.v1 import hosts
+from climate.api.v1 import leases
+
+
+class V1Controller:
+    """``/v1``: ``leases`` and ``os-hosts``."""
+
+    leases = leases.LeasesController()
+
+    @common.resource()
+    def index(self):
+        common.not_allowed()
+
+    @index.when(**common.method('GET'))
+    def show(self):
+        document = versions.document(pecan.request.host_url)['versions'][0]
+        return common.reply({'version': document})
+
+
+# A hyphen cannot be a Python attribute name.
+pecan.route(V1Controller, 'os-hosts', hosts.HostsController())
+
+
+class RootController:
+    v1 = V1Controller()

@@ -1,0 +1,155 @@
+"""Request input: the JSON body (content type, syntax, size already checked), JSON
+schema validation with messages that name the offending field, and query values."""
+
+import codecs
+import json
+
+import jsonschema
+from jsonschema import exceptions as schema_exc
+
+from climate.common import timeutils
+from climate import exceptions
+
+JSON_TYPES = ('application/json',)
+
+
+def json_body(request):
+    """The request's JSON object; an empty body is ``{}`` (as Blazar treats it)."""
+    raw = request.body
+    if not raw or not raw.strip():
+        return {}
+    content_type = request.content_type or ''
+    if content_type not in JSON_TYPES:
+        raise exceptions.InvalidInput(
+            message=f"Content type '{content_type or 'none'}' isn't supported; "
+                    f"send application/json")
+    try:
+        body = json.loads(raw.decode(request.charset or 'utf-8'),
+                          parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, LookupError) as exc:
+        raise exceptions.InvalidInput(message=f'Malformed JSON body: {exc}') from None
+    except RecursionError:
+        raise exceptions.InvalidInput(
+            message='Malformed JSON body: nested too deeply') from None
+    if not isinstance(body, dict):
+        raise exceptions.InvalidInput(message='The request body must be a JSON object')
+    check_no_nul(body, 'the request body')
+    return body
+
+
+def check_charset(request):
+    charset = request.charset
+    if not charset:
+        return
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise exceptions.InvalidInput(
+            message=f"Charset '{charset}' isn't supported; send UTF-8") from None
+
+
+def _no_constant(name):
+    raise ValueError(f'{name} is not a JSON number')
+
+
+def check_no_nul(value, where):
+    """NUL characters are refused everywhere (PostgreSQL cannot store them)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if '\x00' in item:
+                raise exceptions.InvalidInput(
+                    message=f'NUL characters are not allowed in {where}')
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def field_path(path):
+    """``['reservations', 0, 'min']`` → ``reservations[0].min``."""
+    text = ''
+    for part in path:
+        if isinstance(part, int):
+            text += f'[{part}]'
+        else:
+            text += f'.{part}' if text else str(part)
+    return text
+
+
+def validate(schema, body, validator_cls=jsonschema.Draft202012Validator):
+    """Raise a 400 naming the first field of ``body`` that ``schema`` refuses."""
+    errors = list(validator_cls(schema).iter_errors(body))
+    if not errors:
+        return
+    # (best_match would descend into anyOf branches at once; do it by hand below)
+    error = max(errors, key=schema_exc.relevance)
+    # Descend into anyOf/oneOf to the branch closest to what was sent, keeping the
+    # outermost schema's own wording (``description_error``) when it has one.
+    message = _own_message(error)
+    while error.context and message is None:
+        error = max(error.context, key=schema_exc.relevance)
+        message = _own_message(error)
+    path = list(error.absolute_path)
+    if error.validator == 'required' and message is None:
+        missing = [name for name in error.validator_value
+                   if name not in (error.instance or {})]
+        raise exceptions.MissingParameter(param=field_path(path + missing[:1]))
+    where = field_path(path) or 'the request body'
+    raise exceptions.InvalidInput(
+        message=f'Invalid value for {where}: {message or _describe(error)}')
+
+
+def _own_message(error):
+    if isinstance(error.schema, dict):
+        return error.schema.get('description_error')
+    return None
+
+
+def _describe(error):
+    if error.validator == 'additionalProperties' and not error.absolute_path:
+        return error.message
+    if error.validator == 'maxLength':
+        return f'longer than {error.validator_value} characters'
+    if error.validator == 'minLength':
+        return 'must not be empty' if error.validator_value == 1 else error.message
+    if error.validator == 'propertyNames':
+        return error.message
+    return error.message
+
+
+def check_date(body, key):
+    """A 400 naming ``key`` when its date is not one Climate accepts."""
+    value = body.get(key)
+    if value is None:
+        return
+    try:
+        timeutils.parse_date(value)
+    except timeutils.InvalidDate as exc:
+        raise exceptions.InvalidDate(message=f'{key}: {exc}') from None
+
+
+def truthy(value):
+    """Blazar's reading of ``?detail=…``/``?all=…``: present with any non-empty
+    value (so ``detail=False`` is true, as there)."""
+    return bool(value)
+
+
+def query_int(request, name, minimum=0, maximum=None):
+    value = request.GET.get(name)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise exceptions.InvalidInput(
+            message=f'Invalid value for {name}: {value!r} is not an integer') from None
+    if number < minimum:
+        raise exceptions.InvalidInput(
+            message=f'Invalid value for {name}: must be at least {minimum}')
+    if maximum is not None and number > maximum:
+        raise exceptions.InvalidInput(
+            message=f'Invalid value for {name}: must be at most {maximum}')
+    return number

@@ -1,0 +1,45 @@
+"""``climate-all-in-one``: the API and the manager in one process, for the quickstart.
+
+The API calls the manager's RPC endpoint directly (``climate.api.direct``) with the
+same semantics as over RPC, and the event engine runs in the same process. Use it with
+SQLite and ``[compute] driver = memory`` to try Climate with nothing else installed.
+"""
+
+import signal
+import sys
+import threading
+
+from oslo_log import log as logging
+
+from climate.api import app
+from climate.api import direct
+from climate.api import server
+from climate.common import service
+
+LOG = logging.getLogger(__name__)
+
+
+def main(argv=None):
+    conf = service.prepare(sys.argv[1:] if argv is None else argv)
+    manager = direct.LocalManager(conf)
+    host = server.listen_host(conf)
+    httpd = server.make_server(app.build(conf, manager.api), host, conf.port)
+    manager.start()
+    thread = threading.Thread(target=httpd.serve_forever, name='climate-api',
+                              daemon=True)
+    thread.start()
+    LOG.info('climate-all-in-one: API on http://%s:%d/v1, plugins: %s', host,
+             httpd.server_port, ', '.join(sorted(manager.plugins)) or 'none')
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    LOG.info('climate-all-in-one: stopping')
+    httpd.shutdown()
+    httpd.server_close()
+    manager.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

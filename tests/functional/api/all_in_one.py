@@ -1,0 +1,87 @@
+"""``climate-all-in-one`` as a subprocess on a free port, for the client tests.
+
+Its configuration is the quickstart's (SQLite, in-memory compute driver, noauth) with
+``[manager] plugins = dummy.plugin, test.host.plugin`` — the test host plugin made
+loadable by ``plugin_dist``. When the real host plugin merges, swap ``HOST_PLUGIN``
+for its entry-point name (``physical.host.plugin``) and the same tests run on it.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.functional.api import plugin_dist
+
+HOST_PLUGIN = plugin_dist.ENTRY_POINT
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class AllInOne:
+
+    def __init__(self, tmp_path, plugins=('dummy.plugin', HOST_PLUGIN)):
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}/v1'
+        self.config = tmp_path / 'climate.conf'
+        self.config.write_text(f"""[DEFAULT]
+state_path = {tmp_path}
+auth_strategy = noauth
+port = {self.port}
+[database]
+connection = sqlite:///{tmp_path}/climate.sqlite
+[compute]
+driver = memory
+[compute_memory]
+hypervisors = compute-1:id=1, compute-2:id=2, compute-3:id=3
+[manager]
+plugins = {', '.join(plugins)}
+max_poll_interval = 2
+[oslo_messaging_notifications]
+driver = noop
+""")
+        self.env = plugin_dist.environ(tmp_path / 'entry-points')
+        self.process = None
+
+    def start(self, timeout=60):
+        bindir = os.path.dirname(sys.executable)
+        subprocess.run([os.path.join(bindir, 'climate-db-manage'), '--config-file',
+                        str(self.config), 'upgrade', 'head'],
+                       check=True, capture_output=True, env=self.env)
+        self.log = open(self.tmp_path / 'all-in-one.log', 'w')
+        self.process = subprocess.Popen(
+            [os.path.join(bindir, 'climate-all-in-one'), '--config-file',
+             str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'climate-all-in-one exited: {self.output()}')
+            try:
+                urllib.request.urlopen(self.url.rsplit('/v1', 1)[0] + '/', timeout=1)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 300:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f'climate-all-in-one did not answer: {self.output()}')
+
+    def output(self):
+        return (self.tmp_path / 'all-in-one.log').read_text()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.process:
+            self.log.close()
