@@ -28,6 +28,9 @@ class ClimateShell(app.App):
             deferred_help=True)
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
+        # No abbreviations: openstacksdk adds hidden --reservation-* options that would
+        # otherwise swallow a command's own --reservation.
+        argparse_kwargs = dict(argparse_kwargs or {}, allow_abbrev=False)
         parser = super().build_option_parser(description, version, argparse_kwargs)
         from openstack import config as os_config  # slow import: only when run
         self.cloud_config = os_config.OpenStackConfig(load_envvars=True)
