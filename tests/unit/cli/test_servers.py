@@ -25,3 +25,10 @@ def test_servers_module_has_the_functions_the_commands_call():
     module = servers._servers_module()
     assert callable(module.reserve_server)
     assert callable(module.create_and_reserve_server)
+
+
+# TODO after merging main: a functional test in tests/functional/cli running
+# ``climate server-reserve SERVER --start … --end …`` and ``climate server-create``
+# against climate-all-in-one with the virtual:instance plugin and the memory compute
+# driver (server-create also needs a Nova double: tests/fakes), checking the lease shown
+# and the one-line error for a server of another project.
