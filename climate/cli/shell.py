@@ -17,7 +17,7 @@ from climate.client.exceptions import ClimateClientError
 class ClimateShell(app.App):
     """``climate [options] COMMAND …``: reservations of hosts and instances."""
 
-    def __init__(self, argv):
+    def __init__(self, argv=()):
         self._argv = list(argv)
         self._client = None
         self.cloud_config = None
