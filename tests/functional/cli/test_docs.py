@@ -45,7 +45,6 @@ def test_scheduler_filter_options_are_documented(html):
 def test_policy_reference_lists_the_rules(html):
     page = _text(html, 'operator/policy.html')
     assert 'climate:leases:get' in page and 'climate:oshosts:post' in page
-    assert 'blazar:oshosts:post' in page  # the deprecated alias
 
 
 def test_cli_reference_lists_every_command(html):
