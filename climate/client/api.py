@@ -64,6 +64,15 @@ class Client:
             kwargs['params'] = params
         try:
             response = self.http.request(path, method, **kwargs)
+        except ks_exceptions.EndpointNotFound as exc:
+            raise ClimateClientError(
+                f'No reservation endpoint: {exc} (give --os-endpoint or '
+                '--os-reservation-endpoint-override, or register service type '
+                f'{SERVICE_TYPE!r})') from exc
+        except ks_exceptions.HttpError as exc:
+            # The API's own answers do not raise (raise_exc=False): this is Keystone's.
+            raise ClimateClientError(f'Authentication failed: {exc}',
+                                     status=exc.http_status) from exc
         except ks_exceptions.ClientException as exc:
             raise ClimateClientError(f'Cannot reach the reservation service: {exc}') from exc
         if response.status_code >= 400:
