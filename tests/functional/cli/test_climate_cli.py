@@ -217,6 +217,9 @@ def test_lease_errors_are_one_line(climate, host):
     result = climate('lease', 'create', 'bad', '--start-date', END, '--end-date', START,
                      '--physical-reservation', 'min=1,max=1', expect=1)
     assert _error_line(result) == 'End date must be later than start date. (HTTP 400)'
+    result = climate('lease', 'create', 'big', '--start-date', START, '--end-date', END,
+                     '--physical-reservation', 'min=5,max=5', expect=1)
+    assert _error_line(result) == 'Not enough hosts available (HTTP 409)'
     result = climate('lease', 'create', 'bad', '--end-date', 'tomorrow',
                      '--physical-reservation', 'min=1,max=1', expect=1)
     assert _error_line(result).startswith("Invalid date 'tomorrow'")
