@@ -41,7 +41,7 @@ class ShowHost(show.ShowOne):
         return parser
 
     def take_action(self, parsed):
-        return params.show(self.app.client.hosts.find(parsed.host))
+        return params.show(self.app.client.hosts.find(parsed.host), parsed)
 
 
 class CreateHost(show.ShowOne):
@@ -54,8 +54,8 @@ class CreateHost(show.ShowOne):
         return parser
 
     def take_action(self, parsed):
-        return params.show(self.app.client.hosts.create(parsed.name,
-                                                        **_extras(parsed.extra)))
+        host = self.app.client.hosts.create(parsed.name, **_extras(parsed.extra))
+        return params.show(host, parsed)
 
 
 class SetHost(show.ShowOne):
@@ -73,7 +73,7 @@ class SetHost(show.ShowOne):
             raise ClimateClientError('Nothing to set: give --extra KEY=VALUE')
         client = self.app.client
         host_id = client.hosts.find(parsed.host)['id']
-        return params.show(client.hosts.update(host_id, **extras))
+        return params.show(client.hosts.update(host_id, **extras), parsed)
 
 
 class DeleteHost(command.Command):
@@ -109,7 +109,8 @@ class ListAllocations(lister.Lister):
         allocations = client.allocations.list(lease_id=lease_id,
                                               reservation_id=parsed.reservation_id)
         return ('resource_id', 'reservations'), [
-            [item.get('resource_id'), params.Structured(item.get('reservations', []))]
+            [item.get('resource_id'),
+             params.structured(item.get('reservations', []), parsed)]
             for item in allocations]
 
 
@@ -128,8 +129,9 @@ class ListProperties(lister.Lister):
         items = self.app.client.properties.list(detail=parsed.detail,
                                                 all_properties=parsed.all)
         columns = ('property', 'private', 'values') if parsed.detail else ('property',)
-        return columns, [[params.Structured(item[c]) if isinstance(item.get(c), list)
-                          else item.get(c) for c in columns] for item in items]
+        return columns, [[params.structured(item[c], parsed)
+                          if isinstance(item.get(c), list) else item.get(c)
+                          for c in columns] for item in items]
 
 
 class SetProperty(show.ShowOne):
@@ -144,4 +146,5 @@ class SetProperty(show.ShowOne):
         return parser
 
     def take_action(self, parsed):
-        return params.show(self.app.client.properties.set(parsed.property, parsed.private))
+        prop = self.app.client.properties.set(parsed.property, parsed.private)
+        return params.show(prop, parsed)

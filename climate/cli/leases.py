@@ -16,7 +16,8 @@ def _reservations(parsed):
     """The ``reservations`` list from --physical-reservation and --reservation."""
     result = []
     for text in parsed.physical_reservations or ():
-        values = dict(PHYSICAL_DEFAULTS, **params.key_values(text, '--physical-reservation'))
+        given = params.key_values(text, '--physical-reservation')
+        values = dict(PHYSICAL_DEFAULTS, **given)
         values['resource_type'] = 'physical:host'
         result.append(values)
     for text in parsed.reservations or ():
@@ -48,7 +49,7 @@ class ShowLease(show.ShowOne):
         return parser
 
     def take_action(self, parsed):
-        return params.show(self.app.client.leases.find(parsed.lease))
+        return params.show(self.app.client.leases.find(parsed.lease), parsed)
 
 
 class CreateLease(show.ShowOne):
@@ -82,7 +83,7 @@ class CreateLease(show.ShowOne):
         lease = self.app.client.leases.create(
             parsed.name, parsed.start_date, parsed.end_date, reservations,
             before_end=parsed.before_end_date)
-        return params.show(lease)
+        return params.show(lease, parsed)
 
 
 class SetLease(show.ShowOne):
@@ -117,7 +118,7 @@ class SetLease(show.ShowOne):
             lease_id, name=parsed.name, start=parsed.start_date, end=parsed.end_date,
             before_end=parsed.before_end_date, reservations=reservations,
             **_durations(parsed))
-        return params.show(lease)
+        return params.show(lease, parsed)
 
 
 class DeleteLease(command.Command):

@@ -19,7 +19,8 @@ def key_values(text, option):
         key, sep, value = pair.partition('=')
         key = key.strip()
         if not sep or not key:
-            raise ClimateClientError(f"Invalid {option} '{text}': expected key=value pairs")
+            raise ClimateClientError(
+                f"Invalid {option} '{text}': expected key=value pairs")
         if key in result:
             raise ClimateClientError(f"Invalid {option} '{text}': '{key}' given twice")
         result[key] = int(value) if re.fullmatch(r'-?\d+', value.strip()) else value
@@ -36,8 +37,17 @@ class Structured(columns.FormattableColumn):
         return self._value
 
 
-def show(item):
-    """``(columns, values)`` for a ShowOne command, keys sorted, nested values Structured."""
+def structured(value, parsed):
+    """A nested value for a column: compact JSON text in ``value``/``csv`` output (for
+    scripts), else :class:`Structured` (indented JSON in tables, data in JSON/YAML)."""
+    if getattr(parsed, 'formatter', None) in ('value', 'csv'):
+        return json.dumps(value, sort_keys=True)
+    return Structured(value)
+
+
+def show(item, parsed):
+    """``(columns, values)`` for a ShowOne command, keys sorted, nested values
+    through :func:`structured`."""
     keys = sorted(item)
-    return keys, [Structured(item[k]) if isinstance(item[k], (list, dict)) else item[k]
-                  for k in keys]
+    return keys, [structured(item[k], parsed) if isinstance(item[k], (list, dict))
+                  else item[k] for k in keys]

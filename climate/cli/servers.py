@@ -61,7 +61,7 @@ class ReserveServer(show.ShowOne):
                       dates.to_api_date(parsed.start), dates.to_api_date(parsed.end),
                       lease_name=parsed.lease_name, on_end=parsed.on_end,
                       api=client.http)
-        return params.show(lease)
+        return params.show(lease, parsed)
 
 
 class CreateServer(show.ShowOne):
@@ -91,4 +91,4 @@ class CreateServer(show.ShowOne):
                          networks=networks, lease_name=parsed.lease_name,
                          on_end=parsed.on_end, api=client.http)
         lease = dict(reserved.lease, server_id=reserved.server.id)
-        return params.show(lease)
+        return params.show(lease, parsed)

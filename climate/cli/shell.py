@@ -40,13 +40,14 @@ class ClimateShell(app.App):
 
     @property
     def client(self):
-        """The :class:`climate.client.api.Client` for the chosen cloud, made on first use."""
+        """The :class:`climate.client.api.Client` for the chosen cloud (made once)."""
         if self._client is None:
             try:
                 cloud = self.cloud_config.get_one(argparse=self.options)
                 session = cloud.get_session()
             except Exception as exc:
-                raise ClimateClientError(f'Invalid authentication options: {exc}') from exc
+                raise ClimateClientError(
+                    f'Invalid authentication options: {exc}') from exc
             override = cloud.config.get('reservation_endpoint_override')
             self._client = api.Client(
                 session, endpoint_override=override,

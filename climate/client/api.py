@@ -37,7 +37,7 @@ def _error_message(response):
 
 
 class Client:
-    """Entry point: ``Client(session, endpoint_override=None, interface=..., region_name=...)``.
+    """``Client(session, endpoint_override=None, interface=..., region_name=...)``.
 
     ``session`` is a ``keystoneauth1.session.Session``; ``endpoint_override`` the API's
     ``…/v1`` URL when it is not (or should not be) taken from the service catalog.
@@ -74,7 +74,8 @@ class Client:
             raise ClimateClientError(f'Authentication failed: {exc}',
                                      status=exc.http_status) from exc
         except ks_exceptions.ClientException as exc:
-            raise ClimateClientError(f'Cannot reach the reservation service: {exc}') from exc
+            raise ClimateClientError(
+                f'Cannot reach the reservation service: {exc}') from exc
         if response.status_code >= 400:
             raise ClimateClientError(
                 _error_message(response), status=response.status_code,
@@ -126,7 +127,7 @@ class LeaseManager(_Manager):
         return self.client.request('GET', f'/leases/{lease_id}')['lease']
 
     def create(self, name, start, end, reservations, events=(), before_end=None):
-        """Create a lease; ``start``/``end`` in any form :func:`dates.to_api_date` takes."""
+        """Create a lease; ``start``/``end`` as :func:`dates.to_api_date` takes them."""
         body = {'name': name, 'start_date': dates.to_api_date(start),
                 'end_date': dates.to_api_date(end), 'reservations': list(reservations),
                 'events': list(events)}
@@ -137,11 +138,13 @@ class LeaseManager(_Manager):
     def update(self, lease_id, name=None, start=None, end=None, prolong_for=None,
                reduce_by=None, defer_by=None, advance_by=None, reservations=None,
                before_end=None):
-        """Change a lease. Relative changes (``timedelta``) are computed from its dates."""
+        """Change a lease; relative changes (``timedelta``) apply to its dates."""
         if start is not None and (defer_by or advance_by):
-            raise ClimateClientError('Give either a start date or --defer-by/--advance-by')
+            raise ClimateClientError(
+                'Give either a start date or --defer-by/--advance-by')
         if end is not None and (prolong_for or reduce_by):
-            raise ClimateClientError('Give either an end date or --prolong-for/--reduce-by')
+            raise ClimateClientError(
+                'Give either an end date or --prolong-for/--reduce-by')
         body = {}
         if name:
             body['name'] = name

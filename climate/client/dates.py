@@ -16,7 +16,7 @@ _UNITS = {'s': 'seconds', 'm': 'minutes', 'h': 'hours', 'd': 'days'}
 
 
 def to_api_date(value):
-    """``now``, ``YYYY-MM-DD HH:MM`` or RFC 3339 → the API's ``YYYY-MM-DD HH:MM`` (UTC)."""
+    """``now``, ``YYYY-MM-DD HH:MM`` or RFC 3339 → ``YYYY-MM-DD HH:MM`` in UTC."""
     text = value.strip()
     if text.lower() == 'now':
         return 'now'
@@ -35,7 +35,7 @@ def to_api_date(value):
 
 
 def parse_api_date(value):
-    """A date the API returned (``…T…``, with or without fraction) → naive UTC datetime."""
+    """A date the API returned (``…T…``, fraction optional) → naive UTC datetime."""
     return datetime.datetime.fromisoformat(value.replace(' ', 'T').replace('Z', ''))
 
 

@@ -92,7 +92,8 @@ def test_host_show_by_name_and_by_id(climate, host):
     by_name = _out(climate('host', 'show', 'compute-1', '-f', 'json'), 'json')
     by_id = _out(climate('host', 'show', host['id'], '-f', 'yaml'), 'yaml')
     assert by_name['id'] == by_id['id'] == host['id']
-    assert climate('host', 'show', 'compute-1', '-f', 'value', '-c', 'gpu').stdout == 'true\n'
+    out = climate('host', 'show', 'compute-1', '-f', 'value', '-c', 'gpu').stdout
+    assert out == 'true\n'
 
 
 def test_host_set_extra_capability(climate, host):
@@ -176,6 +177,9 @@ def test_lease_list_show_in_each_format(host_lease, climate):
     assert '| reservations' in table and '"resource_type": "physical:host"' in table
     assert climate('lease', 'show', name, '-f', 'value', '-c', 'status').stdout == (
         'PENDING\n')
+    # nested values are JSON text in value output, for scripts
+    value = climate('lease', 'show', name, '-f', 'value', '-c', 'reservations').stdout
+    assert json.loads(value)[0]['resource_type'] == 'physical:host'
     climate('lease', 'delete', name)
 
 
