@@ -14,7 +14,6 @@ does for the library.
 """
 
 import dataclasses
-import importlib.util
 import inspect
 import json
 import logging
@@ -26,7 +25,6 @@ import pytest
 from climate.cli import servers
 from climate.cli import shell
 
-HAS_SERVERS = importlib.util.find_spec('climate.client.servers') is not None
 LEASE = {'id': 'lease-1', 'name': 'my-vm', 'reservations': []}
 CALLS = []
 
@@ -99,14 +97,6 @@ def test_flow_errors_are_one_line(stand_in, capsys):
         'Climate answered 403: the server belongs to another project')
 
 
-@pytest.mark.skipif(HAS_SERVERS, reason='climate.client.servers is present')
-def test_missing_servers_module_is_a_clear_error():
-    with pytest.raises(Exception, match='no virtual:instance client'):
-        servers._servers_module()
-
-
-@pytest.mark.skipif(not HAS_SERVERS,
-                    reason='TODO after merging main: climate.client.servers not here yet')
 def test_real_functions_take_the_arguments_the_commands_pass():
     module = servers._servers_module()
     inspect.signature(module.reserve_server).bind(
