@@ -1,0 +1,281 @@
+"""Host allocations: the free-host search, the atomic claim, and the listings.
+
+The search
+    One statement finds the reservable hosts that match a request's requirements
+    and have no allocation overlapping ``[start - cleaning, end + cleaning)``, ranks
+    them by the choice strategy and returns the first ``limit`` with their
+    ``generation``. Every check is a correlated probe of the
+    ``(compute_host_id, start_date, end_date)`` index or of the capabilities' unique
+    ``(computehost_id, property_id)`` index, so its cost grows with the number of
+    hosts, never with the number of allocations elsewhere, and there is no
+    per-host round trip.
+
+The claim (invariant 1, no double booking)
+    ``UPDATE computehosts SET generation = generation + 1 WHERE (id = :h1 AND
+    generation = :g1) OR …`` for the chosen hosts, in the transaction that then
+    inserts the allocation rows. Whoever adds or extends an allocation on a host
+    bumps its generation this way, conditioned on the generation read *in the same
+    statement* as the overlap check; so of two transactions that saw the same host
+    free, the second one's UPDATE matches fewer rows than it names and it raises
+    :class:`~climate.exceptions.ClaimConflict` (the manager retries the whole
+    transaction on fresh data). This holds at the default isolation levels: on
+    PostgreSQL (READ COMMITTED) the blocked UPDATE re-checks the committed row, on
+    MariaDB/MySQL (REPEATABLE READ) UPDATE reads the latest committed row, on Galera
+    the loser fails certification (a deadlock error, also retried), and SQLite runs
+    one writer at a time (``BEGIN IMMEDIATE``). No ``SELECT … FOR UPDATE`` anywhere.
+"""
+
+import dataclasses
+import datetime
+import uuid
+
+import sqlalchemy as sa
+
+from climate.common import timeutils
+from climate import exceptions
+from climate.db import api as db_api
+from climate.db import models
+from climate.db import sqlfunc
+from climate.db.types import UTCDateTime
+
+H = models.ComputeHost.__table__
+A = models.ComputeHostAllocation.__table__
+C = models.ComputeHostExtraCapability.__table__
+P = models.ResourceProperty.__table__
+R = models.Reservation.__table__
+RESOURCE_TYPE = 'physical:host'
+
+BEST_FIT = 'best_fit'
+SPREAD = 'spread'
+RANDOM = 'random'
+STRATEGIES = (BEST_FIT, SPREAD, RANDOM)
+
+_COMPARE = {
+    '==': lambda a, b: a == b, '!=': lambda a, b: a != b,
+    '<': lambda a, b: a < b, '<=': lambda a, b: a <= b,
+    '>': lambda a, b: a > b, '>=': lambda a, b: a >= b,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    host_id: int
+    generation: int
+    service_name: str
+
+
+# Requirements as SQL ------------------------------------------------------------------
+
+def requirement_clause(requirement, numeric_fields, text_fields):
+    """A WHERE clause on ``computehosts`` for one parsed requirement.
+
+    Host fields compare directly (numbers as numbers, text bytewise); a capability
+    must exist on the host and compare numerically when the requested value is a
+    number (``capability_number``), bytewise otherwise.
+    """
+    compare = _COMPARE[requirement.op]
+    number = requirement.number
+    if requirement.name in numeric_fields:
+        return compare(H.c[requirement.name], number)
+    if requirement.name in text_fields:
+        return compare(sqlfunc.bytewise(H.c[requirement.name]), requirement.value)
+    if number is None:
+        value_clause = compare(sqlfunc.bytewise(C.c.capability_value), requirement.value)
+    elif requirement.op == '!=':
+        # A value that is not a number differs from every number.
+        value_clause = sa.or_(C.c.capability_number != number,
+                              C.c.capability_number.is_(None))
+    else:
+        value_clause = compare(C.c.capability_number, number)
+    return (sa.select(C.c.id)
+            .select_from(C.join(P, P.c.id == C.c.property_id))
+            .where(C.c.computehost_id == H.c.id,
+                   P.c.resource_type == RESOURCE_TYPE,
+                   P.c.property_name == requirement.name,
+                   value_clause)
+            .exists())
+
+
+# The search -------------------------------------------------------------------------
+
+def _overlapping(start, end, exclude_reservation):
+    """Allocations of the outer host overlapping ``[start, end)``."""
+    clauses = [A.c.compute_host_id == H.c.id, A.c.start_date < end, A.c.end_date > start]
+    if exclude_reservation is not None:
+        clauses.append(A.c.reservation_id != exclude_reservation)
+    return sa.select(A.c.id).where(*clauses).exists()
+
+
+def _neighbours(start, end, exclude_reservation):
+    """End of the host's last allocation before the window, start of its next one."""
+    own = [] if exclude_reservation is None else [
+        A.c.reservation_id != exclude_reservation]
+    previous_end = (sa.select(sa.func.max(A.c.end_date))
+                    .where(A.c.compute_host_id == H.c.id, A.c.end_date <= start, *own)
+                    .scalar_subquery())
+    next_start = (sa.select(sa.func.min(A.c.start_date))
+                  .where(A.c.compute_host_id == H.c.id, A.c.start_date >= end, *own)
+                  .scalar_subquery())
+    return previous_end, next_start
+
+
+def _ranking(strategy, candidates, start, end, preferred):
+    order = []
+    if preferred:
+        order.append(sa.case((candidates.c.id.in_(sorted(preferred)), 0), else_=1))
+    if strategy in (BEST_FIT, SPREAD):
+        open_sides = (sa.case((candidates.c.previous_end.is_(None), 1), else_=0)
+                      + sa.case((candidates.c.next_start.is_(None), 1), else_=0))
+        # The free block around the window, without its open ends.
+        block = sqlfunc.seconds_between(
+            sa.func.coalesce(candidates.c.previous_end, sa.literal(start, UTCDateTime())),
+            sa.func.coalesce(candidates.c.next_start, sa.literal(end, UTCDateTime())))
+        if strategy == BEST_FIT:
+            order += [open_sides.asc(), block.asc()]
+        else:
+            order += [open_sides.desc(), block.desc()]
+    elif strategy != RANDOM:
+        raise ValueError(f'unknown host selection strategy {strategy!r}')
+    # Random ties: concurrent requests mostly pick different hosts.
+    order.append(sa.func.random())
+    return order
+
+
+@db_api.reader
+def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
+                    cleaning=datetime.timedelta(0), exclude_reservation=None,
+                    preferred=()):
+    """Up to ``limit`` reservable hosts free in ``[start, end)`` ± ``cleaning``.
+
+    :param clauses: WHERE clauses on ``computehosts`` (see requirement_clause).
+    :param exclude_reservation: ignore this reservation's own allocations (update).
+    :param preferred: host ids ranked first (a reservation keeps its hosts).
+    :returns: a list of :class:`Candidate`, best first.
+    """
+    previous_end, next_start = _neighbours(start, end, exclude_reservation)
+    candidates = (
+        sa.select(H.c.id, H.c.generation, H.c.service_name,
+                  previous_end.label('previous_end'), next_start.label('next_start'))
+        .where(H.c.reservable.is_(True),
+               ~_overlapping(start - cleaning, end + cleaning, exclude_reservation),
+               *clauses)
+        .subquery('candidates'))
+    query = (sa.select(candidates.c.id, candidates.c.generation,
+                       candidates.c.service_name)
+             .order_by(*_ranking(strategy, candidates, start, end, preferred))
+             .limit(limit))
+    return [Candidate(*row) for row in context.session.execute(query)]
+
+
+# The claim --------------------------------------------------------------------------
+
+def claim(context, candidates):
+    """Bump the generation of every candidate host, or none (ClaimConflict).
+
+    Run inside the transaction that writes the allocations (``context.session``).
+    """
+    if not candidates:
+        return
+    ordered = sorted(candidates, key=lambda c: c.host_id)
+    matched = context.session.execute(
+        sa.update(H)
+        .where(sa.or_(*[sa.and_(H.c.id == c.host_id, H.c.generation == c.generation)
+                        for c in ordered]))
+        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if matched != len(ordered):
+        raise exceptions.ClaimConflict(
+            what='host(s) ' + ', '.join(str(c.host_id) for c in ordered))
+
+
+def bump(context, host_ids):
+    """Bump generations unconditionally (allocations removed: no check needed)."""
+    if host_ids:
+        context.session.execute(
+            sa.update(H).where(H.c.id.in_(sorted(host_ids)))
+            .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+            .execution_options(synchronize_session=False))
+
+
+def insert(context, reservation_id, host_ids, start, end):
+    if not host_ids:
+        return
+    now = timeutils.utcnow()
+    context.session.execute(sa.insert(A), [
+        {'id': str(uuid.uuid4()), 'compute_host_id': host_id,
+         'reservation_id': reservation_id, 'start_date': start, 'end_date': end,
+         'created_at': now} for host_id in sorted(host_ids)])
+
+
+def move(context, reservation_id, start, end):
+    """Give every allocation of the reservation the window ``[start, end)``."""
+    context.session.execute(
+        sa.update(A).where(A.c.reservation_id == reservation_id)
+        .values(start_date=start, end_date=end, updated_at=timeutils.utcnow())
+        .execution_options(synchronize_session=False))
+
+
+def remove(context, reservation_id, host_ids=None):
+    """Delete the reservation's allocations (of ``host_ids`` only, if given)."""
+    query = sa.delete(A).where(A.c.reservation_id == reservation_id)
+    if host_ids is not None:
+        if not host_ids:
+            return
+        query = query.where(A.c.compute_host_id.in_(sorted(host_ids)))
+    context.session.execute(query.execution_options(synchronize_session=False))
+
+
+@db_api.reader
+def hosts_of(context, reservation_id):
+    """``{host id: service name}`` of the reservation's allocations."""
+    return dict(context.session.execute(
+        sa.select(A.c.compute_host_id, H.c.service_name)
+        .join(H, H.c.id == A.c.compute_host_id)
+        .where(A.c.reservation_id == reservation_id)).all())
+
+
+@db_api.writer
+def release(context, reservation_id):
+    """Delete the reservation's allocations (end of the reservation)."""
+    host_ids = set(hosts_of(context, reservation_id))
+    remove(context, reservation_id)
+    bump(context, host_ids)
+    return host_ids
+
+
+# Listings ---------------------------------------------------------------------------
+
+@db_api.reader
+def by_host(context, now, lease_id=None, reservation_id=None, host_id=None):
+    """``[{"resource_id", "reservations": [...]}]``, one entry per host, in ONE query.
+
+    Without a lease or reservation filter only allocations that have not ended are
+    listed (as Blazar does); hosts without any still appear, with ``[]``.
+    """
+    on = [A.c.compute_host_id == H.c.id]
+    if reservation_id is not None:
+        on.append(A.c.reservation_id == reservation_id)
+    if lease_id is not None:
+        on.append(A.c.reservation_id.in_(
+            sa.select(R.c.id).where(R.c.lease_id == lease_id)))
+    if reservation_id is None and lease_id is None:
+        on.append(A.c.end_date >= now)
+    query = (sa.select(H.c.id, A.c.reservation_id, R.c.lease_id, A.c.start_date,
+                       A.c.end_date)
+             .select_from(H.outerjoin(A, sa.and_(*on))
+                          .outerjoin(R, R.c.id == A.c.reservation_id))
+             .order_by(H.c.id, A.c.start_date, A.c.reservation_id))
+    if host_id is not None:
+        query = query.where(H.c.id == host_id)
+    listed = []
+    current = None
+    for row in context.session.execute(query):
+        if current is None or current['resource_id'] != str(row.id):
+            current = {'resource_id': str(row.id), 'reservations': []}
+            listed.append(current)
+        if row.reservation_id is not None:
+            current['reservations'].append({
+                'id': row.reservation_id, 'lease_id': row.lease_id,
+                'start_date': timeutils.format_date(row.start_date),
+                'end_date': timeutils.format_date(row.end_date)})
+    return listed
