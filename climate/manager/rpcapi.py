@@ -37,8 +37,9 @@ class ManagerAPI:
         return self._client.call(ctxt, 'delete_lease', lease_id=lease_id)
 
     def call_plugin(self, ctxt, resource_type, method, **kwargs):
+        # Sent as ``plugin_method``: oslo.messaging's call() takes ``method`` itself.
         return self._client.call(ctxt, 'call_plugin', resource_type=resource_type,
-                                 method=method, kwargs=kwargs)
+                                 plugin_method=method, kwargs=kwargs)
 
     def wake(self, ctxt):
         self._client.prepare(fanout=True).cast(ctxt, 'wake')
