@@ -39,6 +39,15 @@ physical_host_opts = [
                     'are free for its whole window. Ties are broken at random in '
                     'every mode, so that concurrent requests mostly pick different '
                     'hosts and seldom have to retry their claim.'),
+    cfg.IntOpt('selection_sample',
+               default=100,
+               min=0,
+               help='How many of the free matching hosts, drawn at random, the '
+                    'best_fit and spread strategies compare (the reservation\'s own '
+                    'hosts are always among them on update). Comparing costs two '
+                    'index probes per host in the search, so a sample keeps the cost '
+                    'of a request flat however many hosts are free; 0 compares them '
+                    'all (exact).'),
     cfg.StrOpt('before_end',
                default='',
                choices=[('', 'Do nothing.'),

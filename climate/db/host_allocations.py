@@ -6,9 +6,11 @@ The search
     them by the choice strategy and returns the first ``limit`` with their
     ``generation``. Every check is a correlated probe of the
     ``(compute_host_id, start_date, end_date)`` index or of the capabilities' unique
-    ``(computehost_id, property_id)`` index, so its cost grows with the number of
-    hosts, never with the number of allocations elsewhere, and there is no
-    per-host round trip.
+    ``(computehost_id, property_id)`` index: one per matching host to know it is
+    free, two more per host the strategy ranks (a random sample of the free ones,
+    ``[physical:host] selection_sample``). The cost grows with the number of
+    candidate hosts, not with the number of allocations, and there is no per-host
+    round trip.
 
 The claim (invariant 1, no double booking)
     ``UPDATE computehosts SET generation = generation + 1 WHERE (id = :h1 AND
@@ -98,72 +100,104 @@ def requirement_clause(requirement, numeric_fields, text_fields):
 
 # The search -------------------------------------------------------------------------
 
+def _own(exclude_reservation):
+    return [] if exclude_reservation is None else [
+        A.c.reservation_id != exclude_reservation]
+
+
 def _overlapping(start, end, exclude_reservation):
     """Allocations of the outer host overlapping ``[start, end)``."""
-    clauses = [A.c.compute_host_id == H.c.id, A.c.start_date < end, A.c.end_date > start]
-    if exclude_reservation is not None:
-        clauses.append(A.c.reservation_id != exclude_reservation)
-    return sa.select(A.c.id).where(*clauses).exists()
+    return (sa.select(A.c.id)
+            .where(A.c.compute_host_id == H.c.id, A.c.start_date < end,
+                   A.c.end_date > start, *_own(exclude_reservation))
+            .exists())
 
 
-def _neighbours(start, end, exclude_reservation):
-    """End of the host's last allocation before the window, start of its next one."""
-    own = [] if exclude_reservation is None else [
-        A.c.reservation_id != exclude_reservation]
-    previous_end = (sa.select(sa.func.max(A.c.end_date))
-                    .where(A.c.compute_host_id == H.c.id, A.c.end_date <= start, *own)
-                    .scalar_subquery())
-    next_start = (sa.select(sa.func.min(A.c.start_date))
-                  .where(A.c.compute_host_id == H.c.id, A.c.start_date >= end, *own)
-                  .scalar_subquery())
-    return previous_end, next_start
+def _last_end_before(host_id, moment, exclude_reservation):
+    """The latest end among the host's allocations starting before ``moment``: for a
+    host free up to ``moment``, the end of the allocation just before."""
+    return (sa.select(sa.func.max(A.c.end_date))
+            .where(A.c.compute_host_id == host_id, A.c.start_date < moment,
+                   *_own(exclude_reservation))
+            .scalar_subquery())
 
 
-def _ranking(strategy, candidates, start, end, preferred):
-    order = []
-    if preferred:
-        order.append(sa.case((candidates.c.id.in_(sorted(preferred)), 0), else_=1))
-    if strategy in (BEST_FIT, SPREAD):
-        open_sides = (sa.case((candidates.c.previous_end.is_(None), 1), else_=0)
-                      + sa.case((candidates.c.next_start.is_(None), 1), else_=0))
-        # The free block around the window, without its open ends.
-        block = sqlfunc.seconds_between(
-            sa.func.coalesce(candidates.c.previous_end, sa.literal(start, UTCDateTime())),
-            sa.func.coalesce(candidates.c.next_start, sa.literal(end, UTCDateTime())))
-        if strategy == BEST_FIT:
-            order += [open_sides.asc(), block.asc()]
-        else:
-            order += [open_sides.desc(), block.desc()]
-    elif strategy != RANDOM:
+def _first_start_from(host_id, moment, exclude_reservation):
+    return (sa.select(sa.func.min(A.c.start_date))
+            .where(A.c.compute_host_id == host_id, A.c.start_date >= moment,
+                   *_own(exclude_reservation))
+            .scalar_subquery())
+
+
+# Large enough never to cut anything: a LIMIT keeps the databases from merging a
+# subquery into the outer one, which would evaluate each per-host probe again for
+# every use in ORDER BY.
+_NO_MERGE = 2 ** 31 - 1
+
+
+def _ranked(strategy, start, end, lo, hi, clauses, exclude_reservation, preferred,
+            sample, limit):
+    """The candidates query, best first.
+
+    Free hosts come out of one NOT EXISTS probe each, in random order (``preferred``
+    ones first). ``random`` takes the first ``limit`` of them. ``best_fit`` and
+    ``spread`` take a sample of ``sample`` of them (all if 0), probe each sampled
+    host for its neighbouring allocations and rank by the free block around the
+    window.
+    """
+    first = ([sa.case((H.c.id.in_(sorted(preferred)), 0), else_=1)]
+             if preferred else [])
+    free = (sa.select(H.c.id, H.c.generation, H.c.service_name)
+            .where(H.c.reservable.is_(True), ~_overlapping(lo, hi, exclude_reservation),
+                   *clauses))
+    if strategy == RANDOM:
+        return free.order_by(*first, sa.func.random()).limit(limit)
+    if strategy not in (BEST_FIT, SPREAD):
         raise ValueError(f'unknown host selection strategy {strategy!r}')
-    # Random ties: concurrent requests mostly pick different hosts.
-    order.append(sa.func.random())
-    return order
+    if sample:
+        size = max(sample, limit + len(preferred))
+        drawn = free.order_by(*first, sa.func.random()).limit(size).subquery('drawn')
+    else:
+        drawn = free.limit(_NO_MERGE).subquery('drawn')
+    probes = (
+        sa.select(drawn.c.id, drawn.c.generation, drawn.c.service_name,
+                  _last_end_before(drawn.c.id, hi, exclude_reservation).label('before'),
+                  _first_start_from(drawn.c.id, hi, exclude_reservation).label('after'))
+        .limit(_NO_MERGE)
+        .subquery('probes'))
+    before, after = probes.c.before, probes.c.after
+    # Hosts with nothing before or after the window are "open" on that side; the
+    # free block is measured on the closed sides only.
+    open_sides = (sa.case((before.is_(None), 1), else_=0)
+                  + sa.case((after.is_(None), 1), else_=0))
+    block = sqlfunc.seconds_between(
+        sa.func.coalesce(before, sa.literal(start, UTCDateTime())),
+        sa.func.coalesce(after, sa.literal(end, UTCDateTime())))
+    if strategy == BEST_FIT:
+        ranking = [open_sides.asc(), block.asc()]
+    else:
+        ranking = [open_sides.desc(), block.desc()]
+    if preferred:
+        first = [sa.case((probes.c.id.in_(sorted(preferred)), 0), else_=1)]
+    return (sa.select(probes.c.id, probes.c.generation, probes.c.service_name)
+            .order_by(*first, *ranking, sa.func.random())
+            .limit(limit))
 
 
 @db_api.reader
 def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
                     cleaning=datetime.timedelta(0), exclude_reservation=None,
-                    preferred=()):
+                    preferred=(), sample=0):
     """Up to ``limit`` reservable hosts free in ``[start, end)`` ± ``cleaning``.
 
     :param clauses: WHERE clauses on ``computehosts`` (see requirement_clause).
     :param exclude_reservation: ignore this reservation's own allocations (update).
     :param preferred: host ids ranked first (a reservation keeps its hosts).
+    :param sample: how many free hosts ``best_fit``/``spread`` rank (0: all).
     :returns: a list of :class:`Candidate`, best first.
     """
-    previous_end, next_start = _neighbours(start, end, exclude_reservation)
-    candidates = (
-        sa.select(H.c.id, H.c.generation, H.c.service_name,
-                  previous_end.label('previous_end'), next_start.label('next_start'))
-        .where(H.c.reservable.is_(True),
-               ~_overlapping(start - cleaning, end + cleaning, exclude_reservation),
-               *clauses)
-        .subquery('candidates'))
-    query = (sa.select(candidates.c.id, candidates.c.generation,
-                       candidates.c.service_name)
-             .order_by(*_ranking(strategy, candidates, start, end, preferred))
-             .limit(limit))
+    query = _ranked(strategy, start, end, start - cleaning, end + cleaning, clauses,
+                    exclude_reservation, preferred, sample, limit)
     return [Candidate(*row) for row in context.session.execute(query)]
 
 
@@ -260,22 +294,31 @@ def by_host(context, now, lease_id=None, reservation_id=None, host_id=None):
             sa.select(R.c.id).where(R.c.lease_id == lease_id)))
     if reservation_id is None and lease_id is None:
         on.append(A.c.end_date >= now)
-    query = (sa.select(H.c.id, A.c.reservation_id, R.c.lease_id, A.c.start_date,
-                       A.c.end_date)
+    # Stored naive UTC: read as plain datetimes and format each distinct value once
+    # (this listing may have tens of thousands of rows).
+    query = (sa.select(H.c.id, A.c.reservation_id, R.c.lease_id,
+                       sa.type_coerce(A.c.start_date, sa.DateTime()),
+                       sa.type_coerce(A.c.end_date, sa.DateTime()))
              .select_from(H.outerjoin(A, sa.and_(*on))
                           .outerjoin(R, R.c.id == A.c.reservation_id))
              .order_by(H.c.id, A.c.start_date, A.c.reservation_id))
     if host_id is not None:
         query = query.where(H.c.id == host_id)
+    formatted = {}
+
+    def text(value):
+        found = formatted.get(value)
+        if found is None:
+            found = formatted[value] = value.isoformat(timespec='microseconds')
+        return found
+
     listed = []
-    current = None
-    for row in context.session.execute(query):
-        if current is None or current['resource_id'] != str(row.id):
-            current = {'resource_id': str(row.id), 'reservations': []}
-            listed.append(current)
-        if row.reservation_id is not None:
-            current['reservations'].append({
-                'id': row.reservation_id, 'lease_id': row.lease_id,
-                'start_date': timeutils.format_date(row.start_date),
-                'end_date': timeutils.format_date(row.end_date)})
+    current_host, current = None, None
+    for host, reservation, lease, start, end in context.session.execute(query):
+        if host != current_host:
+            current_host, current = host, []
+            listed.append({'resource_id': str(host), 'reservations': current})
+        if reservation is not None:
+            current.append({'id': reservation, 'lease_id': lease,
+                            'start_date': text(start), 'end_date': text(end)})
     return listed

@@ -101,7 +101,8 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         found = host_allocations.find_free_hosts(
             context, start, end, clauses, values['max'],
             strategy=self.options.host_selection, cleaning=self.cleaning_time,
-            exclude_reservation=reservation_id, preferred=keep)
+            exclude_reservation=reservation_id, preferred=keep,
+            sample=self.options.selection_sample)
         if len(found) < values['min']:
             wanted = values['min'] if values['min'] == values['max'] else \
                 f'{values["min"]} to {values["max"]}'

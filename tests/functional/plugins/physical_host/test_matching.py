@@ -157,11 +157,13 @@ def test_cleaning_time_keeps_hosts_free_around_allocations(hosts_env):
     assert env.overlapping_pairs(datetime.timedelta(minutes=30)) == []
 
 
-@pytest.mark.parametrize('strategy, expected', [('best_fit', 'busy'),
-                                                ('spread', 'idle')])
-def test_choice_strategy(hosts_env, strategy, expected):
+@pytest.mark.parametrize('strategy, sample, expected', [
+    ('best_fit', 100, 'busy'), ('best_fit', 0, 'busy'), ('spread', 100, 'idle'),
+    ('spread', 0, 'idle')])
+def test_choice_strategy(hosts_env, strategy, sample, expected):
     env = hosts_env
     env.conf.set_override('host_selection', strategy, group='physical:host')
+    env.conf.set_override('selection_sample', sample, group='physical:host')
     env.enroll_many(2)
     start = future()
     busy = env.allocated_hosts(env.create(start, start + HOUR))[0]
@@ -186,3 +188,22 @@ def test_random_strategy_uses_every_free_host(hosts_env):
         if len(seen) == 3:
             break
     assert len(seen) == 3
+
+
+def test_best_fit_prefers_the_tightest_free_block(hosts_env):
+    env = hosts_env
+    env.conf.set_override('selection_sample', 0, group='physical:host')
+    hosts = [int(h['id']) for h in env.enroll_many(3)]
+    start = future()
+    # Host A is busy until start, host B until start - 1 h, host C never.
+    first = env.create(start - 3 * HOUR, start)
+    second = env.create(start - 3 * HOUR, start - HOUR)
+    (a,), (b,) = env.allocated_hosts(first), env.allocated_hosts(second)
+    lease = env.create(start, start + HOUR)
+    assert env.allocated_hosts(lease) == [a]
+    env.service.delete_lease(env.ctx, lease['id'])
+    # Closed on both sides beats open on one: B gets a follower at start + 2 h.
+    env.create(start + 2 * HOUR, start + 3 * HOUR, min=3)
+    lease = env.create(start, start + HOUR, min=2)
+    assert env.allocated_hosts(lease) == sorted([a, b])
+    assert set(hosts) - {a, b}

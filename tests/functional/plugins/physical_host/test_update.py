@@ -125,3 +125,15 @@ def test_before_end_change_alone_touches_no_allocation(hosts_env):
     updated = update(env, lease, reservation={'before_end': 'snapshot'})
     assert updated['reservations'][0]['before_end'] == 'snapshot'
     assert windows(env, lease) == before
+
+
+def test_a_small_sample_never_loses_the_reservations_own_hosts(hosts_env):
+    env = hosts_env
+    env.conf.set_override('selection_sample', 1, group='physical:host')
+    env.enroll_many(8)
+    start = future()
+    lease = env.create(start, start + HOUR, min=2, max=3)
+    held = env.allocated_hosts(lease)
+    for hours in (2, 3, 4):
+        update(env, lease, end_date=start + hours * HOUR)
+        assert env.allocated_hosts(lease) == held
