@@ -100,69 +100,75 @@ def requirement_clause(requirement, numeric_fields, text_fields):
 
 # The search -------------------------------------------------------------------------
 
-def _own(exclude_reservation):
-    return [] if exclude_reservation is None else [
-        A.c.reservation_id != exclude_reservation]
-
-
-def _overlapping(start, end, exclude_reservation):
-    """Allocations of the outer host overlapping ``[start, end)``."""
-    return (sa.select(A.c.id)
-            .where(A.c.compute_host_id == H.c.id, A.c.start_date < end,
-                   A.c.end_date > start, *_own(exclude_reservation))
-            .exists())
-
-
-def _last_end_before(host_id, moment, exclude_reservation):
-    """The latest end among the host's allocations starting before ``moment``: for a
-    host free up to ``moment``, the end of the allocation just before."""
-    return (sa.select(sa.func.max(A.c.end_date))
-            .where(A.c.compute_host_id == host_id, A.c.start_date < moment,
-                   *_own(exclude_reservation))
-            .scalar_subquery())
-
-
-def _first_start_from(host_id, moment, exclude_reservation):
-    return (sa.select(sa.func.min(A.c.start_date))
-            .where(A.c.compute_host_id == host_id, A.c.start_date >= moment,
-                   *_own(exclude_reservation))
-            .scalar_subquery())
-
-
+# Every value of the search is a bound parameter, so that a statement of a given shape
+# is built (and compiled) once per process.
+_START = sa.bindparam('b_start', type_=UTCDateTime())
+_END = sa.bindparam('b_end', type_=UTCDateTime())
+_LO = sa.bindparam('b_lo', type_=UTCDateTime())         # start - cleaning time
+_HI = sa.bindparam('b_hi', type_=UTCDateTime())         # end + cleaning time
+_EXCLUDE = sa.bindparam('b_exclude', type_=sa.String())
+_PREFERRED = sa.bindparam('b_preferred', expanding=True, type_=sa.Integer())
+_SAMPLE = sa.bindparam('b_sample', type_=sa.Integer())
+_LIMIT = sa.bindparam('b_limit', type_=sa.Integer())
 # Large enough never to cut anything: a LIMIT keeps the databases from merging a
 # subquery into the outer one, which would evaluate each per-host probe again for
 # every use in ORDER BY.
 _NO_MERGE = 2 ** 31 - 1
+_STATEMENTS = {}
 
 
-def _ranked(strategy, start, end, lo, hi, clauses, exclude_reservation, preferred,
-            sample, limit):
+def _own(excluding):
+    return [A.c.reservation_id != _EXCLUDE] if excluding else []
+
+
+def _overlapping(excluding):
+    """Allocations of the outer host overlapping ``[lo, hi)``."""
+    return (sa.select(A.c.id)
+            .where(A.c.compute_host_id == H.c.id, A.c.start_date < _HI,
+                   A.c.end_date > _LO, *_own(excluding))
+            .exists())
+
+
+def _last_end_before(host_id, excluding):
+    """The latest end among the host's allocations starting before ``hi``: for a
+    host free until ``hi``, the end of the allocation just before the window."""
+    return (sa.select(sa.func.max(A.c.end_date))
+            .where(A.c.compute_host_id == host_id, A.c.start_date < _HI,
+                   *_own(excluding))
+            .scalar_subquery())
+
+
+def _first_start_from(host_id, excluding):
+    return (sa.select(sa.func.min(A.c.start_date))
+            .where(A.c.compute_host_id == host_id, A.c.start_date >= _HI,
+                   *_own(excluding))
+            .scalar_subquery())
+
+
+def _ranked(strategy, clauses, excluding, preferring, sampling):
     """The candidates query, best first.
 
-    Free hosts come out of one NOT EXISTS probe each, in random order (``preferred``
-    ones first). ``random`` takes the first ``limit`` of them. ``best_fit`` and
-    ``spread`` take a sample of ``sample`` of them (all if 0), probe each sampled
-    host for its neighbouring allocations and rank by the free block around the
-    window.
+    Free hosts come out of one NOT EXISTS probe each, in random order (preferred ones
+    first). ``random`` takes the first ``limit`` of them. ``best_fit`` and ``spread``
+    take a sample of them (all without sampling), probe each sampled host for its
+    neighbouring allocations and rank by the free block around the window.
     """
-    first = ([sa.case((H.c.id.in_(sorted(preferred)), 0), else_=1)]
-             if preferred else [])
+    first = [sa.case((H.c.id.in_(_PREFERRED), 0), else_=1)] if preferring else []
     free = (sa.select(H.c.id, H.c.generation, H.c.service_name)
-            .where(H.c.reservable.is_(True), ~_overlapping(lo, hi, exclude_reservation),
-                   *clauses))
+            .where(H.c.reservable.is_(True), ~_overlapping(excluding), *clauses))
     if strategy == RANDOM:
-        return free.order_by(*first, sa.func.random()).limit(limit)
+        return free.order_by(*first, sa.func.random()).limit(_LIMIT)
     if strategy not in (BEST_FIT, SPREAD):
         raise ValueError(f'unknown host selection strategy {strategy!r}')
-    if sample:
-        size = max(sample, limit + len(preferred))
-        drawn = free.order_by(*first, sa.func.random()).limit(size).subquery('drawn')
+    if sampling:
+        drawn = free.order_by(*first, sa.func.random()).limit(_SAMPLE)
     else:
-        drawn = free.limit(_NO_MERGE).subquery('drawn')
+        drawn = free.limit(_NO_MERGE)
+    drawn = drawn.subquery('drawn')
     probes = (
         sa.select(drawn.c.id, drawn.c.generation, drawn.c.service_name,
-                  _last_end_before(drawn.c.id, hi, exclude_reservation).label('before'),
-                  _first_start_from(drawn.c.id, hi, exclude_reservation).label('after'))
+                  _last_end_before(drawn.c.id, excluding).label('before'),
+                  _first_start_from(drawn.c.id, excluding).label('after'))
         .limit(_NO_MERGE)
         .subquery('probes'))
     before, after = probes.c.before, probes.c.after
@@ -170,18 +176,28 @@ def _ranked(strategy, start, end, lo, hi, clauses, exclude_reservation, preferre
     # free block is measured on the closed sides only.
     open_sides = (sa.case((before.is_(None), 1), else_=0)
                   + sa.case((after.is_(None), 1), else_=0))
-    block = sqlfunc.seconds_between(
-        sa.func.coalesce(before, sa.literal(start, UTCDateTime())),
-        sa.func.coalesce(after, sa.literal(end, UTCDateTime())))
+    block = sqlfunc.seconds_between(sa.func.coalesce(before, _START),
+                                    sa.func.coalesce(after, _END))
     if strategy == BEST_FIT:
         ranking = [open_sides.asc(), block.asc()]
     else:
         ranking = [open_sides.desc(), block.desc()]
-    if preferred:
-        first = [sa.case((probes.c.id.in_(sorted(preferred)), 0), else_=1)]
+    if preferring:
+        first = [sa.case((probes.c.id.in_(_PREFERRED), 0), else_=1)]
     return (sa.select(probes.c.id, probes.c.generation, probes.c.service_name)
             .order_by(*first, *ranking, sa.func.random())
-            .limit(limit))
+            .limit(_LIMIT))
+
+
+def _statement(strategy, clauses, excluding, preferring, sampling):
+    if clauses:
+        return _ranked(strategy, clauses, excluding, preferring, sampling)
+    key = (strategy, excluding, preferring, sampling)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = _ranked(strategy, (), excluding, preferring,
+                                               sampling)
+    return statement
 
 
 @db_api.reader
@@ -196,9 +212,17 @@ def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
     :param sample: how many free hosts ``best_fit``/``spread`` rank (0: all).
     :returns: a list of :class:`Candidate`, best first.
     """
-    query = _ranked(strategy, start, end, start - cleaning, end + cleaning, clauses,
-                    exclude_reservation, preferred, sample, limit)
-    return [Candidate(*row) for row in context.session.execute(query)]
+    preferred = sorted(preferred)
+    statement = _statement(strategy, tuple(clauses), exclude_reservation is not None,
+                           bool(preferred), bool(sample))
+    params = {'b_start': start, 'b_end': end, 'b_lo': start - cleaning,
+              'b_hi': end + cleaning, 'b_limit': limit,
+              'b_sample': max(sample, limit + len(preferred))}
+    if exclude_reservation is not None:
+        params['b_exclude'] = exclude_reservation
+    if preferred:
+        params['b_preferred'] = preferred
+    return [Candidate(*row) for row in context.session.execute(statement, params)]
 
 
 # The claim --------------------------------------------------------------------------
