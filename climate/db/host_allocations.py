@@ -9,8 +9,9 @@ The search
     ``(computehost_id, property_id)`` index: one per matching host to know it is
     free, two more per host the strategy ranks (a random sample of the free ones,
     ``[physical:host] selection_sample``). The cost grows with the number of
-    candidate hosts, not with the number of allocations, and there is no per-host
-    round trip.
+    candidate hosts (and the few allocations each holds before the window's end;
+    ended reservations keep none), not with the number of allocations elsewhere,
+    and there is no per-host round trip.
 
 The claim (invariant 1, no double booking)
     ``UPDATE computehosts SET generation = generation + 1 WHERE (id = :h1 AND
