@@ -15,7 +15,6 @@ import random
 import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
-from oslo_config import cfg
 
 from climate.common import timeutils
 from climate import exceptions
