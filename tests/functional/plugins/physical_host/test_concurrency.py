@@ -24,6 +24,7 @@ from climate import rpc
 from tests.fakes import nova_api
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import HostsEnv
+from tests.functional.plugins.physical_host.conftest import future
 from tests.functional.plugins.physical_host.conftest import overlapping_pairs
 from tests.manager_processes import Managers
 
@@ -201,3 +202,41 @@ def test_threads_in_one_service_never_double_book(migrated_database, host_conf):
                     env.create(request[0], request[1], min=request[2])
     finally:
         env.close()
+
+
+@pytest.mark.parametrize('database', ['mysql', 'postgresql'], indirect=True)
+def test_a_claim_that_lost_the_race_is_retried_on_fresh_data(hosts_env, monkeypatch):
+    """Another transaction takes the chosen host between the search and the claim
+    (committed from a second connection): the claim matches no row, the manager
+    retries, and the lease gets the other host. (SQLite runs one writer at a time,
+    so the race cannot happen there.)"""
+    from climate.db import host_allocations
+    env = hosts_env
+    first, second = (int(h['id']) for h in env.enroll_many(2))
+    start = future()
+    rival = env.create(start + 2 * HOUR, start + 3 * HOUR)
+    allocations = models.ComputeHostAllocation.__table__
+    hosts = models.ComputeHost.__table__
+    original = host_allocations.find_free_hosts
+    calls = []
+
+    def racing(context, *args, **kwargs):
+        found = original(context, *args, **kwargs)
+        calls.append([c.host_id for c in found])
+        if len(calls) == 1:
+            taken = found[0].host_id
+            with env.database.engine.begin() as conn:  # a concurrent transaction
+                conn.execute(sa.update(allocations)
+                             .where(allocations.c.reservation_id ==
+                                    rival['reservations'][0]['id'])
+                             .values(compute_host_id=taken, start_date=start,
+                                     end_date=start + HOUR))
+                conn.execute(sa.update(hosts).where(hosts.c.id == taken)
+                             .values(generation=hosts.c.generation + 1))
+        return found
+
+    monkeypatch.setattr(host_allocations, 'find_free_hosts', racing)
+    lease = env.create(start, start + HOUR)
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert env.allocated_hosts(lease) == calls[1] and calls[1][0] in (first, second)
+    assert env.overlapping_pairs() == []
