@@ -38,6 +38,7 @@ class HostManagers(Managers):
 
     def __init__(self, database, rabbit_url, tmp_path, fake_nova):
         super().__init__(database, rabbit_url, tmp_path)
+        self.transports = []
         self.config.write_text(f"""[DEFAULT]
 transport_url = {rabbit_url}
 [database]
@@ -61,10 +62,8 @@ driver = noop
         """An RPC client on a connection of its own (one "API worker")."""
         transport = messaging.get_rpc_transport(
             self.conf, url=rabbit_url, allowed_remote_exmods=rpc.ALLOWED_EXMODS)
-        self._transports.append(transport)
+        self.transports.append(transport)
         return rpcapi.ManagerAPI(self.conf, transport=transport, timeout=120)
-
-    _transports = []
 
 
 @pytest.fixture
@@ -74,9 +73,8 @@ def host_managers(database, rabbit_url, tmp_path):
         group.nova = nova
         yield group
         group.stop()
-        for transport in HostManagers._transports:
+        for transport in group.transports:
             transport.cleanup()
-        HostManagers._transports.clear()
 
 
 def _date(value):
