@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The embedded quickstart: sets up .venv, writes state/climate.conf (SQLite, direct
-# messaging, in-memory compute, no authentication), creates the database and runs
+# The embedded quickstart: sets up .venv, writes state/climate.conf (SQLite, API and
+# manager in one process, in-memory compute, no authentication), creates the database and runs
 # climate-all-in-one: the API on http://127.0.0.1:1234/v1 and the manager in one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
