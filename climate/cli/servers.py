@@ -7,6 +7,7 @@ installed yet. The lease request goes through this CLI's own adapter, so
 Nova is found in the catalog of the same session.
 """
 
+import importlib
 from cliff import show
 
 from climate.cli import params
@@ -18,8 +19,7 @@ ON_END = ('snapshot_and_delete', 'delete', 'shelve', 'none')
 
 def _servers_module():
     # Imported when a command runs: it brings novaclient, which other commands skip.
-    from climate.client import servers
-    return servers
+    return importlib.import_module('climate.client.servers')
 
 
 def _add_window(parser):
