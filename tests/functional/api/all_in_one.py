@@ -25,7 +25,11 @@ def free_port():
 
 class AllInOne:
 
-    def __init__(self, tmp_path, plugins=('dummy.plugin', HOST_PLUGIN)):
+    MEMORY_COMPUTE = ('[compute]\ndriver = memory\n[compute_memory]\n'
+                      'hypervisors = compute-1:id=1, compute-2:id=2, compute-3:id=3\n')
+
+    def __init__(self, tmp_path, plugins=('dummy.plugin', HOST_PLUGIN),
+                 compute_config=MEMORY_COMPUTE):
         self.tmp_path = tmp_path
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}/v1'
@@ -36,11 +40,7 @@ auth_strategy = noauth
 port = {self.port}
 [database]
 connection = sqlite:///{tmp_path}/climate.sqlite
-[compute]
-driver = memory
-[compute_memory]
-hypervisors = compute-1:id=1, compute-2:id=2, compute-3:id=3
-[manager]
+{compute_config}[manager]
 plugins = {', '.join(plugins)}
 max_poll_interval = 2
 [oslo_messaging_notifications]
