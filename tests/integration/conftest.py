@@ -94,3 +94,24 @@ def pytest_terminal_summary(terminalreporter):
     if _REPORT['stopped'] is not None:
         names, seconds = _REPORT['stopped']
         write(f'stopped {len(names)} services in {seconds:.1f} s')
+
+
+@pytest.fixture(scope='session')
+def climate(openstack, tmp_path_factory):
+    """``climate-api`` + ``climate-manager`` on the catalog's reservation endpoint
+    (see ``climate_service``), with the plugins this checkout has."""
+    from tests import backends as backends_mod
+    from tests.integration import climate_service
+    reason = backends_mod.unavailable_reason('mysql')
+    if reason:
+        _unavailable(f'MariaDB unavailable for Climate: {reason}')
+    service = climate_service.ClimateService(
+        openstack, tmp_path_factory.mktemp('climate'),
+        plugins=climate_service.available_plugins())
+    try:
+        service.start()
+    except Exception:
+        service.stop()
+        raise
+    yield service
+    service.stop()
