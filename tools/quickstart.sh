@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The embedded quickstart: sets up .venv, writes state/climate.conf (SQLite, in-process
-# messaging, in-memory compute, no authentication), creates the database and runs
+# The embedded quickstart: sets up .venv, writes state/climate.conf (SQLite, API and
+# manager in one process, in-memory compute, no authentication), creates the database and runs
 # climate-all-in-one: the API on http://127.0.0.1:1234/v1 and the manager in one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +13,6 @@ if [ ! -f "$CONF" ]; then
     cat > "$CONF" <<CONFEOF
 [DEFAULT]
 state_path = $STATE
-transport_url = fake:///
 # No Keystone: the API trusts X-User-Id/X-Project-Id/X-Roles (defaults: an admin of
 # project noauth-project) and listens on 127.0.0.1 only.
 auth_strategy = noauth
@@ -28,7 +27,7 @@ driver = memory
 
 [manager]
 # Resource plugins (entry points in climate.resource.plugins).
-plugins = dummy.plugin
+plugins = physical.host.plugin,virtual.instance.plugin,dummy.plugin
 
 [oslo_messaging_notifications]
 driver = noop

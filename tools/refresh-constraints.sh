@@ -7,7 +7,8 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 python3 -m venv "$scratch/venv"
 "$scratch/venv/bin/pip" install --quiet -r "$ROOT/requirements.txt" \
-    -r "$ROOT/test-requirements.txt" -r "$ROOT/optional-requirements.txt"
+    -r "$ROOT/test-requirements.txt" -r "$ROOT/optional-requirements.txt" \
+    -r "$ROOT/doc/requirements.txt"
 {
     head -3 "$ROOT/upper-constraints.txt"
     "$scratch/venv/bin/pip" freeze | grep -v -i -E '^(-e |climate==)'

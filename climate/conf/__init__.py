@@ -7,6 +7,7 @@ imported. ``climate.opts`` lists the same options for oslo-config-generator.
 
 from oslo_config import cfg
 
+from climate.conf import allocation
 from climate.conf import api
 from climate.conf import compute
 from climate.conf import compute_memory
@@ -14,12 +15,13 @@ from climate.conf import database
 from climate.conf import manager
 from climate.conf import nova
 from climate.conf import paths
+from climate.conf import physical_host
 from climate.conf import virtual_instance
 
 CONF = cfg.CONF
 
-ALL_MODULES = (paths, api, manager, database, compute, compute_memory, nova,
-               virtual_instance)
+ALL_MODULES = (paths, api, manager, database, compute, compute_memory, nova, allocation,
+               physical_host, virtual_instance)
 
 for _module in ALL_MODULES:
     _module.register_opts(CONF)

@@ -150,6 +150,9 @@ class ComputeHostExtraCapability(TimestampMixin, Base):
     property_id = sa.Column(sa.Integer, sa.ForeignKey('resource_properties.id'),
                             nullable=False, index=True)
     capability_value = sa.Column(sa.Text, nullable=False)
+    # The value as a number when it reads as one (``"10"``, ``"2.5"``), else NULL:
+    # requirements compare numbers as numbers (``10 > 9``), in SQL, on every backend.
+    capability_number = sa.Column(sa.Double, nullable=True)
 
     property = orm.relationship('ResourceProperty', lazy='joined')
 

@@ -28,9 +28,14 @@ class ManagerEndpoint:
     def delete_lease(self, ctxt, lease_id):
         self.service.delete_lease(ctxt, lease_id)
 
-    def call_plugin(self, ctxt, resource_type, plugin_method, kwargs=None):
-        """Call a plugin method the plugin exposes over RPC (e.g. host enrollment)."""
-        method = plugin_method
+    def call_plugin(self, ctxt, resource_type, plugin_method=None, kwargs=None,
+                    method=None):
+        """Call a plugin method the plugin exposes over RPC (e.g. host enrollment).
+
+        The client sends its name as ``plugin_method`` (an RPC argument cannot be
+        called ``method``); ``method`` is accepted from in-process callers.
+        """
+        method = plugin_method or method
         plugin = self.plugins.get(resource_type)
         if plugin is None:
             raise exceptions.UnsupportedResourceType(resource_type=resource_type)

@@ -20,11 +20,12 @@ def plugin_conf():
 
 
 def test_plugins_load_by_name_and_share_the_compute_driver(plugin_conf):
-    plugin_conf.set_override('plugins', ['dummy.plugin', 'virtual.instance.plugin'],
-                             group='manager')
+    plugin_conf.set_override('plugins', ['dummy.plugin', 'physical.host.plugin',
+                                         'virtual.instance.plugin'], group='manager')
     plugins = loader.load_plugins(plugin_conf)
-    assert set(plugins) == {'dummy:resource', 'virtual:instance'}
-    assert plugins['virtual:instance'].compute is not None
+    assert set(plugins) == {'dummy:resource', 'physical:host', 'virtual:instance'}
+    # One simulated Nova: a host enrolled through one plugin is seen by the other.
+    assert plugins['physical:host'].compute is plugins['virtual:instance'].compute
 
 
 def test_unknown_plugin_name_is_a_start_up_error(plugin_conf):

@@ -1,9 +1,8 @@
 """``climate-all-in-one`` as a subprocess on a free port, for the client tests.
 
 Its configuration is the quickstart's (SQLite, in-memory compute driver, noauth) with
-``[manager] plugins = dummy.plugin, test.host.plugin`` — the test host plugin made
-loadable by ``plugin_dist``. When the real host plugin merges, swap ``HOST_PLUGIN``
-for its entry-point name (``physical.host.plugin``) and the same tests run on it.
+``[manager] plugins = dummy.plugin, physical.host.plugin``: host commands run on the
+real physical:host plugin over the memory driver's simulated hypervisors.
 """
 
 import os
@@ -15,7 +14,7 @@ import urllib.request
 
 from tests.functional.api import plugin_dist
 
-HOST_PLUGIN = plugin_dist.ENTRY_POINT
+HOST_PLUGIN = 'physical.host.plugin'
 
 
 def free_port():

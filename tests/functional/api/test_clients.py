@@ -2,8 +2,8 @@
 shell and ``openstack reservation …`` (OS_AUTH_TYPE=none, OS_ENDPOINT=…/v1), asserting
 on what they print.
 
-Host commands run against the in-memory test host plugin (``all_in_one.HOST_PLUGIN``)
-until the real physical:host plugin merges; lease commands reserve hosts through it.
+Host commands and physical host reservations run on the real physical:host plugin
+(``all_in_one.HOST_PLUGIN``) over the in-memory compute driver.
 A lease of the dummy plugin cannot be made from the command line: blazarclient 4.6.0
 fails with KeyError 'resource_type' on ``--reservation`` for resource types it does
 not know, before sending anything.

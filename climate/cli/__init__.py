@@ -1,0 +1,1 @@
+"""``climate``: the command-line client (cliff) over :mod:`climate.client`."""

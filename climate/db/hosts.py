@@ -1,0 +1,300 @@
+"""Enrolled compute hosts, their extra capabilities and the capability names.
+
+Hosts are returned as plain dicts in Blazar's shape (``id`` as a string, every extra
+capability flattened into the dict as a text value). Changes to a host that could
+change which reservations it suits (``reservable``, capabilities, deletion) bump its
+``generation``, so a concurrent claim that matched the old row retries
+(see :mod:`climate.db.host_allocations`).
+"""
+
+import sqlalchemy as sa
+from oslo_db import exception as db_exc
+
+from climate.common import timeutils
+from climate import exceptions
+from climate.db import api as db_api
+from climate.db import models
+
+RESOURCE_TYPE = 'physical:host'
+H = models.ComputeHost.__table__
+C = models.ComputeHostExtraCapability.__table__
+P = models.ResourceProperty.__table__
+A = models.ComputeHostAllocation.__table__
+CR = models.ComputeHostReservation.__table__
+
+#: Host columns shown to users, in Blazar's names.
+VIEW_COLUMNS = ('hypervisor_id', 'hypervisor_hostname', 'service_name', 'vcpus',
+                'memory_mb', 'local_gb', 'cpu_info', 'hypervisor_type',
+                'hypervisor_version', 'availability_zone', 'status', 'trust_id',
+                'reservable')
+#: Inventory copied from Nova at enrollment.
+INVENTORY_COLUMNS = ('hypervisor_id', 'hypervisor_hostname', 'service_name', 'vcpus',
+                     'memory_mb', 'local_gb', 'cpu_info', 'hypervisor_type',
+                     'hypervisor_version', 'availability_zone')
+#: Names a capability may not take: they would shadow a host field in the output.
+RESERVED_NAMES = frozenset(VIEW_COLUMNS) | {'id', 'name', 'created_at', 'updated_at',
+                                            'generation'}
+
+
+def _stamp(value):
+    return value.strftime('%Y-%m-%d %H:%M:%S') if value else None
+
+
+def _view(row, capabilities):
+    view = {'id': str(row.id)}
+    for column in VIEW_COLUMNS:
+        view[column] = getattr(row, column)
+    view['created_at'] = _stamp(row.created_at)
+    view['updated_at'] = _stamp(row.updated_at)
+    view.update(capabilities)
+    return view
+
+
+def parse_id(host_id):
+    """Climate's integer host id from its text form; HostNotFound if it is not one."""
+    try:
+        value = int(str(host_id).strip())
+    except (TypeError, ValueError):
+        raise exceptions.HostNotFound(host=host_id) from None
+    if not 0 < value < 2 ** 31:
+        raise exceptions.HostNotFound(host=host_id)
+    return value
+
+
+_CAPABILITIES = (sa.select(C.c.computehost_id, P.c.property_name, C.c.capability_value)
+                 .select_from(C.join(P, P.c.id == C.c.property_id)))
+
+
+def _capabilities(context, host_ids=None):
+    query = _CAPABILITIES
+    if host_ids is not None:
+        query = query.where(C.c.computehost_id.in_(host_ids))
+    found = {}
+    for host_id, name, value in context.session.execute(query):
+        found.setdefault(host_id, {})[name] = value
+    return found
+
+
+@db_api.reader
+def get(context, host_id):
+    host_id = parse_id(host_id)
+    row = context.session.execute(sa.select(H).where(H.c.id == host_id)).one_or_none()
+    if row is None:
+        raise exceptions.HostNotFound(host=host_id)
+    return _view(row, _capabilities(context, [host_id]).get(host_id, {}))
+
+
+@db_api.reader
+def list_all(context):
+    """Every host, in two queries whatever their number."""
+    rows = context.session.execute(sa.select(H).order_by(H.c.id)).all()
+    capabilities = _capabilities(context)
+    return [_view(row, capabilities.get(row.id, {})) for row in rows]
+
+
+@db_api.reader
+def find_by_hostname(context, hypervisor_hostname):
+    return context.session.execute(
+        sa.select(H.c.id).where(H.c.hypervisor_hostname == hypervisor_hostname)
+    ).scalar_one_or_none()
+
+
+@db_api.reader
+def service_names(context, host_ids):
+    """``{host id: compute service host}`` (what Nova aggregates hold)."""
+    if not host_ids:
+        return {}
+    return dict(context.session.execute(
+        sa.select(H.c.id, H.c.service_name).where(H.c.id.in_(list(host_ids)))).all())
+
+
+# Capabilities ---------------------------------------------------------------------
+
+def ensure_properties(context, names):
+    """``{name: resource property id}``, creating the missing names.
+
+    Each creation is its own short transaction, so two enrollments introducing the
+    same name at once both succeed (one insert wins, the other reads it). Call it
+    outside any transaction of ``context``.
+    """
+    names = sorted(set(names))
+    if not names:
+        return {}
+    found = property_ids(context, names)
+    for name in names:
+        if name in found:
+            continue
+        try:
+            with db_api.writer.using(context):
+                context.session.execute(sa.insert(P).values(
+                    resource_type=RESOURCE_TYPE, property_name=name, private=False,
+                    created_at=_now()))
+        except db_exc.DBDuplicateEntry:
+            pass
+    return property_ids(context, names)
+
+
+@db_api.reader
+def property_ids(context, names):
+    """``{name: id}`` of the existing capability names among ``names``."""
+    if not names:
+        return {}
+    return dict(context.session.execute(
+        sa.select(P.c.property_name, P.c.id).where(P.c.resource_type == RESOURCE_TYPE,
+                                                   P.c.property_name.in_(names))).all())
+
+
+@db_api.reader
+def known_properties(context, names):
+    """The ones of ``names`` that are capability names of some host."""
+    if not names:
+        return set()
+    return set(property_ids(context, sorted(names)))
+
+
+def _now():
+    return timeutils.utcnow()
+
+
+def _write_capabilities(context, host_id, capabilities, ids_by_name):
+    """Set or remove (None) capabilities of one host.
+
+    ``capabilities`` maps names to ``(text, number or None)`` or None.
+    """
+    now = _now()
+    for name, value in capabilities.items():
+        property_id = ids_by_name.get(name)
+        if property_id is None:
+            continue
+        where = (C.c.computehost_id == host_id, C.c.property_id == property_id)
+        if value is None:
+            context.session.execute(sa.delete(C).where(*where))
+            continue
+        text, number = value
+        values = {'capability_value': text, 'capability_number': number}
+        updated = context.session.execute(
+            sa.update(C).where(*where).values(updated_at=now, **values)).rowcount
+        if not updated:
+            context.session.execute(sa.insert(C).values(
+                computehost_id=host_id, property_id=property_id, created_at=now,
+                **values))
+
+
+# Writes ---------------------------------------------------------------------------
+
+@db_api.writer
+def create(context, inventory, capabilities, ids_by_name, reservable=True,
+           trust_id=None):
+    """Insert a host with its inventory and capabilities; its new id.
+
+    :raises Conflict: (409) a host with this hypervisor hostname is enrolled.
+    """
+    try:
+        host_id = context.session.execute(sa.insert(H).values(
+            reservable=reservable, trust_id=trust_id, generation=0, created_at=_now(),
+            **{k: inventory[k] for k in INVENTORY_COLUMNS})).inserted_primary_key[0]
+        context.session.flush()
+    except db_exc.DBDuplicateEntry:
+        raise exceptions.Conflict(
+            f'Host {inventory["hypervisor_hostname"]} is already enrolled') from None
+    _write_capabilities(context, host_id, capabilities, ids_by_name)
+    return host_id
+
+
+@db_api.writer
+def update(context, host_id, capabilities, ids_by_name, reservable=None):
+    """Change capabilities (None removes one) and/or ``reservable``; bump generation."""
+    values = {'generation': H.c.generation + 1, 'updated_at': _now()}
+    if reservable is not None:
+        values['reservable'] = reservable
+    if not context.session.execute(sa.update(H).where(H.c.id == host_id)
+                                   .values(**values)).rowcount:
+        raise exceptions.HostNotFound(host=host_id)
+    _write_capabilities(context, host_id, capabilities, ids_by_name)
+
+
+@db_api.reader
+def requirements_of_holders(context, host_id, now):
+    """``(hypervisor_properties, resource_properties)`` texts of the reservations
+    holding the host now or later."""
+    return [tuple(row) for row in context.session.execute(
+        sa.select(CR.c.hypervisor_properties, CR.c.resource_properties)
+        .select_from(A.join(CR, CR.c.reservation_id == A.c.reservation_id))
+        .where(A.c.compute_host_id == host_id, A.c.end_date > now))]
+
+
+@db_api.reader
+def is_allocated(context, host_id, now):
+    """Whether the host has an allocation that has not ended."""
+    return context.session.execute(
+        sa.select(A.c.id).where(A.c.compute_host_id == host_id, A.c.end_date > now)
+        .limit(1)).first() is not None
+
+
+@db_api.writer
+def delete(context, host_id, now):
+    """Delete a host with no current or future allocation, atomically.
+
+    The check and the delete are tied by the host's generation: a reservation that
+    claims the host in between makes the delete match no row (ClaimConflict), and one
+    that claims it after finds no host. Past allocations go with the host.
+
+    :raises HostNotFound:
+    :raises CantDeleteHost: (409) the host is allocated now or later.
+    :raises ClaimConflict: the host changed meanwhile; try again.
+    """
+    busy = (sa.select(A.c.id).where(A.c.compute_host_id == H.c.id, A.c.end_date > now)
+            .exists())
+    row = context.session.execute(
+        sa.select(H.c.generation, busy.label('busy')).where(H.c.id == host_id)
+    ).one_or_none()
+    if row is None:
+        raise exceptions.HostNotFound(host=host_id)
+    if row.busy:
+        raise exceptions.CantDeleteHost(
+            host=host_id, msg='It has current or future allocations.')
+    context.session.execute(sa.delete(A).where(A.c.compute_host_id == host_id,
+                                               A.c.end_date <= now))
+    deleted = context.session.execute(
+        sa.delete(H).where(H.c.id == host_id, H.c.generation == row.generation)).rowcount
+    if deleted != 1:
+        raise exceptions.ClaimConflict(what=f'host {host_id}')
+
+
+# Resource properties ----------------------------------------------------------------
+
+@db_api.reader
+def list_properties(context, include_private=False, detail=False):
+    """Capability names some host carries, with their distinct values if ``detail``."""
+    query = (sa.select(P.c.property_name, P.c.private, C.c.capability_value)
+             .select_from(P.join(C, C.c.property_id == P.c.id))
+             .where(P.c.resource_type == RESOURCE_TYPE)
+             .distinct()
+             .order_by(P.c.property_name, C.c.capability_value))
+    if not include_private:
+        query = query.where(P.c.private.is_(False))
+    listed = {}
+    for name, private, value in context.session.execute(query):
+        entry = listed.setdefault(name, {'property': name, 'private': private,
+                                         'values': []})
+        entry['values'].append(value)
+    if detail:
+        return list(listed.values())
+    return [{'property': name} for name in listed]
+
+
+@db_api.writer
+def update_property(context, name, private):
+    now = _now()
+    updated = context.session.execute(
+        sa.update(P).where(P.c.resource_type == RESOURCE_TYPE, P.c.property_name == name)
+        .values(private=private, updated_at=now)).rowcount
+    if not updated:
+        raise exceptions.NotFound(f'Resource property {name} not found')
+    row = context.session.execute(
+        sa.select(P).where(P.c.resource_type == RESOURCE_TYPE,
+                           P.c.property_name == name)).one()
+    return {'id': str(row.id), 'resource_type': row.resource_type,
+            'property_name': row.property_name, 'private': row.private,
+            'created_at': timeutils.format_date(row.created_at),
+            'updated_at': timeutils.format_date(row.updated_at)}

@@ -1,0 +1,7 @@
+"""The physical:host resource plugin (entry point ``physical.host.plugin``).
+
+Modules: ``plugin`` (the reservation life cycle), ``admin`` (host enrollment and the
+other ``/v1/os-hosts`` RPC methods), ``request`` (request fields), ``requirements``
+(Blazar's host query language), ``pools`` (Nova aggregates and servers). The SQL lives
+in ``climate.db.hosts`` and ``climate.db.host_allocations``.
+"""

@@ -1,0 +1,238 @@
+"""``physical.host.plugin``: reservations of whole compute hosts for a time window.
+
+Life of a reservation (the manager calls these in order, see ``climate.plugins.base``):
+
+``validate``  the request's ``min``/``max``/properties/``before_end`` (400s);
+``reserve``   in the lease's transaction: find up to ``max`` free matching hosts in
+              SQL, claim them atomically (per-host generation, see
+              :mod:`climate.db.host_allocations`), write the allocations;
+``prepare``   create the reservation's Nova aggregate (named after the reservation,
+              availability zone ``az_prefix`` + id, owner metadata);
+``update``    re-allocate for a new window or count, atomically, keeping the hosts it
+              can (all of them once started); 409 and no change when impossible;
+``on_start``  move the hosts from the freepool into the aggregate;
+``before_end`` snapshot the servers when asked;
+``on_end``    delete the servers left (``[physical:host] on_end``), return the hosts to
+              the freepool, delete the aggregate, drop the allocations;
+``release``   undo ``prepare`` (and any half-done start) for a reservation that never
+              started.
+
+Host administration (``/v1/os-hosts`` through the manager's ``call_plugin``) is in
+:class:`HostAdmin`, mixed in here so both share the compute driver.
+"""
+
+import datetime
+import threading
+
+from oslo_log import log as logging
+import sqlalchemy as sa
+
+from climate.common import timeutils
+from climate import compute
+from climate import exceptions
+from climate.db import api as db_api
+from climate.db import host_allocations
+from climate.db import hosts as host_db
+from climate.db import models
+from climate.manager import states
+from climate.plugins import base
+from climate.plugins.physical_host import admin
+from climate.plugins.physical_host import pools
+from climate.plugins.physical_host import request
+from climate.plugins.physical_host import requirements
+
+LOG = logging.getLogger(__name__)
+RESOURCE_TYPE = 'physical:host'
+CR = models.ComputeHostReservation.__table__
+
+
+class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
+    resource_type = RESOURCE_TYPE
+    rpc_methods = admin.RPC_METHODS
+
+    uses_compute = True
+
+    def __init__(self, conf, compute_driver=None):
+        super().__init__(conf)
+        self._compute = compute_driver
+        self._compute_lock = threading.Lock()
+
+    # Shared helpers -------------------------------------------------------------------
+    @property
+    def compute(self):
+        """The compute driver, built on first use (``[compute] driver``)."""
+        if self._compute is None:
+            with self._compute_lock:
+                if self._compute is None:
+                    self._compute = compute.get_driver(self.conf)
+        return self._compute
+
+    @property
+    def pools(self):
+        return pools.HostPools(self.compute, self.conf)
+
+    @property
+    def options(self):
+        return self.conf[RESOURCE_TYPE]
+
+    @property
+    def cleaning_time(self):
+        return datetime.timedelta(minutes=self.conf.cleaning_time)
+
+    # Reservation requests ---------------------------------------------------------------
+    def validate(self, context, values):
+        return request.validate_create(values)
+
+    def reserve(self, context, lease, reservation, values):
+        row = models.ComputeHostReservation(
+            reservation_id=reservation.id, **_stored_fields(values))
+        context.session.add(row)
+        context.session.flush()
+        reservation.resource_id = row.id
+        chosen = self._choose(context, values, lease.start_date, lease.end_date)
+        host_allocations.claim(context, chosen)
+        host_allocations.insert(context, reservation.id, [c.host_id for c in chosen],
+                                lease.start_date, lease.end_date)
+
+    def _choose(self, context, values, start, end, reservation_id=None, keep=()):
+        """The hosts for ``values`` in ``[start, end)``, best first (at most ``max``).
+
+        :raises NotEnoughHostsAvailable: (409) fewer than ``min``.
+        """
+        clauses = self._clauses(context, values)
+        found = host_allocations.find_free_hosts(
+            context, start, end, clauses, values['max'],
+            strategy=self.options.host_selection, cleaning=self.cleaning_time,
+            exclude_reservation=reservation_id, preferred=keep,
+            sample=self.options.selection_sample)
+        if len(found) < values['min']:
+            wanted = values['min'] if values['min'] == values['max'] else \
+                f'{values["min"]} to {values["max"]}'
+            raise exceptions.NotEnoughHostsAvailable(
+                f'Not enough hosts available: {wanted} wanted from '
+                f'{timeutils.format_date(start)} to {timeutils.format_date(end)}, '
+                f'{len(found)} free and matching')
+        return found
+
+    def _clauses(self, context, values):
+        parsed = {field: requirements.parse(field, values.get(field))
+                  for field in request.PROPERTY_FIELDS}
+        wanted = requirements.capability_names(*parsed.values())
+        unknown = wanted - host_db.known_properties(context, wanted)
+        if unknown:
+            field = next(f for f, reqs in parsed.items()
+                         if unknown & requirements.names(reqs))
+            raise exceptions.InvalidInput(
+                f'Unknown host propert{"ies" if len(unknown) > 1 else "y"} '
+                f'{", ".join(sorted(unknown))} in {field}: neither a host field nor an '
+                f'extra capability of any host')
+        return [host_allocations.requirement_clause(
+                    r, requirements.NUMERIC_FIELDS, requirements.TEXT_FIELDS)
+                for reqs in parsed.values() for r in reqs]
+
+    def prepare(self, context, lease, reservation):
+        self.pools.ensure_reservation_aggregate(reservation['id'], lease['project_id'])
+
+    def update(self, context, lease, reservation, values, start_date, end_date):
+        row = context.session.execute(
+            sa.select(CR).where(CR.c.reservation_id == reservation.id)).one()
+        current = _request_fields(row)
+        wanted = request.validate_update(values or {}, current)
+        same_window = (start_date, end_date) == (lease.start_date, lease.end_date)
+        allocation_fields = ('min', 'max') + request.PROPERTY_FIELDS
+        if same_window and all(wanted[f] == current[f] for f in allocation_fields):
+            if wanted != current:
+                self._store(context, reservation.id, wanted)
+            return
+        held = host_allocations.hosts_of(context, reservation.id)
+        started = reservation.status != states.Reservation.PENDING
+        if started and len(held) > wanted['max']:
+            raise exceptions.CantUpdateParameter(
+                f'max cannot be lower than the {len(held)} hosts the reservation has '
+                f'held since it started')
+        chosen = self._choose(context, wanted, start_date, end_date,
+                              reservation_id=reservation.id, keep=set(held))
+        chosen_ids = {c.host_id for c in chosen}
+        lost = set(held) - chosen_ids
+        if started and lost:
+            raise exceptions.NotEnoughHostsAvailable(
+                f'Not enough hosts available: host(s) '
+                f'{", ".join(str(h) for h in sorted(lost))} of the started reservation '
+                f'{reservation.id} are not free or no longer match from '
+                f'{timeutils.format_date(start_date)} to '
+                f'{timeutils.format_date(end_date)}')
+        host_allocations.claim(context, chosen)
+        host_allocations.remove(context, reservation.id, lost)
+        host_allocations.bump(context, lost)
+        host_allocations.move(context, reservation.id, start_date, end_date)
+        host_allocations.insert(context, reservation.id, chosen_ids - set(held),
+                                start_date, end_date)
+        self._store(context, reservation.id, wanted)
+
+    def _store(self, context, reservation_id, values):
+        context.session.execute(
+            sa.update(CR).where(CR.c.reservation_id == reservation_id)
+            .values(updated_at=timeutils.utcnow(), **_stored_fields(values))
+            .execution_options(synchronize_session=False))
+
+    def after_update(self, context, lease, reservation):
+        if reservation['status'] == states.Reservation.ACTIVE:
+            # Hosts added to a running reservation join its aggregate now.
+            self.pools.take(reservation['id'], lease['project_id'],
+                            self._service_hosts(context, reservation['id']))
+
+    def details(self, context, reservations):
+        ids = [r.id for r in reservations]
+        if not ids:
+            return {}
+        with db_api.reader.using(context):
+            rows = context.session.execute(
+                sa.select(CR).where(CR.c.reservation_id.in_(ids))).all()
+        return {row.reservation_id: _request_fields(row) for row in rows}
+
+    # Events -----------------------------------------------------------------------------
+    def on_start(self, context, lease, reservation):
+        self.pools.take(reservation['id'], lease['project_id'],
+                        self._service_hosts(context, reservation['id']))
+
+    def before_end(self, context, lease, reservation):
+        with db_api.reader.using(context):
+            choice = context.session.execute(
+                sa.select(CR.c.before_end).where(CR.c.reservation_id == reservation['id'])
+            ).scalar()
+        if choice == 'default':
+            choice = self.options.before_end
+        if choice == 'snapshot':
+            self.pools.snapshot_servers(reservation['id'],
+                                        self._service_hosts(context, reservation['id']))
+
+    def on_end(self, context, lease, reservation):
+        hosts = self._service_hosts(context, reservation['id'])
+        if self.options.on_end == 'delete':
+            self.pools.delete_servers(hosts)
+        self.pools.give_back(reservation['id'], hosts)
+        host_allocations.release(context, reservation['id'])
+
+    def release(self, context, lease, reservation):
+        self.pools.give_back(reservation['id'],
+                             self._service_hosts(context, reservation['id']))
+
+    def _service_hosts(self, context, reservation_id):
+        return [name for name in host_allocations.hosts_of(context, reservation_id)
+                .values() if name]
+
+
+def _stored_fields(values):
+    return {'count_range': f'{values["min"]}-{values["max"]}',
+            'hypervisor_properties': values['hypervisor_properties'],
+            'resource_properties': values['resource_properties'],
+            'before_end': values['before_end']}
+
+
+def _request_fields(row):
+    """A stored reservation's fields as the API shows them (and update compares)."""
+    minimum, _, maximum = (row.count_range or '1-1').partition('-')
+    return {'min': int(minimum), 'max': int(maximum or minimum),
+            'hypervisor_properties': row.hypervisor_properties or '',
+            'resource_properties': row.resource_properties or '',
+            'before_end': row.before_end if row.before_end is not None else 'default'}

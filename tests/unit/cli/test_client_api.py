@@ -1,0 +1,92 @@
+"""``climate.client.api`` without a server: error bodies, lookups, relative updates."""
+
+import datetime
+import json
+
+import pytest
+
+from climate.client import api
+from climate.client.exceptions import ClimateClientError
+
+
+class FakeResponse:
+
+    def __init__(self, status, body):
+        self.status_code = status
+        self.text = body if isinstance(body, str) else json.dumps(body)
+        self.reason = 'Reason'
+
+    def json(self):
+        return json.loads(self.text)
+
+
+@pytest.mark.parametrize('body, message', [
+    ({'error_code': 404, 'error_message': 'Lease x not found', 'error_name': 404},
+     'Lease x not found'),
+    ({'error': 405, 'error_message': 'Method not allowed'}, 'Method not allowed'),
+    ({'error': {'code': 401, 'message': 'The request you have made requires '
+                'authentication.', 'title': 'Unauthorized'}},
+     'The request you have made requires authentication.'),
+    ('<html>Bad gateway</html>', '<html>Bad gateway</html>'),
+])
+def test_error_message_of_each_error_shape(body, message):
+    assert api._error_message(FakeResponse(400, body)) == message
+
+
+class RecordingClient:
+    """Stands in for ``Client``: records requests, answers from a table."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.sent = []
+
+    def request(self, method, path, body=None, params=None):
+        self.sent.append((method, path, body))
+        return self.answers[(method, path)]
+
+
+LEASE = {'id': '6c1c4a5e-0000-4000-8000-000000000001', 'name': 'l1',
+         'start_date': '2030-01-01T10:00:00.000000',
+         'end_date': '2030-01-02T10:00:00.000000'}
+
+
+def _leases():
+    client = RecordingClient({('GET', f"/leases/{LEASE['id']}"): {'lease': LEASE},
+                              ('GET', '/leases'): {'leases': [LEASE, dict(LEASE, id='x2',
+                                                                          name='twin'),
+                                                              dict(LEASE, id='x3',
+                                                                   name='twin')]},
+                              ('PUT', f"/leases/{LEASE['id']}"): {'lease': LEASE}})
+    return client, api.LeaseManager(client)
+
+
+def test_relative_update_reads_the_lease_then_puts_absolute_dates():
+    client, leases = _leases()
+    leases.update(LEASE['id'], prolong_for=datetime.timedelta(days=1),
+                  advance_by=datetime.timedelta(minutes=30))
+    assert client.sent[-1] == ('PUT', f"/leases/{LEASE['id']}",
+                               {'end_date': '2030-01-03 10:00',
+                                'start_date': '2030-01-01 09:30'})
+
+
+def test_update_refuses_an_end_date_with_a_relative_end():
+    _, leases = _leases()
+    with pytest.raises(ClimateClientError, match='either an end date'):
+        leases.update(LEASE['id'], end='2030-01-05 10:00',
+                      reduce_by=datetime.timedelta(hours=1))
+
+
+def test_update_with_nothing_sends_nothing():
+    client, leases = _leases()
+    with pytest.raises(ClimateClientError, match='Nothing to update'):
+        leases.update(LEASE['id'])
+    assert client.sent == []
+
+
+def test_find_by_uuid_name_and_ambiguous_name():
+    client, leases = _leases()
+    assert leases.find(LEASE['id']) == LEASE
+    assert client.sent == [('GET', f"/leases/{LEASE['id']}", None)]
+    assert leases.find('l1')['id'] == LEASE['id']
+    with pytest.raises(ClimateClientError, match="2 leases are named 'twin'"):
+        leases.find('twin')
