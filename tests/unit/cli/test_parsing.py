@@ -15,6 +15,10 @@ from climate.client.exceptions import ClimateClientError
     ('2030-01-01T10:00:00Z', '2030-01-01 10:00'),
     ('2030-01-01T12:30:00+02:00', '2030-01-01 10:30'),
     ('2030-01-01T10:00', '2030-01-01 10:00'),
+    # Seconds are kept (a lease starting in 20 s must not start at the minute).
+    ('2030-01-01T10:00:25Z', '2030-01-01T10:00:25Z'),
+    ('2030-01-01T12:30:25+02:00', '2030-01-01T10:30:25Z'),
+    ('2030-01-01T10:00:25.5Z', '2030-01-01T10:00:25Z'),
 ])
 def test_dates_sent_to_the_api(given, sent):
     assert dates.to_api_date(given) == sent
