@@ -33,6 +33,7 @@ class ClimateService:
 
     def __init__(self, openstack, tmp_path, plugins=DEFAULT_PLUGINS, extra=''):
         self.openstack = openstack
+        self.plugins = tuple(plugins)
         self.tmp_path = tmp_path
         split = urllib.parse.urlsplit(openstack.reservation_url)
         self.host, self.port = split.hostname, split.port

@@ -91,3 +91,39 @@ def server_gone(nova, server_id, timeout=120):
 
 def host_of(server):
     return getattr(server, 'OS-EXT-SRV-ATTR:host')
+
+
+def climate_cli(creds, *args, timeout=60):
+    """Run the ``climate`` command as ``creds`` with ``-f json``; the decoded output."""
+    import json
+    import os
+    import subprocess
+    import sys
+    command = [os.path.join(os.path.dirname(sys.executable), 'climate'), *args,
+               '-f', 'json']
+    env = {**os.environ, **creds.env()}
+    result = subprocess.run(command, capture_output=True, text=True, env=env,
+                            timeout=timeout)
+    assert result.returncode == 0, f'{" ".join(args)}: {result.stderr}{result.stdout}'
+    return json.loads(result.stdout)
+
+
+def aggregate(nova, name):
+    for found in nova.aggregates.list():
+        if found.name == name:
+            return found
+    return None
+
+
+def boot(nova, name, image_id, flavor_id, hints=None):
+    return nova.servers.create(name, image_id, flavor_id, nics='none',
+                               scheduler_hints=hints or {})
+
+
+def server_placed(nova, server_id, timeout=120):
+    """The server once ACTIVE or ERROR (no task in progress)."""
+    def placed():
+        server = nova.servers.get(server_id)
+        task = getattr(server, 'OS-EXT-STS:task_state', None)
+        return server if server.status in ('ACTIVE', 'ERROR') and task is None else None
+    return wait(placed, f'server {server_id} to be ACTIVE or ERROR', timeout)
