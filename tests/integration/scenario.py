@@ -6,6 +6,8 @@ import time
 import pytest
 from novaclient import exceptions as nova_exc
 
+FREEPOOL = 'freepool'
+
 
 def wait(predicate, what, timeout=120, interval=0.5):
     """``predicate()`` once truthy; ``what`` is a string or a callable giving one."""

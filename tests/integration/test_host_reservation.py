@@ -11,32 +11,9 @@ deleted, it is back in the freepool and the aggregate is gone.
 
 import uuid
 
-import pytest
-
 from tests.integration import scenario
 
-FREEPOOL = 'freepool'
-
-
-@pytest.fixture
-def enrolled(openstack, climate):
-    """cmp1 (gpu=yes) and cmp2 (gpu=no) enrolled; unenrolled afterwards."""
-    assert 'physical.host.plugin' in climate.plugins
-    hosts = {}
-    for name, gpu in (('cmp1', 'yes'), ('cmp2', 'no')):
-        host = scenario.climate_cli(openstack.operator, 'host', 'create', name,
-                                    '--extra', f'gpu={gpu}', '--extra', 'rack=r1')
-        hosts[name] = host
-    yield hosts
-    admin_api = scenario.Reservations(openstack.operator.session(), climate.url)
-    for host in hosts.values():
-        admin_api.request('DELETE', f'/os-hosts/{host["id"]}')
-    nova = openstack.nova()
-    pool = scenario.aggregate(nova, FREEPOOL)
-    if pool is not None:
-        for name in pool.hosts:
-            nova.aggregates.remove_host(pool.id, name)
-        nova.aggregates.delete(pool.id)
+FREEPOOL = scenario.FREEPOOL
 
 
 def test_host_reservation(openstack, climate, enrolled):
