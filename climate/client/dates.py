@@ -34,6 +34,11 @@ def to_api_date(value):
                 "RFC 3339 such as 2030-01-01T10:00:00Z") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return _format(moment)
+
+
+def _format(moment):
+    """A naive UTC datetime in Blazar's format, or RFC 3339 when it has seconds."""
     if moment.second or moment.microsecond:
         return moment.strftime(RFC3339_FORMAT)
     return moment.strftime(API_FORMAT)
@@ -55,4 +60,4 @@ def parse_duration(value):
 
 def shift(api_value, delta):
     """A date the API returned, moved by ``delta``, in the API's input format."""
-    return (parse_api_date(api_value) + delta).strftime(API_FORMAT)
+    return _format(parse_api_date(api_value) + delta)

@@ -42,6 +42,14 @@ def test_bad_durations(given):
         dates.parse_duration(given)
 
 
+def test_shift_keeps_seconds():
+    # --prolong-for 40s of a lease ending at 10:00:37 ends it at 10:01:17, not 10:01.
+    assert dates.shift('2030-01-02T10:00:37.000000', datetime.timedelta(seconds=40)) == (
+        '2030-01-02T10:01:17Z')
+    assert dates.shift('2030-01-02T10:00:00.000000', datetime.timedelta(seconds=30)) == (
+        '2030-01-02T10:00:30Z')
+
+
 def test_shift_reads_the_api_output_format():
     assert dates.shift('2030-01-02T10:00:00.000000', datetime.timedelta(days=1)) == (
         '2030-01-03 10:00')
