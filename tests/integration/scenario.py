@@ -95,19 +95,20 @@ def host_of(server):
     return getattr(server, 'OS-EXT-SRV-ATTR:host')
 
 
-def climate_cli(creds, *args, timeout=60):
-    """Run the ``climate`` command as ``creds`` with ``-f json``; the decoded output."""
+def climate_cli(creds, *args, timeout=60, output=True):
+    """Run the ``climate`` command as ``creds``; with ``output``, ``-f json`` and the
+    decoded output."""
     import json
     import os
     import subprocess
     import sys
     command = [os.path.join(os.path.dirname(sys.executable), 'climate'), *args,
-               '-f', 'json']
+               *(('-f', 'json') if output else ())]
     env = {**os.environ, **creds.env()}
     result = subprocess.run(command, capture_output=True, text=True, env=env,
                             timeout=timeout)
     assert result.returncode == 0, f'{" ".join(args)}: {result.stderr}{result.stdout}'
-    return json.loads(result.stdout)
+    return json.loads(result.stdout) if output else result.stdout
 
 
 def aggregate(nova, name):
