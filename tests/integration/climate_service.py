@@ -56,6 +56,7 @@ rpc_topic = {self.topic}
 plugins = {', '.join(plugins)}
 max_poll_interval = 2
 event_retry_interval = 2
+claim_timeout = 10
 [compute]
 driver = nova
 poll_interval = 0.5
@@ -86,10 +87,7 @@ unshelve_timeout = 180
         subprocess.run([self._bin('climate-db-manage'), '--config-file', str(self.config),
                         'upgrade', 'head'], check=True, capture_output=True)
         for name in ('climate-manager', 'climate-api'):
-            log = open(self.tmp_path / f'{name}.log', 'w')
-            self.processes[name] = subprocess.Popen(
-                [self._bin(name), '--config-file', str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._launch(name)
         deadline = time.monotonic() + timeout
         ready = {'climate-manager': False, 'climate-api': False}
         while not all(ready.values()):
@@ -102,6 +100,28 @@ unshelve_timeout = 180
             ready['climate-api'] = self._api_answers()
             time.sleep(0.2)
         return self
+
+    def _launch(self, name):
+        log = open(self.tmp_path / f'{name}.log', 'a')
+        self.processes[name] = subprocess.Popen(
+            [self._bin(name), '--config-file', str(self.config)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill_manager(self):
+        """SIGKILL climate-manager (no chance to release its claims)."""
+        process = self.processes['climate-manager']
+        process.kill()
+        process.wait()
+
+    def restart_manager(self, timeout=60):
+        served = self.log('climate-manager').count('serving topic')
+        self._launch('climate-manager')
+        deadline = time.monotonic() + timeout
+        while self.log('climate-manager').count('serving topic') <= served:
+            if time.monotonic() > deadline or \
+                    self.processes['climate-manager'].poll() is not None:
+                raise RuntimeError(f'climate-manager did not restart: {self.tails()}')
+            time.sleep(0.2)
 
     def _api_answers(self):
         try:
