@@ -1,7 +1,8 @@
 """Date and duration parsing for lease commands.
 
-The API takes dates as ``YYYY-MM-DD HH:MM`` in UTC or the word ``now``; the client also
-accepts RFC 3339 / ISO 8601 timestamps with an offset and converts them to UTC.
+The API takes dates as ``YYYY-MM-DD HH:MM`` in UTC, the word ``now``, or RFC 3339 with
+an offset; the client also accepts RFC 3339 / ISO 8601 timestamps and converts them to
+UTC, keeping their seconds (a lease may start a few seconds from now).
 Durations are a number and a unit: ``30s``, ``30m``, ``2h``, ``1d``.
 """
 
@@ -11,12 +12,14 @@ import re
 from climate.client.exceptions import ClimateClientError
 
 API_FORMAT = '%Y-%m-%d %H:%M'
+RFC3339_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 _DURATION = re.compile(r'^\s*(\d+)\s*([smhd])\s*$')
 _UNITS = {'s': 'seconds', 'm': 'minutes', 'h': 'hours', 'd': 'days'}
 
 
 def to_api_date(value):
-    """``now``, ``YYYY-MM-DD HH:MM`` or RFC 3339 → ``YYYY-MM-DD HH:MM`` in UTC."""
+    """``now``, ``YYYY-MM-DD HH:MM`` or RFC 3339 → ``YYYY-MM-DD HH:MM`` in UTC, or
+    ``YYYY-MM-DDTHH:MM:SSZ`` when the date has seconds (never silently truncated)."""
     text = value.strip()
     if text.lower() == 'now':
         return 'now'
@@ -31,6 +34,13 @@ def to_api_date(value):
                 "RFC 3339 such as 2030-01-01T10:00:00Z") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return _format(moment)
+
+
+def _format(moment):
+    """A naive UTC datetime in Blazar's format, or RFC 3339 when it has seconds."""
+    if moment.second or moment.microsecond:
+        return moment.strftime(RFC3339_FORMAT)
     return moment.strftime(API_FORMAT)
 
 
@@ -50,4 +60,4 @@ def parse_duration(value):
 
 def shift(api_value, delta):
     """A date the API returned, moved by ``delta``, in the API's input format."""
-    return (parse_api_date(api_value) + delta).strftime(API_FORMAT)
+    return _format(parse_api_date(api_value) + delta)

@@ -94,3 +94,49 @@ def pytest_terminal_summary(terminalreporter):
     if _REPORT['stopped'] is not None:
         names, seconds = _REPORT['stopped']
         write(f'stopped {len(names)} services in {seconds:.1f} s')
+
+
+@pytest.fixture(scope='session')
+def climate(openstack, tmp_path_factory):
+    """``climate-api`` + ``climate-manager`` on the catalog's reservation endpoint
+    (see ``climate_service``), with the plugins this checkout has."""
+    from tests import backends as backends_mod
+    from tests.integration import climate_service
+    reason = backends_mod.unavailable_reason('mysql')
+    if reason:
+        _unavailable(f'MariaDB unavailable for Climate: {reason}')
+    service = climate_service.ClimateService(
+        openstack, tmp_path_factory.mktemp('climate'),
+        plugins=climate_service.available_plugins())
+    try:
+        service.start()
+    except Exception:
+        service.stop()
+        raise
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def enrolled(openstack, climate):
+    """cmp1 (gpu=yes) and cmp2 (gpu=no) enrolled by an admin with ``climate host
+    create``; their leases deleted and the hosts unenrolled afterwards."""
+    from tests.integration import scenario
+    assert 'physical.host.plugin' in climate.plugins
+    hosts = {}
+    for name, gpu in (('cmp1', 'yes'), ('cmp2', 'no')):
+        host = scenario.climate_cli(openstack.operator, 'host', 'create', name,
+                                    '--extra', f'gpu={gpu}', '--extra', 'rack=r1')
+        hosts[name] = host
+    yield hosts
+    admin_api = scenario.Reservations(openstack.operator.session(), climate.url)
+    for lease in admin_api.ok('GET', '/leases')['leases']:
+        admin_api.request('DELETE', f'/leases/{lease["id"]}')
+    for host in hosts.values():
+        admin_api.request('DELETE', f'/os-hosts/{host["id"]}')
+    nova = openstack.nova()
+    pool = scenario.aggregate(nova, scenario.FREEPOOL)
+    if pool is not None:
+        for name in pool.hosts:
+            nova.aggregates.remove_host(pool.id, name)
+        nova.aggregates.delete(pool.id)

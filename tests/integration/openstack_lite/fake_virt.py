@@ -4,6 +4,9 @@ Runs inside nova-compute (the openstack-lite venv). It is Nova's
 ``FakeDriverWithoutFakeNodes`` (stable node identity in ``state_path``, so computes
 survive restarts) reporting the vCPUs, memory and disk set in ``[climate_fake_virt]``
 of each ``compute-<host>.conf``, instead of the fake driver's 1000 vCPUs / 800 GB.
+Its snapshots upload a few bytes to Glance, as a real driver uploads the disk, so a
+snapshot image becomes ``active`` (the fake driver's stay ``queued`` for ever, and
+Climate's snapshot-then-delete waits for ``active``).
 
 Nova 34 loads ``compute_driver`` only from inside ``nova.virt`` (it imports
 ``nova.virt.<value>``), so ``config_files.install_driver_shim`` puts a one-line module
@@ -11,7 +14,10 @@ Nova 34 loads ``compute_driver`` only from inside ``nova.virt`` (it imports
 class itself is found through ``PYTHONPATH`` (the repository root).
 """
 
+import io
+
 from nova import conf as nova_conf
+from nova.image import glance
 from nova.virt import fake
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -38,3 +44,14 @@ class SizedFakeDriver(fake.FakeDriverWithoutFakeNodes):
         super().__init__(virtapi, read_only=read_only)
         LOG.info('SizedFakeDriver: %d vCPU, %d MiB RAM, %d GB disk',
                  self.vcpus, self.memory_mb, self.local_gb)
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        super().snapshot(context, instance, image_id, update_task_state)
+        api = glance.API()
+        image = api.get(context, image_id)
+        metadata = {'disk_format': image.get('disk_format') or 'raw',
+                    'container_format': image.get('container_format') or 'bare'}
+        api.update(context, image_id, metadata,
+                   io.BytesIO(f'fake disk of {instance.uuid}\n'.encode()),
+                   purge_props=False)
+        LOG.info('SizedFakeDriver: uploaded snapshot %s of %s', image_id, instance.uuid)

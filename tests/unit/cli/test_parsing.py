@@ -15,6 +15,10 @@ from climate.client.exceptions import ClimateClientError
     ('2030-01-01T10:00:00Z', '2030-01-01 10:00'),
     ('2030-01-01T12:30:00+02:00', '2030-01-01 10:30'),
     ('2030-01-01T10:00', '2030-01-01 10:00'),
+    # Seconds are kept (a lease starting in 20 s must not start at the minute).
+    ('2030-01-01T10:00:25Z', '2030-01-01T10:00:25Z'),
+    ('2030-01-01T12:30:25+02:00', '2030-01-01T10:30:25Z'),
+    ('2030-01-01T10:00:25.5Z', '2030-01-01T10:00:25Z'),
 ])
 def test_dates_sent_to_the_api(given, sent):
     assert dates.to_api_date(given) == sent
@@ -36,6 +40,14 @@ def test_durations(given, delta):
 def test_bad_durations(given):
     with pytest.raises(ClimateClientError, match='Invalid duration'):
         dates.parse_duration(given)
+
+
+def test_shift_keeps_seconds():
+    # --prolong-for 40s of a lease ending at 10:00:37 ends it at 10:01:17, not 10:01.
+    assert dates.shift('2030-01-02T10:00:37.000000', datetime.timedelta(seconds=40)) == (
+        '2030-01-02T10:01:17Z')
+    assert dates.shift('2030-01-02T10:00:00.000000', datetime.timedelta(seconds=30)) == (
+        '2030-01-02T10:00:30Z')
 
 
 def test_shift_reads_the_api_output_format():

@@ -1,0 +1,96 @@
+"""Scenario 2: instance reservation (Climate's original flow) against the real Nova
+and Glance, with the lease created through Climate's API behind real Keystone.
+
+A member of project alpha boots a server and reserves it for a later window
+(``climate.client.servers.reserve_server``, what ``climate server-reserve`` runs):
+it is shelved (SHELVED_OFFLOADED, ``climate:status=RESERVED``) until the start,
+ACTIVE again during the lease, and at the end snapshotted into Glance and deleted.
+``create_and_reserve_server`` (``climate server-create``) boots and reserves in one go.
+"""
+
+import uuid
+
+from climate.client import servers as client_servers
+from tests.integration import scenario
+
+
+def _snapshots(openstack, name):
+    response = openstack.glance('GET', f'/v2/images?name={name}')
+    assert response.status_code == 200, response.text
+    return response.json()['images']
+
+
+def test_reserve_existing_server_for_a_later_window(openstack, climate):
+    member = openstack.members['alpha']
+    session = member.session()
+    nova = openstack.nova(member)
+    api = scenario.Reservations(session, climate.url)
+    name = f'it-reserve-{uuid.uuid4().hex[:6]}'
+    server = nova.servers.create(name, openstack.image_id, openstack.flavor_id,
+                                 nics='none')
+    try:
+        scenario.server_settled(nova, server.id, 'ACTIVE')
+        start = scenario.in_seconds(30)
+        end = scenario.in_seconds(25, since=start)
+        lease = client_servers.reserve_server(
+            session, server.id, start, end, lease_name=name,
+            api=client_servers.lease_api(session))
+        assert lease['status'] == 'PENDING'
+        assert lease['reservations'][0]['resource_id'] == server.id
+
+        # Before the start: shelved and offloaded, marked RESERVED for the lease.
+        shelved = scenario.server_settled(nova, server.id, 'SHELVED_OFFLOADED',
+                                          timeout=60)
+        assert shelved.metadata['climate:status'] == 'RESERVED'
+        assert shelved.metadata['climate:lease_id'] == lease['id']
+        assert api.lease(lease['id'])['status'] == 'PENDING'
+
+        # At the start: ACTIVE again.
+        api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
+        active = scenario.server_settled(nova, server.id, 'ACTIVE', timeout=90)
+        assert active.metadata['climate:status'] == 'ACTIVE'
+
+        # At the end: a snapshot in Glance, the server gone.
+        api.wait_lease(lease['id'], 'TERMINATED', timeout=180)
+        scenario.server_gone(nova, server.id, timeout=60)
+        images = _snapshots(openstack, f'climate-snapshot-{name}')
+        assert len(images) == 1, images
+        assert images[0]['status'] == 'active'
+    finally:
+        _cleanup(openstack, server.id, f'climate-snapshot-{name}')
+
+
+def test_create_and_reserve_server(openstack, climate):
+    member = openstack.members['alpha']
+    session = member.session()
+    nova = openstack.nova(member)
+    api = scenario.Reservations(session, climate.url)
+    name = f'it-create-{uuid.uuid4().hex[:6]}'
+    start = scenario.in_seconds(40)
+    made = client_servers.create_and_reserve_server(
+        session, name, openstack.flavor_id, openstack.image_id, start,
+        scenario.in_seconds(20, since=start), networks='none', on_end='delete',
+        api=client_servers.lease_api(session), boot_timeout=120)
+    try:
+        lease = made.lease
+        assert lease['reservations'][0]['resource_id'] == made.server.id
+        shelved = scenario.server_settled(nova, made.server.id, 'SHELVED_OFFLOADED',
+                                          timeout=60)
+        assert shelved.metadata['climate:status'] == 'RESERVED'
+        api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
+        scenario.server_settled(nova, made.server.id, 'ACTIVE', timeout=90)
+        api.wait_lease(lease['id'], 'TERMINATED', timeout=120)
+        scenario.server_gone(nova, made.server.id, timeout=60)
+        assert not _snapshots(openstack, f'climate-snapshot-{name}')
+    finally:
+        _cleanup(openstack, made.server.id, f'climate-snapshot-{name}')
+
+
+def _cleanup(openstack, server_id, snapshot_name):
+    nova = openstack.nova()
+    try:
+        nova.servers.delete(server_id)
+    except Exception:  # already gone
+        pass
+    for image in _snapshots(openstack, snapshot_name):
+        openstack.glance('DELETE', f'/v2/images/{image["id"]}')
