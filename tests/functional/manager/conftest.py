@@ -2,7 +2,6 @@
 
 import datetime
 
-import oslo_messaging as messaging
 import pytest
 from oslo_config import cfg
 from oslo_messaging.notify import _impl_test as test_notifications
@@ -10,11 +9,9 @@ from oslo_messaging.notify import _impl_test as test_notifications
 import climate.conf as climate_conf
 from climate.common import timeutils
 from climate import context as climate_context
-from climate.manager import engine as engine_mod
-from climate.manager import notifications
-from climate.manager import service as service_mod
 from climate.plugins import dummy
 from tests import manager_processes
+from tests.functional import lease_service
 
 
 @pytest.fixture
@@ -59,21 +56,15 @@ def sent_notifications():
 
 @pytest.fixture
 def service(migrated_database, manager_conf, sent_notifications):
-    transport = messaging.get_notification_transport(cfg.CONF, url='fake:///')
-    notifier = notifications.LeaseNotifier(manager_conf, transport=transport,
-                                           driver='test')
     plugins = {'dummy:resource': dummy.DummyPlugin(manager_conf)}
-    yield service_mod.LeaseService(manager_conf, plugins, notifier)
-    transport.cleanup()
+    with lease_service.lease_service(manager_conf, plugins) as service:
+        yield service
 
 
 @pytest.fixture
 def engine(service, manager_conf):
-    engine = engine_mod.EventEngine(manager_conf, service)
-    service.set_waker(engine.wake)
-    engine.start()
-    yield engine
-    engine.stop()
+    with lease_service.running_engine(service, manager_conf) as engine:
+        yield engine
 
 
 @pytest.fixture

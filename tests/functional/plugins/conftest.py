@@ -9,36 +9,21 @@ tests that do not depend on the database use :data:`sqlite_only`.
 
 import datetime
 
-import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
 from climate.common import timeutils
 from climate.compute import memory
 from climate import context as climate_context
-from climate.manager import engine as engine_mod
-from climate.manager import notifications
-from climate.manager import service as service_mod
 from climate.plugins.virtual_instance import plugin as plugin_mod
 from tests import manager_processes
+from tests.fakes import faults
+from tests.functional import lease_service
 
 PROJECT = 'project-a'
 OTHER_PROJECT = 'project-b'
 
 # Only SQLite: for tests of Nova behaviour, where the database backend does not matter.
 sqlite_only = pytest.mark.parametrize('database', ['sqlite'], indirect=True)
-
-# The first request each driver method makes to Nova (to inject HTTP faults).
-_NOVA_REQUESTS = {
-    'get_server': ('GET', r'/servers/[^/]+$'),
-    'shelve_server': ('POST', r'/servers/[^/]+/action$'),
-    'unshelve_server': ('POST', r'/servers/[^/]+/action$'),
-    'create_image': ('POST', r'/servers/[^/]+/action$'),
-    'delete_server': ('DELETE', r'/servers/[^/]+$'),
-    'set_server_metadata': ('POST', r'/servers/[^/]+/metadata$'),
-    'get_image_status': ('GET', r'/image/v2/images/'),
-}
-
 
 class World:
     """A compute driver and the simulated Nova behind it."""
@@ -74,14 +59,8 @@ class World:
         self.backend.action_delay = seconds
 
     def fail(self, method, times=1, retryable=True, after=False):
-        if self.kind == 'memory':
-            self.backend.inject_failure(method, times=times, retryable=retryable,
-                                        after=after)
-        else:
-            http_method, path = _NOVA_REQUESTS[method]
-            self.backend.inject(status=503 if retryable else 403, method=http_method,
-                                path=path, times=times, after=after,
-                                message=f'Injected failure of {method}')
+        faults.inject_failure(self.kind, self.backend, method, times=times,
+                              retryable=retryable, after=after)
 
     def images(self):
         """``{image_id: (name, status)}`` of every image Nova knows."""
@@ -145,20 +124,14 @@ def plugin(plugin_conf, world):
 
 @pytest.fixture
 def service(migrated_database, plugin_conf, plugin):
-    transport = messaging.get_notification_transport(cfg.CONF, url='fake:///')
-    notifier = notifications.LeaseNotifier(plugin_conf, transport=transport,
-                                           driver='test')
-    yield service_mod.LeaseService(plugin_conf, {'virtual:instance': plugin}, notifier)
-    transport.cleanup()
+    with lease_service.lease_service(plugin_conf, {'virtual:instance': plugin}) as service:
+        yield service
 
 
 @pytest.fixture
 def engine(service, plugin_conf):
-    engine = engine_mod.EventEngine(plugin_conf, service)
-    service.set_waker(engine.wake)
-    engine.start()
-    yield engine
-    engine.stop()
+    with lease_service.running_engine(service, plugin_conf) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -8,19 +8,7 @@ in-process simulation. Both are seeded through the same helpers.
 import pytest
 
 from climate.compute import memory
-
-# Which request of the Nova API each driver method makes first (for injecting faults).
-NOVA_REQUESTS = {
-    'get_hypervisor': ('GET', r'/os-hypervisors'),
-    'list_servers_on_host': ('GET', r'/servers/detail'),
-    'find_aggregate': ('GET', r'/os-aggregates$'),
-    'add_host': ('POST', r'/os-aggregates/\d+/action$'),
-    'get_server': ('GET', r'/servers/[^/]+$'),
-    'shelve_server': ('POST', r'/servers/[^/]+/action$'),
-    'delete_server': ('DELETE', r'/servers/[^/]+$'),
-    'get_image_status': ('GET', r'/image/v2/images/'),
-}
-
+from tests.fakes import faults
 
 class Compute:
     """A driver plus the world behind it."""
@@ -35,14 +23,8 @@ class Compute:
         self.world.action_delay = seconds
 
     def fail_next(self, method, retryable=True, times=1, after=False):
-        if self.kind == 'memory':
-            self.world.inject_failure(method, times=times, retryable=retryable,
-                                      after=after)
-        else:
-            http_method, path = NOVA_REQUESTS[method]
-            self.world.inject(status=503 if retryable else 403, method=http_method,
-                              path=path, times=times, after=after,
-                              message=f'Injected failure of {method}')
+        faults.inject_failure(self.kind, self.world, method, times=times,
+                              retryable=retryable, after=after)
 
 
 @pytest.fixture(params=['memory', 'nova'])
