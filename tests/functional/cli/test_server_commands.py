@@ -78,3 +78,32 @@ def test_unknown_server_is_refused_in_one_line(server):
     assert lines == ['Climate answered 400: resource_id: no server '
                      '6a5b0d8e-0000-4000-8000-000000000000 in project noauth-project']
     assert result.stdout == ''
+
+
+def test_server_create_boots_through_nova_then_reserves(server, nova, nova_driver):
+    """With Keystone auth (the double's own), Nova from the catalog, and the
+    reservation endpoint given explicitly, as an operator without a catalog entry
+    for Climate would."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith('OS_')}
+    env.update(OS_AUTH_TYPE='password', OS_AUTH_URL=nova.identity_url,
+               OS_USERNAME=nova.username, OS_PASSWORD=nova.password,
+               OS_PROJECT_NAME=nova.project_name, OS_USER_DOMAIN_NAME='Default',
+               OS_PROJECT_DOMAIN_NAME='Default', OS_REGION_NAME=nova.region,
+               OS_RESERVATION_ENDPOINT_OVERRIDE=server.url)
+    image_id = nova.add_image('cirros')
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'climate'), 'server-create', 'vm2',
+         '--flavor', 'f1', '--image', image_id, '--start', _later(2), '--end', _later(3),
+         '--on-end', 'delete', '-f', 'json'],
+        capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    server_id = shown['server_id']
+    assert shown['status'] == 'PENDING'
+    assert shown['reservations'][0]['resource_id'] == server_id
+    # Booted by Nova, then shelved until the lease starts.
+    booted = wait_for(lambda: nova_driver.get_server(server_id).status ==
+                      'SHELVED_OFFLOADED' and nova_driver.get_server(server_id),
+                      timeout=30)
+    assert booted.name == 'vm2'
+    assert booted.metadata['climate:lease_id'] == shown['id']
