@@ -57,3 +57,9 @@ def _on_begin(connection):
 def _on_end(connection):
     if connection.dialect.name == 'sqlite':
         connection.info.pop('in_transaction', None)
+
+
+def is_locked_error(exc):
+    """Whether ``exc`` is SQLite's transient "database is locked"."""
+    return isinstance(getattr(exc, 'orig', None), sqlite3.OperationalError) and \
+        'database is locked' in str(exc.orig)

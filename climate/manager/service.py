@@ -9,6 +9,7 @@ events) happen after commit and are undone or recorded on failure, never left si
 import datetime
 
 from oslo_db import exception as db_exc
+from sqlalchemy import exc as sa_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
 from climate.db import models
+from climate.db import sqlite
 from climate.manager import states
 from climate.manager import views
 
@@ -159,6 +161,12 @@ class LeaseService:
                 return operation()
             except (exceptions.ClaimConflict, db_exc.DBDeadlock) as exc:
                 LOG.debug('Claim conflict (attempt %d of %d): %s', attempt, retries, exc)
+            except sa_exc.OperationalError as exc:
+                # SQLite's "database is locked": another writer held the lock longer
+                # than busy_timeout (a loaded machine); the same kind of conflict.
+                if not sqlite.is_locked_error(exc):
+                    raise
+                LOG.warning('SQLite busy (attempt %d of %d): %s', attempt, retries, exc)
         raise exceptions.Conflict(reason='too many concurrent changes to the same '
                                          'resources; try again')
 
