@@ -105,17 +105,7 @@ def fake_keystone():
 def keystone_api(migrated_database, fake_keystone, tmp_path):
     """The API behind keystonemiddleware, validating tokens with the fake Keystone."""
     config = tmp_path / 'keystone.conf'
-    config.write_text(f"""[keystone_authtoken]
-www_authenticate_uri = {fake_keystone.url}/v3
-auth_type = password
-auth_url = {fake_keystone.url}/v3
-username = climate
-password = secret
-user_domain_id = default
-project_name = service
-project_domain_id = default
-interface = internal
-""")
+    config.write_text(fake_keystone.authtoken_section())
     conf = make_conf(files=[str(config)], auth_strategy='keystone')
     manager = direct.LocalManager(conf, plugins=local_plugins(conf),
                                   notifier=NoNotifier())

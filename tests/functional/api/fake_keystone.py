@@ -42,6 +42,21 @@ class FakeKeystone:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 
+    def authtoken_section(self):
+        """A ``[keystone_authtoken]`` section that validates tokens against this
+        Keystone as the ``climate`` service user."""
+        return f"""[keystone_authtoken]
+www_authenticate_uri = {self.url}/v3
+auth_type = password
+auth_url = {self.url}/v3
+username = climate
+password = secret
+user_domain_id = default
+project_name = service
+project_domain_id = default
+interface = internal
+"""
+
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -33,17 +33,7 @@ def server(tmp_path_factory, keystone):
     process = all_in_one.AllInOne(tmp_path_factory.mktemp('all-in-one-keystone'))
     config = process.config.read_text().replace('auth_strategy = noauth',
                                                 'auth_strategy = keystone')
-    process.config.write_text(config + f"""[keystone_authtoken]
-www_authenticate_uri = {keystone.url}/v3
-auth_type = password
-auth_url = {keystone.url}/v3
-username = climate
-password = secret
-user_domain_id = default
-project_name = service
-project_domain_id = default
-interface = internal
-""")
+    process.config.write_text(config + keystone.authtoken_section())
     process.start()
     yield process
     process.stop()
