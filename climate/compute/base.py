@@ -220,6 +220,33 @@ class ComputeDriver(abc.ABC):
         ACTIVE or ERROR). ``flavor`` and ``image`` are ids; ``networks`` is Nova's
         ``networks`` value: 'none', 'auto' or a list of ``{"uuid": …}``."""
 
+    # --- acting for a user (Keystone trusts) ------------------------------------------
+
+    def create_trust(self, context) -> str | None:
+        """Delegate the requesting user's roles in their project to the account this
+        driver acts with, for as long as a lease needs them.
+
+        Uses the user's own token (``context.auth_token``): only the user can delegate.
+        Returns the trust id, or None when this driver has no Keystone or the request
+        carries no token (noauth).
+
+        :raises ComputeError: Keystone refused or could not be reached.
+        """
+        return None
+
+    def delete_trust(self, trust_id: str) -> None:
+        """Revoke a trust made by ``create_trust``; no error if it is already gone.
+
+        :raises ComputeError:
+        """
+
+    def acting_for(self, trust_id: str) -> 'ComputeDriver':
+        """A driver making the same calls with the authority the trust delegates:
+        Nova then sees the user (what they create is theirs, e.g. a snapshot's image
+        belongs to their project). A revoked trust makes its calls fail with
+        ``ComputeError`` status 401 or 403."""
+        return self
+
     # --- waiting (shared) --------------------------------------------------------------
 
     def wait_for_server(self, server_id, statuses, timeout=None, poll_interval=None):

@@ -10,9 +10,17 @@ response (2.45), ``networks='none'`` (2.37) and booting on a given host (2.74).
 
 Image status is read from Glance's v2 API (service type ``image``) through the same
 session and catalog, because Nova's images proxy only exists up to microversion 2.35.
+
+Trusts: ``create_trust`` asks Keystone, with the user's own token, to delegate the
+user's roles in their project to the [nova] account (impersonation on);
+``acting_for(trust_id)`` is a copy of this driver whose clients authenticate as that
+account scoped to the trust, so Nova sees the user.
 """
 
+import collections
 import contextlib
+import copy
+import threading
 import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
@@ -30,6 +38,11 @@ from climate.compute import exceptions
 
 API_VERSION = '2.87'
 GROUP = 'nova'
+# Drivers acting with a trust kept for reuse (each holds its own trust-scoped token).
+TRUSTED_CLIENTS = 64
+# Scope options a trust-scoped authentication must leave out.
+TRUST_EXCLUDES = ('project_id', 'project_name', 'domain_id', 'domain_name',
+                  'system_scope')
 
 
 def _http_error(code, message, not_found=None):
@@ -77,26 +90,120 @@ class NovaDriver(base.ComputeDriver):
     def __init__(self, conf):
         super().__init__(conf.compute.wait_timeout, conf.compute.poll_interval)
         self.freepool_name = conf[GROUP].aggregate_freepool_name
+        self._conf = conf
         auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
         if auth is None:
             raise exceptions.ComputeError(
                 '[nova] auth_type is not set: Climate needs a Keystone service account '
                 'to call Nova (see the [nova] section of climate.conf.sample)')
-        session = ks_loading.load_session_from_conf_options(conf, GROUP, auth=auth)
+        self._auth = auth
+        self._session = ks_loading.load_session_from_conf_options(conf, GROUP, auth=auth)
         adapter_kwargs = {}
         ks_loading_adapter.process_conf_options(conf[GROUP], adapter_kwargs)
-        interface = adapter_kwargs.pop('interface')
+        self._interface = adapter_kwargs.pop('interface')
         # The compute endpoint comes from the catalog (or endpoint_override) as is; the
         # API version is the pinned microversion, so version discovery options go unused.
         for unused in ('version', 'min_version', 'max_version'):
             adapter_kwargs.pop(unused)
-        self._nova = nova_client.Client(api_versions.APIVersion(API_VERSION),
-                                        session=session, auth=auth,
-                                        endpoint_type=interface, **adapter_kwargs)
-        self._glance = ks_adapter.Adapter(
-            session, auth=auth, service_type='image', interface=interface,
-            region_name=adapter_kwargs['region_name'],
-            connect_retries=adapter_kwargs['connect_retries'])
+        self._adapter_kwargs = adapter_kwargs
+        self._nova, self._glance = self._clients(auth)
+        self._trusted = collections.OrderedDict()   # trust id -> driver acting with it
+        self._trusted_lock = threading.Lock()
+
+    def _clients(self, auth):
+        """A novaclient and a Glance adapter on the shared session, with ``auth``."""
+        kwargs = self._adapter_kwargs
+        nova = nova_client.Client(api_versions.APIVersion(API_VERSION),
+                                  session=self._session, auth=auth,
+                                  endpoint_type=self._interface, **kwargs)
+        glance = ks_adapter.Adapter(
+            self._session, auth=auth, service_type='image', interface=self._interface,
+            region_name=kwargs['region_name'], connect_retries=kwargs['connect_retries'])
+        return nova, glance
+
+    # --- trusts ------------------------------------------------------------------------
+
+    def _identity(self, method, path, auth=None, **kwargs):
+        """A Keystone v3 request; the endpoint comes from the catalog of ``auth`` (the
+        service account's by default), like Nova's."""
+        endpoint_filter = {'service_type': 'identity', 'interface': self._interface,
+                           'region_name': self._adapter_kwargs['region_name'],
+                           'version': (3, 0)}
+        return self._session.request(path, method, auth=auth or self._auth,
+                                     endpoint_filter=endpoint_filter, **kwargs)
+
+    def create_trust(self, context):
+        token = getattr(context, 'auth_token', None)
+        roles = list(getattr(context, 'roles', None) or ())
+        if not (token and context.user_id and context.project_id and roles):
+            return None
+        with _translated():
+            trustee = self._session.get_user_id(self._auth)
+            body = {'trust': {'trustor_user_id': context.user_id,
+                              'trustee_user_id': trustee,
+                              'project_id': context.project_id,
+                              'impersonation': True,
+                              'roles': [{'name': role} for role in roles]}}
+            # Only the trustor can delegate: the request carries the user's token.
+            response = self._identity('POST', '/OS-TRUST/trusts', json=body,
+                                      authenticated=False,
+                                      headers={'X-Auth-Token': token})
+        return response.json()['trust']['id']
+
+    def delete_trust(self, trust_id):
+        with self._trusted_lock:
+            self._trusted.pop(trust_id, None)
+        path = f'/OS-TRUST/trusts/{trust_id}'
+        try:
+            trust_auth = self._trust_auth(trust_id)
+        except exceptions.ComputeError:
+            trust_auth = None
+        with _translated():
+            if trust_auth is not None:
+                # Keystone lets the trustor (or a system-scoped admin) delete a trust,
+                # not the trustee: delete it as the user, through the trust itself.
+                try:
+                    self._identity('DELETE', path, auth=trust_auth)
+                    return
+                except ks_exc.NotFound:
+                    return
+                except (ks_exc.Unauthorized, ks_exc.Forbidden):
+                    # The trust cannot be used: Keystone answers 401 when it is gone.
+                    pass
+            # As the service account: Keystone's 404 says the trust is gone; a trust
+            # that still exists is deleted only if Keystone lets this account do so.
+            try:
+                self._identity('DELETE', path)
+            except ks_exc.NotFound:
+                pass
+
+    def acting_for(self, trust_id):
+        with self._trusted_lock:
+            driver = self._trusted.get(trust_id)
+            if driver is not None:
+                self._trusted.move_to_end(trust_id)
+                return driver
+            driver = copy.copy(self)     # shares the session and this cache
+            driver._nova, driver._glance = self._clients(self._trust_auth(trust_id))
+            self._trusted[trust_id] = driver
+            while len(self._trusted) > TRUSTED_CLIENTS:
+                self._trusted.popitem(last=False)
+        return driver
+
+    def _trust_auth(self, trust_id):
+        """The [nova] account's password auth, scoped to the trust instead of a
+        project (Keystone refuses both at once)."""
+        group = self._conf[GROUP]
+        auth_type = group.auth_type
+        if auth_type is None and group.auth_section:
+            auth_type = self._conf[group.auth_section].auth_type
+        names = {opt.dest for opt in ks_loading.get_plugin_loader(auth_type).get_options()}
+        if 'trust_id' not in names:
+            raise exceptions.ComputeError(
+                f'[nova] auth_type {auth_type} cannot use a Keystone trust', status_code=401)
+        overrides = {name: None for name in TRUST_EXCLUDES if name in names}
+        return ks_loading.load_auth_from_conf_options(self._conf, GROUP, trust_id=trust_id,
+                                                      **overrides)
 
     # --- hypervisors -------------------------------------------------------------------
 

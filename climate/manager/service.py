@@ -14,6 +14,7 @@ from oslo_log import log as logging
 import sqlalchemy as sa
 
 from climate.common import timeutils
+from climate.compute import exceptions as compute_exc
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
@@ -57,8 +58,13 @@ class LeaseService:
     # Create ------------------------------------------------------------------------
     def create_lease(self, context, values):
         lease_values, requests = self._validate_create(context, values)
-        lease_id = self._with_claim_retries(
-            lambda: self._insert_lease(context, lease_values, requests))
+        lease_values['trust_id'] = self._create_trust(context, requests)
+        try:
+            lease_id = self._with_claim_retries(
+                lambda: self._insert_lease(context, lease_values, requests))
+        except Exception:
+            self._delete_trust(lease_values['trust_id'])
+            raise
         lease = self._plain_lease(context, lease_id)
         prepared = []
         try:
@@ -70,6 +76,7 @@ class LeaseService:
             LOG.exception('Preparing lease %s failed; rolling it back', lease_id)
             self._release(context, lease, prepared)
             self._delete_rows(context, lease_id)
+            self._delete_trust(lease['trust_id'])
             raise
         lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
         view = self.get_lease(context, lease_id)
@@ -109,11 +116,49 @@ class LeaseService:
         lease_values = dict(name=name, start_date=start, end_date=end,
                             before_end=before_end,
                             project_id=values.get('project_id') or context.project_id,
-                            user_id=values.get('user_id') or context.user_id,
-                            trust_id=values.get('trust_id'))
+                            user_id=values.get('user_id') or context.user_id)
         if not lease_values['project_id']:
             raise exceptions.MissingParameter(param='project_id')
         return lease_values, normalised
+
+    # Trusts ------------------------------------------------------------------------
+    def _trusting_compute(self, resource_types):
+        """The compute driver of a plugin that acts with the owner's authority for
+        one of these resource types, or None."""
+        for resource_type in resource_types:
+            plugin = self._plugin(resource_type)
+            if plugin.acts_for_owner:
+                return plugin.compute
+        return None
+
+    def _create_trust(self, context, requests):
+        """A Keystone trust from the creator to Climate's account when a plugin of
+        the lease needs the owner's authority. Without one (no token under noauth,
+        Keystone refused, e.g. for application-credential tokens) the lease is still
+        made: the plugins then act with Climate's own account."""
+        driver = self._trusting_compute(resource_type for resource_type, _ in requests)
+        if driver is None:
+            return None
+        try:
+            return driver.create_trust(context)
+        except compute_exc.ComputeError as error:
+            LOG.warning('No Keystone trust from user %s of project %s (%s); Climate will '
+                        'act on their lease with its own account', context.user_id,
+                        context.project_id, error.message)
+            return None
+
+    def _delete_trust(self, trust_id):
+        """Revoke a lease's trust once nothing will use it (failures only logged: a
+        trust outliving its lease grants nothing Climate would use)."""
+        if not trust_id:
+            return
+        driver = self._trusting_compute(self.plugins)
+        if driver is None:
+            return
+        try:
+            driver.delete_trust(trust_id)
+        except compute_exc.ComputeError as error:
+            LOG.warning('Could not delete Keystone trust %s: %s', trust_id, error.message)
 
     def _before_end_time(self, value, start, end):
         if value is not None:
@@ -345,6 +390,7 @@ class LeaseService:
                                 reason=f'delete failed: {exc}', expected=[L.DELETING])
             raise
         self._delete_rows(context, lease_id)
+        self._delete_trust(lease['trust_id'])
         self.notifier.notify(context, 'lease.delete', view)
 
     def _delete_rows(self, context, lease_id):
@@ -420,6 +466,7 @@ class LeaseService:
         self._act_then_settle(context, lease, finish, 'on_end',
                               (R.PENDING, R.ACTIVE, R.ERROR), R.DELETED,
                               L.TERMINATING, L.TERMINATED)
+        self._delete_trust(lease['trust_id'])
 
     def _act_then_settle(self, context, lease, finish, action, from_statuses,
                          reservation_status, lease_from, lease_to):
@@ -490,6 +537,7 @@ class LeaseService:
         plain = self._plain_lease(context, lease_id)
         self._release(context, plain, plain['reservations'])
         self._delete_rows(context, lease_id)
+        self._delete_trust(plain['trust_id'])
 
     # Helpers -----------------------------------------------------------------------
     def _plugin(self, resource_type):

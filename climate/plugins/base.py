@@ -32,6 +32,10 @@ class ResourcePlugin(abc.ABC):
     #: True for plugins that act on Nova: the loader then passes the manager's one
     #: compute driver as ``compute_driver=``.
     uses_compute = False
+    #: True for plugins that act on Nova with the lease owner's authority (through
+    #: ``compute.acting_for(lease['trust_id'])``): a lease with one of their
+    #: reservations gets a Keystone trust from its creator.
+    acts_for_owner = False
 
     def __init__(self, conf):
         self.conf = conf

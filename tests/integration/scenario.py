@@ -130,3 +130,13 @@ def server_placed(nova, server_id, timeout=120):
         task = getattr(server, 'OS-EXT-STS:task_state', None)
         return server if server.status in ('ACTIVE', 'ERROR') and task is None else None
     return wait(placed, f'server {server_id} to be ACTIVE or ERROR', timeout)
+
+
+def trust(openstack, trust_id):
+    """Keystone's record of a trust (read as the admin), or None once it is deleted."""
+    response = openstack.admin_session.get(
+        f'{openstack.auth_url}/OS-TRUST/trusts/{trust_id}', raise_exc=False)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    return response.json()['trust']

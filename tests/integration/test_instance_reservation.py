@@ -6,6 +6,11 @@ A member of project alpha boots a server and reserves it for a later window
 it is shelved (SHELVED_OFFLOADED, ``climate:status=RESERVED``) until the start,
 ACTIVE again during the lease, and at the end snapshotted into Glance and deleted.
 ``create_and_reserve_server`` (``climate server-create``) boots and reserves in one go.
+
+Keystone trusts: the lease carries a trust from the member to Climate's service user
+(impersonating, scoped to alpha); the snapshot is made through it, so the image
+belongs to alpha (with Climate's own account it would belong to project ``service``);
+the trust is revoked once the lease has ended.
 """
 
 import uuid
@@ -37,6 +42,11 @@ def test_reserve_existing_server_for_a_later_window(openstack, climate):
             api=client_servers.lease_api(session))
         assert lease['status'] == 'PENDING'
         assert lease['reservations'][0]['resource_id'] == server.id
+        trust = scenario.trust(openstack, lease['trust_id'])
+        assert trust['trustor_user_id'] == session.get_user_id()
+        assert trust['trustee_user_id'] == openstack.climate.session().get_user_id()
+        assert trust['project_id'] == openstack.project_ids['alpha']
+        assert trust['impersonation'] is True
 
         # Before the start: shelved and offloaded, marked RESERVED for the lease.
         shelved = scenario.server_settled(nova, server.id, 'SHELVED_OFFLOADED',
@@ -56,6 +66,9 @@ def test_reserve_existing_server_for_a_later_window(openstack, climate):
         images = _snapshots(openstack, f'climate-snapshot-{name}')
         assert len(images) == 1, images
         assert images[0]['status'] == 'active'
+        assert images[0]['owner'] == openstack.project_ids['alpha']   # via the trust
+        scenario.wait(lambda: scenario.trust(openstack, lease['trust_id']) is None,
+                      'the trust to be deleted after the end', timeout=30)
     finally:
         _cleanup(openstack, server.id, f'climate-snapshot-{name}')
 

@@ -16,6 +16,8 @@ How each call of the manager maps to Nova (see ``climate.plugins.base`` for the 
                (if no before-end event ran, ``on_end`` takes that snapshot first,
                unless its own action is ``snapshot_and_delete``);
 ``on_end``     the ``on_end`` action, then free the server;
+               snapshots are made with the lease's Keystone trust when it has one
+               (the image then belongs to the user's project);
 ``release``    (lease deleted before it started) unshelve the server if Climate
                shelved it, remove the marks, free it.
 
@@ -55,6 +57,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     resource_type = 'virtual:instance'
 
     uses_compute = True
+    acts_for_owner = True
 
     def __init__(self, conf, compute_driver=None):
         super().__init__(conf)
@@ -242,11 +245,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             unrecorded = self._unrecorded_snapshots.get(key)
         image_id = unrecorded or record.snapshots.get(phase)
         if image_id is None or not self.steps.image_usable(image_id):
-            image_id = unrecorded = self.steps.create_snapshot(
-                server.id, self.options.snapshot_prefix + server.name,
-                {'climate_lease_id': lease['id'],
-                 'climate_reservation_id': record.reservation_id,
-                 'climate_phase': phase})
+            image_id = unrecorded = self._create_snapshot(
+                lease, server, {'climate_lease_id': lease['id'],
+                                'climate_reservation_id': record.reservation_id,
+                                'climate_phase': phase})
             with self._lock:
                 self._unrecorded_snapshots[key] = image_id
             LOG.info('Snapshot %s of server %s (%s of lease %s) started', image_id,
@@ -257,6 +259,25 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 self._unrecorded_snapshots.pop(key, None)
         self.steps.wait_for_snapshot(image_id, server.id)
         return image_id
+
+    def _create_snapshot(self, lease, server, metadata):
+        """Start the snapshot as the lease's owner (through its trust), so that the
+        image is theirs; with the service account if there is no usable trust (Nova
+        then shares the image with the server's project)."""
+        name = self.options.snapshot_prefix + server.name
+        trust_id = lease.get('trust_id')
+        if trust_id:
+            try:
+                return servers.ServerSteps(self.compute.acting_for(trust_id),
+                                           self.options).create_snapshot(
+                    server.id, name, metadata)
+            except compute_exc.ComputeError as error:
+                if error.status_code not in (401, 403):
+                    raise
+                LOG.warning('The trust of lease %s no longer works (%s); snapshotting '
+                            'server %s with Climate\'s own account', lease['id'],
+                            error.message, server.id)
+        return self.steps.create_snapshot(server.id, name, metadata)
 
     def _missing(self, context, lease, record):
         LOG.warning('Server %s of lease %s is gone (deleted by its owner?); the lease '

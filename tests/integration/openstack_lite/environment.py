@@ -7,6 +7,7 @@ hypervisors are up with their capacities in Nova and Placement; it raises
 up before ``start_timeout``. ``stop()`` stops only the processes this home started.
 """
 
+import contextlib
 import json
 import os
 import pathlib
@@ -308,7 +309,25 @@ class Environment:
         flavor_id = provision.flavor(session)
         image_id = provision.image(session)
         return handle.OpenStackLite(self.settings, self._project_ids, flavor_id, image_id,
-                                    stale_removed=removed)
+                                    stale_removed=removed, services=ServiceControl(self))
+
+    def stop_service(self, name):
+        """Stop one running service (a fault for a test to inject)."""
+        if name not in self.procs.specs:
+            raise KeyError(f'no service {name!r}; known: {sorted(self.procs.specs)}')
+        return self.procs.stop([name])
+
+    def start_service(self, name, timeout=120):
+        """Start a service stopped by ``stop_service`` again; an HTTP service is
+        back once it answers."""
+        if name in self.procs.running():
+            return
+        self.procs.relaunch(name)
+        if name in self.settings.ports:
+            self._deadline = time.monotonic() + timeout
+            path = {'keystone': '/v3', 'glance': '/versions'}.get(name, '/')
+            self._wait(f'{name} to answer again', lambda: self._http_up(name, path),
+                       [name])
 
     def memory(self):
         """``{service: (RSS MiB, PSS MiB)}`` of the running services."""
@@ -320,3 +339,32 @@ class Environment:
         stopped = self.procs.stop()
         self.timings['stop'] = round(time.monotonic() - began, 1)
         return stopped
+
+
+class ServiceControl:
+    """What a test may do to the running services: stop one and start it again.
+
+    ``with openstack.services.stopped('nova-api'): ...`` runs the block with that
+    service down and always brings it back (waiting until it answers).
+    """
+
+    def __init__(self, environment):
+        self._environment = environment
+
+    @property
+    def names(self):
+        return sorted(self._environment.procs.running())
+
+    def stop(self, name):
+        return self._environment.stop_service(name)
+
+    def start(self, name, timeout=120):
+        self._environment.start_service(name, timeout)
+
+    @contextlib.contextmanager
+    def stopped(self, name):
+        self.stop(name)
+        try:
+            yield
+        finally:
+            self.start(name)

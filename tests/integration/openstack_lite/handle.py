@@ -32,6 +32,8 @@ class OpenStackLite:
     image_id: str
     timings: dict = dataclasses.field(default_factory=dict)
     stale_removed: dict = dataclasses.field(default_factory=dict)
+    # ``environment.ServiceControl``: stop and start one service (fault scenarios).
+    services: object = None
 
     # ------------------------------------------------------------ who
     def _creds(self, username, project):

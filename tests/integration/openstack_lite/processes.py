@@ -109,11 +109,13 @@ class ProcessManager:
         self.log_dir = pathlib.Path(log_dir)
         self.run_dir = pathlib.Path(run_dir)
         self.children = {}  # name -> Popen, for processes started by this object
+        self.specs = {}     # name -> (argv, env) it was launched with, to relaunch it
 
     def log_path(self, name):
         return self.log_dir / f'{name}.log'
 
     def launch(self, name, argv, env=None):
+        self.specs[name] = (list(argv), env)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         full_env = dict(os.environ if env is None else env)
@@ -149,16 +151,22 @@ class ProcessManager:
         """``{name: pid}`` of recorded services that still run."""
         return {pid_file.stem: pid for pid_file, pid in self._recorded() if pid}
 
-    def stop(self, grace=5.0):
-        """Stop every recorded service and any stray process with our marker.
+    def relaunch(self, name):
+        """Start ``name`` again as it was launched last (after ``stop([name])``)."""
+        argv, env = self.specs[name]
+        return self.launch(name, argv, env)
+
+    def stop(self, names=None, grace=5.0):
+        """Stop the recorded services ``names`` (default: every one, and any stray
+        process with our marker).
 
         Returns the names (or pids) of what had to be stopped.
         """
         groups = {}
         for pid_file, pid in self._recorded():
-            if pid:
+            if pid and (names is None or pid_file.stem in names):
                 groups[pid] = pid_file.stem
-        for pid in _owned_pids(self.owner):
+        for pid in (_owned_pids(self.owner) if names is None else ()):
             try:
                 groups.setdefault(os.getpgid(pid), f'pid {pid}')
             except ProcessLookupError:
@@ -180,19 +188,21 @@ class ProcessManager:
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for pid in _owned_pids(self.owner):
+        for pid in (_owned_pids(self.owner) if names is None else ()):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for proc in self.children.values():
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        for name, proc in list(self.children.items()):
+            if names is None or name in names:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+                del self.children[name]
         for pid_file, _ in self._recorded():
-            pid_file.unlink(missing_ok=True)
-        self.children.clear()
+            if names is None or pid_file.stem in names:
+                pid_file.unlink(missing_ok=True)
         return sorted(groups.values())
 
 
