@@ -114,6 +114,15 @@ class CantDeleteHost(Conflict):
     msg_fmt = "Can't delete host %(host)s. %(msg)s"
 
 
+# 503 -----------------------------------------------------------------------------------
+class ComputeUnavailable(ClimateException):
+    """Nova (or Keystone on its way) could not be reached or answered 5xx while
+    serving a request; nothing was changed, the request may be sent again."""
+
+    code = 503
+    msg_fmt = 'Nova is unavailable; try again later: %(reason)s'
+
+
 # Internal ------------------------------------------------------------------------------
 class ClaimConflict(ClimateException):
     """An optimistic claim lost a race; the caller retries against fresh data."""

@@ -48,7 +48,7 @@ def from_exception(exc):
         code = exc.code if 400 <= exc.code < 600 else 500
         if code >= 500:
             LOG.error('Request failed: %s: %s', type(exc).__name__, exc)
-            return response(code, exc.message, INTERNAL)
+            return response(code, exc.message, INTERNAL if code == 500 else None)
         return response(code, exc.message, code)
     if isinstance(exc, messaging.MessagingTimeout):
         LOG.error('The manager did not answer in time: %s', exc)

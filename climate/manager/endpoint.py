@@ -1,8 +1,31 @@
-"""The manager's RPC endpoint: version 1.0 of the API ``climate.manager.rpcapi`` calls."""
+"""The manager's RPC endpoint: version 1.0 of the API ``climate.manager.rpcapi`` calls.
+
+A compute error that escapes a request (Nova unreachable while a host lease's aggregate
+is made, say) reaches the API as a Climate exception: 503 when it is transient, 409
+when Nova answered 409, else 500 with Nova's message.
+"""
+
+import functools
 
 import oslo_messaging as messaging
 
+from climate.compute import exceptions as compute_exc
 from climate import exceptions
+
+
+def _request(method):
+    @functools.wraps(method)
+    def wrapper(self, ctxt, *args, **kwargs):
+        try:
+            return method(self, ctxt, *args, **kwargs)
+        except compute_exc.ComputeError as error:
+            if error.retryable:
+                raise exceptions.ComputeUnavailable(reason=error.message) from error
+            if error.status_code == 409:
+                raise exceptions.Conflict(reason=f'Nova: {error.message}') from error
+            raise exceptions.ClimateException(
+                f'Nova could not do it: {error.message}') from error
+    return wrapper
 
 
 class ManagerEndpoint:
@@ -13,6 +36,7 @@ class ManagerEndpoint:
         self.engine = engine
         self.plugins = plugins
 
+    @_request
     def create_lease(self, ctxt, values):
         return self.service.create_lease(ctxt, values)
 
@@ -22,12 +46,15 @@ class ManagerEndpoint:
     def list_leases(self, ctxt, filters=None):
         return self.service.list_leases(ctxt, **(filters or {}))
 
+    @_request
     def update_lease(self, ctxt, lease_id, values):
         return self.service.update_lease(ctxt, lease_id, values)
 
+    @_request
     def delete_lease(self, ctxt, lease_id):
         self.service.delete_lease(ctxt, lease_id)
 
+    @_request
     def call_plugin(self, ctxt, resource_type, plugin_method=None, kwargs=None,
                     method=None):
         """Call a plugin method the plugin exposes over RPC (e.g. host enrollment).

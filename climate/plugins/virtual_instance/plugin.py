@@ -297,6 +297,6 @@ def _api_error(error, action):
         return exceptions.Conflict(f'resource_id: Nova cannot {action} now: '
                                    f'{error.message}')
     if error.retryable:
-        return exceptions.ClimateException(
+        return exceptions.ComputeUnavailable(
             f'Nova is unavailable (could not {action}); try again later: {error.message}')
     return exceptions.ClimateException(f'Nova could not {action}: {error.message}')
