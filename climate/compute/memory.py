@@ -15,8 +15,21 @@ Test hooks (not part of ``ComputeDriver``):
   longer (``times=None``: until ``clear_faults``).
 - ``clear_faults()``, ``call_count(method)``.
 - ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)`` seed the world.
+- ``image_owner(image_id)``: the project owning an image (``project_id`` for images
+  made by this driver, the trustor's for images made through ``acting_for``).
+- ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``.
+
+Trusts are simulated without Keystone: ``create_trust`` needs a context with a token,
+user, project and roles (it does not check the token), and ``acting_for(trust_id)`` is a
+view of the same simulated Nova whose calls act as the trustor: servers it boots and
+images it makes belong to the trustor's project (and user). No Nova policy is
+simulated: the view may also call what only admins may call in Nova. Once the trust is
+deleted every call through the view raises ``ComputeError`` (status 401, not
+retryable). Injected failures and delays apply to calls through the view too, and
+count in ``call_count``.
 """
 
+import copy
 import dataclasses
 import functools
 import threading
@@ -70,6 +83,7 @@ def _hooked(method):
             time.sleep(delay)
         if failure is not None and not failure.after:
             raise failure.make(name)
+        self._caller()      # a call through a deleted trust fails here
         result = method(self, *args, **kwargs)
         if failure is not None:
             raise failure.make(name)
@@ -136,6 +150,8 @@ class MemoryDriver(base.ComputeDriver):
         self._failures = {}
         self._delays = {}
         self._calls = {}
+        self._trusts = {}             # id -> {'project_id', 'user_id', 'roles'}
+        self._acting = threading.local()  # .trust_id: the trust of the current call
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
             self.add_hypervisor(name, **spec)
         self._create_aggregate(self.freepool_name, None)
@@ -161,6 +177,15 @@ class MemoryDriver(base.ComputeDriver):
     def call_count(self, method):
         with self._lock:
             return self._calls.get(method, 0)
+
+    def image_owner(self, image_id):
+        """The project owning the image (KeyError if there is no such image)."""
+        with self._lock:
+            return self._images[image_id]['owner']
+
+    def trusts(self):
+        with self._lock:
+            return copy.deepcopy(self._trusts)
 
     def _check_hookable(self, method):
         if not hasattr(getattr(type(self), method, None), '__wrapped__'):
@@ -216,6 +241,32 @@ class MemoryDriver(base.ComputeDriver):
             return record.id
 
     # --- internals ---------------------------------------------------------------------
+
+    def _caller(self):
+        """(project_id, user_id) the current call acts as: this driver's credentials,
+        or the trustor's for a call through ``acting_for``.
+
+        :raises ComputeError: (401) the trust of the call was deleted.
+        """
+        trust_id = getattr(self._acting, 'trust_id', None)
+        if trust_id is None:
+            return self.project_id, self.user_id
+        with self._lock:
+            trust = self._trusts.get(trust_id)
+        if trust is None:
+            raise exceptions.ComputeError(
+                f'Trust {trust_id} is not valid any more (deleted or unknown)',
+                retryable=False, status_code=401)
+        return trust['project_id'], trust['user_id']
+
+    def _call_as(self, trust_id, name, args, kwargs):
+        """Call the driver method ``name`` acting as the trustor of ``trust_id``."""
+        previous = getattr(self._acting, 'trust_id', None)
+        self._acting.trust_id = trust_id
+        try:
+            return getattr(self, name)(*args, **kwargs)
+        finally:
+            self._acting.trust_id = previous
 
     def _settle(self):
         """Complete every action whose delay has passed (Nova's async work)."""
@@ -488,6 +539,7 @@ class MemoryDriver(base.ComputeDriver):
                 raise self._conflict(record, 'createImage')
             image_id = str(uuid.uuid4())
             self._images[image_id] = {'status': base.IMAGE_QUEUED, 'name': name,
+                                      'owner': self._caller()[0],
                                       'pending': time.monotonic() + self.action_delay}
 
             def finish():
@@ -528,8 +580,9 @@ class MemoryDriver(base.ComputeDriver):
                                             for h in self._hypervisors.values()):
                 raise exceptions.ComputeError(f'Compute host {host} could not be found.',
                                               status_code=400)
-            record = _ServerRecord(str(uuid.uuid4()), name, base.BUILD, self.project_id,
-                                   self.user_id, None, None, dict(metadata or {}))
+            project_id, user_id = self._caller()
+            record = _ServerRecord(str(uuid.uuid4()), name, base.BUILD, project_id,
+                                   user_id, None, None, dict(metadata or {}))
             self._servers[record.id] = record
 
             def finish():
@@ -542,3 +595,84 @@ class MemoryDriver(base.ComputeDriver):
                 record.task_state = None
             self._later(record, 'scheduling', finish)
             return self._server(record)
+
+    # --- acting for a user (trusts) ----------------------------------------------------
+
+    @_hooked
+    def create_trust(self, context):
+        token = getattr(context, 'auth_token', None)
+        roles = list(getattr(context, 'roles', None) or ())
+        user_id = getattr(context, 'user_id', None)
+        project_id = getattr(context, 'project_id', None)
+        if not (token and user_id and project_id and roles):
+            return None
+        trust_id = str(uuid.uuid4())
+        with self._lock:
+            self._trusts[trust_id] = {'project_id': project_id, 'user_id': user_id,
+                                      'roles': roles}
+        return trust_id
+
+    @_hooked
+    def delete_trust(self, trust_id):
+        with self._lock:
+            self._trusts.pop(trust_id, None)
+
+    def acting_for(self, trust_id):
+        return _ActingFor(self, trust_id)
+
+
+def _as_trustor(name):
+    def call(self, *args, **kwargs):
+        return self._driver._call_as(self.trust_id, name, args, kwargs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(base.ComputeDriver, name).__doc__
+    return call
+
+
+def _from_driver(name):
+    return property(lambda self: getattr(self._driver, name))
+
+
+class _ActingFor(base.ComputeDriver):
+    """``MemoryDriver.acting_for(trust_id)``: the same simulated Nova (state, injected
+    faults, call counts), every call acting as the trust's trustor."""
+
+    def __init__(self, driver, trust_id):
+        # No base __init__: the waiting settings stay the driver's (tests change them).
+        self._driver = driver
+        self.trust_id = trust_id
+
+    wait_timeout = _from_driver('wait_timeout')
+    poll_interval = _from_driver('poll_interval')
+    freepool_name = _from_driver('freepool_name')
+    _sleep = _from_driver('_sleep')
+    _clock = _from_driver('_clock')
+
+    get_hypervisor = _as_trustor('get_hypervisor')
+    list_hypervisors = _as_trustor('list_hypervisors')
+    list_servers_on_host = _as_trustor('list_servers_on_host')
+    find_aggregate = _as_trustor('find_aggregate')
+    ensure_aggregate = _as_trustor('ensure_aggregate')
+    add_host = _as_trustor('add_host')
+    remove_host = _as_trustor('remove_host')
+    set_aggregate_metadata = _as_trustor('set_aggregate_metadata')
+    delete_aggregate = _as_trustor('delete_aggregate')
+    get_server = _as_trustor('get_server')
+    shelve_server = _as_trustor('shelve_server')
+    unshelve_server = _as_trustor('unshelve_server')
+    delete_server = _as_trustor('delete_server')
+    create_image = _as_trustor('create_image')
+    get_image_status = _as_trustor('get_image_status')
+    set_server_metadata = _as_trustor('set_server_metadata')
+    delete_server_metadata = _as_trustor('delete_server_metadata')
+    create_server = _as_trustor('create_server')
+
+    # Trusts are made and revoked for the user, not as them.
+    def create_trust(self, context):
+        return self._driver.create_trust(context)
+
+    def delete_trust(self, trust_id):
+        self._driver.delete_trust(trust_id)
+
+    def acting_for(self, trust_id):
+        return self._driver.acting_for(trust_id)

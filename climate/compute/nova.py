@@ -14,7 +14,9 @@ session and catalog, because Nova's images proxy only exists up to microversion 
 Trusts: ``create_trust`` asks Keystone, with the user's own token, to delegate the
 user's roles in their project to the [nova] account (impersonation on);
 ``acting_for(trust_id)`` is a copy of this driver whose clients authenticate as that
-account scoped to the trust, so Nova sees the user.
+account scoped to the trust, so Nova sees the user. Keystone lets only the trustor (or a
+system-scoped admin) delete a trust, so ``delete_trust`` deletes it through the trust
+itself, as the user.
 """
 
 import collections

@@ -15,8 +15,31 @@ Speaks (under ``/compute/v2.1``; microversions 2.1 to 2.96 from the request head
   answers and availability-zone conflicts), servers (create, show, detail with
   ``all_tenants``/``host``/``node``/``limit``/``marker``, delete, actions
   shelve/unshelve/createImage, metadata), and Glance ``GET /image/v2/images/{id}``.
-  Keystone: ``GET /identity/v3`` (discovery) and ``POST /identity/v3/auth/tokens``
-  (password, returns a catalog with compute and image endpoints).
+  Keystone: ``GET /identity/v3`` (discovery), ``POST /identity/v3/auth/tokens``
+  (password of the [nova] account, scoped to its project or to a trust; returns a
+  catalog with compute, image and identity endpoints) and trusts (below).
+
+Who calls: every token acts as a user in a project with roles. The [nova] account
+(``username``/``password``, user ``user_id``) has ``admin`` in ``project_id``;
+``issue_user_token(user_id, project_id, roles)`` makes the token of any other user (as
+keystonemiddleware would hand Climate's API), and makes that user and its role
+assignment known. Nova's default policy applies to tokens without ``admin``:
+os-hypervisors, os-services, os-aggregates, ``all_tenants`` and booting on a ``host``
+answer 403, and servers of other projects are 404. A server booted, or an image made by
+createImage, belongs to the calling token's project (and user); Glance shows an image
+(with its ``owner``) to admins, to its owner project and, if public, to everyone.
+
+Trusts, like Keystone's: ``POST /identity/v3/OS-TRUST/trusts`` (201; 400 without
+``trustor_user_id``/``trustee_user_id``/``impersonation``; 403 unless the token's user
+is the trustor, or with a project but no roles; 404 for an unknown trustee, or a role
+the trustor lacks in the project), ``GET`` (trustor or trustee, else 403) and
+``DELETE`` (trustor only, else 403; 204) of ``/identity/v3/OS-TRUST/trusts/{id}``, 404
+when unknown. A password token scoped with ``{"OS-TRUST:trust": {"id": …}}`` is 401 for
+an unknown trust and 403 unless the [nova] account is the trustee; it acts as the
+trustor (impersonation) or the trustee in the trust's project with the delegated
+roles. Deleting a trust revokes its tokens (401 afterwards). ``trusts`` holds them
+(id -> the trust as Keystone shows it) and ``image_owner(image_id)`` reads an image's
+owner.
 
 Server actions are asynchronous like Nova's: the API answers 202 with a task_state
 set, and the end state (SHELVED_OFFLOADED, ACTIVE, gone) appears ``action_delay``
@@ -118,17 +141,22 @@ class FakeNova:
 
     def __init__(self, *, freepool='freepool', action_delay=0.0, max_limit=1000,
                  username='climate', password='secret', project_name='service',
-                 project_id='project-admin', region='RegionOne'):
+                 project_id='project-admin', region='RegionOne', user_id='user-climate'):
         self.action_delay = action_delay
         self.max_limit = max_limit
-        self.username, self.password = username, password
+        self.username, self.password, self.user_id = username, password, user_id
         self.project_name, self.project_id, self.region = project_name, project_id, region
         self.lock = threading.RLock()
         self.hypervisors = {}     # uuid -> dict (static fields)
         self.aggregates = {}      # int id -> dict
         self.servers = {}         # id -> dict
         self.images = {}          # id -> dict
-        self.tokens = set()
+        # token -> {'user_id', 'project_id', 'roles': [names], 'trust_id'}
+        self.tokens = {}
+        self.trusts = {}          # id -> the trust as Keystone shows it
+        # Known users and their role names per project (what a trust may delegate).
+        self.assignments = {user_id: {project_id: {'admin'}}}
+        self._caller = None       # the token record of the request being handled
         self.token_requests = 0
         self.requests = []
         self.faults = []
@@ -230,12 +258,31 @@ class FakeNova:
                                     None if offloaded else host,
                                     None if offloaded else node, metadata or {})['id']
 
-    def add_image(self, name='image', status='active'):
+    def add_image(self, name='image', status='active', owner=None,
+                  visibility='public'):
+        """An image in Glance (``owner`` defaults to the [nova] account's project)."""
         with self.lock:
             image_id = str(uuid.uuid4())
             self.images[image_id] = {'id': image_id, 'name': name, 'status': status,
-                                     'ready_at': None}
+                                     'owner': owner or self.project_id,
+                                     'visibility': visibility, 'ready_at': None}
             return image_id
+
+    def image_owner(self, image_id):
+        """The project owning the image (KeyError if there is no such image)."""
+        with self.lock:
+            return self.images[image_id]['owner']
+
+    def issue_user_token(self, user_id, project_id, roles=('member',)):
+        """A token of ``user_id`` scoped to ``project_id`` with these role names, as
+        a user's request to Climate's API carries; the user gets those roles there."""
+        with self.lock:
+            self.assignments.setdefault(user_id, {}).setdefault(
+                project_id, set()).update(roles)
+            token = uuid.uuid4().hex
+            self.tokens[token] = {'user_id': user_id, 'project_id': project_id,
+                                  'roles': list(roles), 'trust_id': None}
+            return token
 
     def inject(self, status=500, method=None, path=None, times=1, delay=0.0,
                after=False, message='Injected failure'):
@@ -322,9 +369,10 @@ class FakeNova:
             except ValueError:
                 raise HTTPError(400, 'Malformed request body') from None
         if path.startswith('/identity'):
-            return self._identity(method, path[len('/identity'):], body)
+            return self._identity(method, path[len('/identity'):], body, environ)
         with self.lock:
-            self._check_token(environ)
+            # Handlers run under the lock, so they may read the caller from here.
+            self._caller = self._check_token(environ)
             self._settle()
             if path.startswith('/image/'):
                 return self._image(method, path[len('/image'):])
@@ -338,12 +386,28 @@ class FakeNova:
         raise HTTPError(404, 'The resource could not be found.')
 
     def _check_token(self, environ):
-        if environ.get('HTTP_X_AUTH_TOKEN') not in self.tokens:
+        """The record of the request's token; 401 if it is unknown or revoked."""
+        token = environ.get('HTTP_X_AUTH_TOKEN')
+        with self.lock:
+            record = self.tokens.get(token)
+            if record is not None and record['trust_id'] is not None and \
+                    record['trust_id'] not in self.trusts:
+                del self.tokens[token]
+                record = None
+        if record is None:
             raise HTTPError(401, 'The request you have made requires authentication.')
+        return record
+
+    def _is_admin(self):
+        return 'admin' in self._caller['roles']
+
+    def _require_admin(self, action):
+        if not self._is_admin():
+            raise HTTPError(403, f'Policy does not allow {action} to be performed.')
 
     # --- Keystone ----------------------------------------------------------------------
 
-    def _identity(self, method, path, body):
+    def _identity(self, method, path, body, environ):
         media_type = 'application/vnd.openstack.identity-v3+json'
         version = {'id': 'v3.14', 'status': 'stable', 'updated': '2020-04-07T00:00:00Z',
                    'links': [{'rel': 'self', 'href': f'{self.identity_url}/'}],
@@ -354,23 +418,115 @@ class FakeNova:
             return 300, {'versions': {'values': [version]}}, []
         if method == 'POST' and path == '/v3/auth/tokens':
             return self._issue_token(body or {})
+        if path.rstrip('/') == '/v3/OS-TRUST/trusts' and method == 'POST':
+            with self.lock:
+                return self._trust_create(self._check_token(environ), body)
+        match = re.fullmatch(r'/v3/OS-TRUST/trusts/([^/]+)', path)
+        if match and method in ('GET', 'DELETE'):
+            with self.lock:
+                caller = self._check_token(environ)
+                trust = self.trusts.get(match.group(1))
+                if trust is None:
+                    raise HTTPError(404, f'Could not find trust: {match.group(1)}.')
+                if method == 'GET':
+                    if caller['user_id'] not in (trust['trustor_user_id'],
+                                                 trust['trustee_user_id']):
+                        raise HTTPError(403, 'Requested user has no relation to this '
+                                             'trust')
+                    return 200, {'trust': copy.deepcopy(trust)}, []
+                if caller['user_id'] != trust['trustor_user_id']:
+                    raise HTTPError(403, 'You are not authorized to perform the '
+                                         'requested action: identity:delete_trust.')
+                del self.trusts[trust['id']]
+                for token, record in list(self.tokens.items()):
+                    if record['trust_id'] == trust['id']:
+                        del self.tokens[token]
+                return 204, None, []
         raise HTTPError(404, 'The resource could not be found.')
 
+    def _trust_create(self, caller, body):
+        spec = (body or {}).get('trust') if isinstance(body, dict) else None
+        if not isinstance(spec, dict):
+            raise HTTPError(400, "'trust' is a required property")
+        for field in ('trustor_user_id', 'trustee_user_id', 'impersonation'):
+            if field not in spec:
+                raise HTTPError(400, f"Invalid input for field '{field}': '{field}' is "
+                                     f"a required property")
+        if not isinstance(spec['impersonation'], bool):
+            raise HTTPError(400, "Invalid input for field 'impersonation': "
+                                 f"{spec['impersonation']!r} is not of type 'boolean'")
+        roles = spec.get('roles') or []
+        project_id = spec.get('project_id')
+        if not isinstance(roles, list) or not all(
+                isinstance(r, dict) and (r.get('id') or r.get('name')) for r in roles):
+            raise HTTPError(400, "Invalid input for field 'roles'")
+        if caller['trust_id'] is not None:
+            raise HTTPError(403, 'Redelegation is not allowed by this trust')
+        if project_id and not roles:
+            raise HTTPError(403, 'At least one role should be specified')
+        if caller['user_id'] != spec['trustor_user_id']:
+            raise HTTPError(403, 'The authenticated user should match the trustor')
+        if spec['trustee_user_id'] not in self.assignments:
+            raise HTTPError(404, f"Could not find user: {spec['trustee_user_id']}.")
+        held = self.assignments.get(spec['trustor_user_id'], {}).get(project_id, set())
+        names = []
+        for role in roles:
+            name = role.get('name') or role['id'].removeprefix('role-')
+            if name not in held:
+                raise HTTPError(404, f"Could not find role: {role.get('id') or name}.")
+            names.append(name)
+        trust_id = uuid.uuid4().hex
+        trust = {'id': trust_id, 'trustor_user_id': spec['trustor_user_id'],
+                 'trustee_user_id': spec['trustee_user_id'], 'project_id': project_id,
+                 'impersonation': spec['impersonation'],
+                 'roles': [{'id': f'role-{name}', 'name': name, 'domain_id': None}
+                           for name in dict.fromkeys(names)],
+                 'expires_at': None, 'remaining_uses': None,
+                 'allow_redelegation': False, 'redelegation_count': 0,
+                 'links': {'self': f'{self.identity_url}/OS-TRUST/trusts/{trust_id}'}}
+        self.trusts[trust_id] = trust
+        return 201, {'trust': copy.deepcopy(trust)}, []
+
     def _issue_token(self, body):
+        unauthorized = HTTPError(401, 'The request you have made requires '
+                                      'authentication.')
         try:
             identity = body['auth']['identity']
             user = identity['password']['user']
             valid = (identity['methods'] == ['password'] and
-                     user['name'] == self.username and
-                     user['password'] == self.password and
-                     body['auth']['scope']['project']['name'] == self.project_name)
-        except (KeyError, TypeError):
+                     (user.get('name') == self.username or
+                      user.get('id') == self.user_id) and
+                     user['password'] == self.password)
+            scope = body['auth']['scope']
+        except (KeyError, TypeError, AttributeError):
             valid = False
         if not valid:
-            raise HTTPError(401, 'The request you have made requires authentication.')
-        token = uuid.uuid4().hex
+            raise unauthorized
+        extra = {}
         with self.lock:
-            self.tokens.add(token)
+            if isinstance(scope, dict) and 'OS-TRUST:trust' in scope:
+                trust = self.trusts.get((scope['OS-TRUST:trust'] or {}).get('id'))
+                if trust is None:
+                    raise unauthorized    # Keystone: an unknown trust is a 401
+                if trust['trustee_user_id'] != self.user_id:
+                    raise HTTPError(403, 'User is not a trustee.')
+                acting = (trust['trustor_user_id'] if trust['impersonation']
+                          else trust['trustee_user_id'])
+                record = {'user_id': acting, 'project_id': trust['project_id'],
+                          'roles': [r['name'] for r in trust['roles']],
+                          'trust_id': trust['id']}
+                extra['OS-TRUST:trust'] = {
+                    'id': trust['id'], 'impersonation': trust['impersonation'],
+                    'trustor_user': {'id': trust['trustor_user_id']},
+                    'trustee_user': {'id': trust['trustee_user_id']}}
+            elif isinstance(scope, dict) and isinstance(scope.get('project'), dict) and \
+                    scope['project'].get('name') == self.project_name:
+                record = {'user_id': self.user_id, 'project_id': self.project_id,
+                          'roles': ['admin'], 'trust_id': None}
+            else:
+                raise unauthorized
+            token = uuid.uuid4().hex
+            self.tokens[token] = record
             self.token_requests += 1
 
         def service(kind, name, url):
@@ -382,17 +538,23 @@ class FakeNova:
         domain = {'id': 'default', 'name': 'Default'}
         expires = (datetime.datetime.now(datetime.timezone.utc) +
                    datetime.timedelta(hours=1)).strftime('%Y-%m-%dT%H:%M:%S.000000Z')
-        return 201, {'token': {
+        user_name = (self.username if record['user_id'] == self.user_id
+                     else record['user_id'])
+        project_name = (self.project_name if record['project_id'] == self.project_id
+                        else record['project_id'])
+        token_body = {
             'methods': ['password'], 'expires_at': expires, 'issued_at': _now(),
-            'user': {'id': 'user-climate', 'name': self.username, 'domain': domain,
+            'user': {'id': record['user_id'], 'name': user_name, 'domain': domain,
                      'password_expires_at': None},
-            'project': {'id': self.project_id, 'name': self.project_name,
-                        'domain': domain},
-            'roles': [{'id': 'role-admin', 'name': 'admin'}],
+            'roles': [{'id': f'role-{name}', 'name': name} for name in record['roles']],
             'catalog': [service('compute', 'nova', self.compute_url),
                         service('image', 'glance', f'{self.url}/image'),
-                        service('identity', 'keystone', f'{self.url}/identity')]}}, [
-            ('X-Subject-Token', token)]
+                        service('identity', 'keystone', f'{self.url}/identity')],
+            **extra}
+        if record['project_id'] is not None:
+            token_body['project'] = {'id': record['project_id'], 'name': project_name,
+                                     'domain': domain}
+        return 201, {'token': token_body}, [('X-Subject-Token', token)]
 
     # --- Glance ------------------------------------------------------------------------
 
@@ -400,7 +562,8 @@ class FakeNova:
         match = re.fullmatch(r'/v2/images/([^/]+)', path)
         if method == 'GET' and match:
             image = self.images.get(match.group(1))
-            if image is None:
+            if image is None or not (self._is_admin() or image['visibility'] == 'public'
+                                     or image['owner'] == self._caller['project_id']):
                 raise HTTPError(404, f'No image found with ID {match.group(1)}')
             return 200, {k: v for k, v in image.items() if k != 'ready_at'}, []
         raise HTTPError(404, 'The resource could not be found.')
@@ -481,6 +644,8 @@ class FakeNova:
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:
+                if re.match(r'/os-(hypervisors|services|aggregates)', path):
+                    self._require_admin(f'{method} {path}')
                 return handler(*match.groups(), query=query, body=body, version=version)
         raise HTTPError(404, 'The resource could not be found.')
 
@@ -705,7 +870,8 @@ class FakeNova:
 
     def _server(self, server_id):
         server = self.servers.get(server_id)
-        if server is None:
+        if server is None or not (self._is_admin() or
+                                  server['tenant_id'] == self._caller['project_id']):
             raise HTTPError(404, f'Instance {server_id} could not be found.')
         return server
 
@@ -713,9 +879,11 @@ class FakeNova:
         def arg(name):
             return query.get(name, [None])[0]
         all_tenants = (arg('all_tenants') or 'false').lower() in ('true', '1', '')
+        if all_tenants:
+            self._require_admin('servers:detail:get_all_tenants')
         found = sorted(self.servers.values(), key=lambda s: -s['seq'])
         if not all_tenants:
-            found = [s for s in found if s['tenant_id'] == self.project_id]
+            found = [s for s in found if s['tenant_id'] == self._caller['project_id']]
         for name, key in (('host', 'host'), ('node', 'node'),
                           ('project_id', 'tenant_id'), ('status', 'status')):
             if arg(name) is not None:
@@ -745,11 +913,13 @@ class FakeNova:
         if host is not None:
             if version < (2, 74):
                 raise HTTPError(400, "Additional properties are not allowed ('host')")
+            self._require_admin('compute:servers:create:requested_destination')
             if self._node_of(host) is None:
                 raise HTTPError(400, f'Compute host {host} could not be found.')
         az = spec.get('availability_zone')
-        server = self._new_server(spec['name'], self.project_id, 'user-climate', 'BUILD',
-                                  None, None, spec.get('metadata') or {})
+        server = self._new_server(spec['name'], self._caller['project_id'],
+                                  self._caller['user_id'], 'BUILD', None, None,
+                                  spec.get('metadata') or {})
         server['scheduler_hints'] = (body or {}).get('os:scheduler_hints') or {}
         server['networks'] = spec.get('networks')
 
@@ -814,6 +984,8 @@ class FakeNova:
             image_id = str(uuid.uuid4())
             self.images[image_id] = {'id': image_id, 'name': args['name'],
                                      'status': 'queued',
+                                     'owner': self._caller['project_id'],
+                                     'visibility': 'shared',
                                      'ready_at': time.monotonic() + self.action_delay}
             self._later(server, 'image_snapshot', lambda s: s.update(task_state=None))
             if version >= (2, 45):

@@ -5,10 +5,14 @@ for Nova until the integration tier runs against a real one); for ``memory`` it 
 in-process simulation. Both are seeded through the same helpers.
 """
 
+import uuid
+
 import pytest
 
 from climate.compute import memory
+from climate import context
 from tests.fakes import faults
+
 
 class Compute:
     """A driver plus the world behind it."""
@@ -25,6 +29,24 @@ class Compute:
     def fail_next(self, method, retryable=True, times=1, after=False):
         faults.inject_failure(self.kind, self.world, method, times=times,
                               retryable=retryable, after=after)
+
+    def user_context(self, user_id='user-b', project_id='project-b', roles=('member',)):
+        """The context of a user's request to Climate's API, with a token Keystone
+        accepts (the memory driver does not check it)."""
+        if self.kind == 'memory':
+            token = uuid.uuid4().hex
+        else:
+            token = self.world.issue_user_token(user_id, project_id, roles)
+        return context.RequestContext(auth_token=token, user_id=user_id,
+                                      project_id=project_id, roles=list(roles))
+
+    def image_owner(self, image_id):
+        return self.world.image_owner(image_id)
+
+    def trust_ids(self):
+        """Ids of the trusts that exist."""
+        trusts = self.world.trusts() if self.kind == 'memory' else self.world.trusts
+        return set(trusts)
 
 
 @pytest.fixture(params=['memory', 'nova'])

@@ -12,6 +12,7 @@ import pytest
 
 from climate.compute import base
 from climate.compute import exceptions
+from climate import context
 
 
 # --- hypervisors -----------------------------------------------------------------------
@@ -394,3 +395,101 @@ def test_waiting_stops_at_a_permanent_failure(compute):
     with pytest.raises(exceptions.ComputeError) as caught:
         compute.driver.wait_for_server(server_id, 'ACTIVE')
     assert caught.value.retryable is False
+
+
+# --- acting for a user (Keystone trusts) -----------------------------------------------
+
+@pytest.mark.parametrize('missing', ['auth_token', 'user_id', 'project_id', 'roles'])
+def test_no_trust_without_a_user_token_user_project_and_roles(compute, missing):
+    values = {'auth_token': 'token', 'user_id': 'user-b', 'project_id': 'project-b',
+              'roles': ['member'], missing: None}
+    assert compute.driver.create_trust(context.RequestContext(**values)) is None
+    assert compute.driver.create_trust(context.admin_context()) is None
+    assert compute.trust_ids() == set()
+
+
+def test_a_user_context_with_a_token_gets_a_new_trust_each_time(compute):
+    user = compute.user_context()
+    first = compute.driver.create_trust(user)
+    second = compute.driver.create_trust(user)
+    assert isinstance(first, str) and first and second != first
+    assert compute.trust_ids() == {first, second}
+
+
+def _trusted_snapshot(compute, user, server_id):
+    """Snapshot the server through a new trust of ``user``: (trust id, view, image)."""
+    trust_id = compute.driver.create_trust(user)
+    trusted = compute.driver.acting_for(trust_id)
+    image_id = trusted.create_image(server_id, 'reserved_vm-1')
+    assert trusted.wait_for_image(image_id) == 'active'
+    compute.driver.wait_for_server(server_id, 'ACTIVE')
+    return trust_id, trusted, image_id
+
+
+def test_a_snapshot_through_the_trust_belongs_to_the_users_project(compute):
+    user = compute.user_context(user_id='user-b', project_id='project-b')
+    server_id = compute.world.add_server('vm-1', 'compute-1', project_id='project-b',
+                                         user_id='user-b')
+    _trust_id, _trusted, image_id = _trusted_snapshot(compute, user, server_id)
+    assert compute.image_owner(image_id) == 'project-b'
+    # The same snapshot by the driver itself belongs to the service's project.
+    own_image = compute.driver.create_image(server_id, 'reserved_vm-1')
+    assert compute.driver.wait_for_image(own_image) == 'active'
+    assert compute.image_owner(own_image) == compute.own_project != 'project-b'
+
+
+def test_a_server_booted_through_the_trust_belongs_to_the_user(compute):
+    user = compute.user_context(user_id='user-b', project_id='project-b')
+    trusted = compute.driver.acting_for(compute.driver.create_trust(user))
+    server = trusted.create_server('vm-new', 'flavor-1', 'image-1')
+    assert (server.project_id, server.user_id) == ('project-b', 'user-b')
+    assert trusted.wait_for_server(server.id, 'ACTIVE').project_id == 'project-b'
+
+
+@pytest.mark.parametrize('view', ['held', 'new'])
+def test_calls_through_a_deleted_trust_fail_for_good(compute, view):
+    user = compute.user_context(user_id='user-b', project_id='project-b')
+    server_id = compute.world.add_server('vm-1', 'compute-1', project_id='project-b')
+    trust_id, trusted, image_id = _trusted_snapshot(compute, user, server_id)
+    compute.driver.delete_trust(trust_id)
+    assert trust_id not in compute.trust_ids()
+    if view == 'new':
+        trusted = compute.driver.acting_for(trust_id)
+    for call in (lambda: trusted.get_image_status(image_id),
+                 lambda: trusted.create_image(server_id, 'again'),
+                 lambda: trusted.get_server(server_id)):
+        with pytest.raises(exceptions.ComputeError) as caught:
+            call()
+        assert caught.value.status_code in (401, 403)
+        assert caught.value.retryable is False
+        assert not isinstance(caught.value, exceptions.NotFound)
+    # The driver itself is not affected.
+    assert compute.driver.get_image_status(image_id) == 'active'
+
+
+def test_delete_trust_is_idempotent(compute):
+    trust_id = compute.driver.create_trust(compute.user_context())
+    compute.driver.delete_trust(trust_id)
+    assert compute.trust_ids() == set()
+    compute.driver.delete_trust(trust_id)
+    compute.driver.delete_trust(uuid.uuid4().hex)
+
+
+def test_deleting_one_trust_leaves_the_others_usable(compute):
+    user = compute.user_context(user_id='user-b', project_id='project-b')
+    server_id = compute.world.add_server('vm-1', 'compute-1', project_id='project-b')
+    kept = compute.driver.create_trust(user)
+    compute.driver.delete_trust(compute.driver.create_trust(user))
+    assert compute.driver.acting_for(kept).get_server(server_id).id == server_id
+
+
+def test_injected_failures_apply_through_the_trust(compute):
+    user = compute.user_context(user_id='user-b', project_id='project-b')
+    server_id = compute.world.add_server('vm-1', 'compute-1', project_id='project-b')
+    trusted = compute.driver.acting_for(compute.driver.create_trust(user))
+    trusted.get_server(server_id)   # authenticated: the failure is Nova's answer
+    compute.fail_next('create_image', retryable=True)
+    with pytest.raises(exceptions.ComputeError) as caught:
+        trusted.create_image(server_id, 'snap')
+    assert caught.value.retryable is True
+    assert compute.image_owner(trusted.create_image(server_id, 'snap')) == 'project-b'

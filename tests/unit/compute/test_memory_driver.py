@@ -7,6 +7,7 @@ import pytest
 
 from climate.compute import exceptions
 from climate.compute import memory
+from climate import context
 
 
 @pytest.fixture
@@ -140,3 +141,76 @@ def test_concurrent_moves_keep_aggregates_consistent(conf):
         thread.join()
     assert sorted(driver.find_aggregate('freepool').hosts) == sorted(hosts)
     assert driver.find_aggregate('reservation-1').hosts == ()
+
+
+# --- trusts ----------------------------------------------------------------------------
+
+def _user():
+    return context.RequestContext(auth_token='token', user_id='user-b',
+                                  project_id='project-b', roles=['member', 'reader'])
+
+
+def test_trusts_hook_is_a_copy(driver):
+    trust_id = driver.create_trust(_user())
+    trusts = driver.trusts()
+    assert trusts == {trust_id: {'project_id': 'project-b', 'user_id': 'user-b',
+                                 'roles': ['member', 'reader']}}
+    trusts[trust_id]['roles'].append('admin')
+    trusts.clear()
+    assert driver.trusts()[trust_id]['roles'] == ['member', 'reader']
+
+
+def test_images_are_owned_by_the_drivers_project(driver):
+    server_id = driver.add_server('vm-1', 'compute-1')
+    assert driver.image_owner(driver.create_image(server_id, 'snap')) == \
+        driver.project_id
+
+
+def test_a_call_through_a_trust_does_not_change_who_other_threads_act_as(driver):
+    server_id = driver.add_server('vm-1', 'compute-1')
+    other_id = driver.add_server('vm-2', 'compute-2')
+    trusted = driver.acting_for(driver.create_trust(_user()))
+    driver.inject_delay('create_image', 0.3, times=1)
+    images = {}
+    thread = threading.Thread(
+        target=lambda: images.setdefault('trusted', trusted.create_image(server_id, 'a')))
+    thread.start()
+    time.sleep(0.05)    # the trusted call is in progress, acting as user-b
+    images['plain'] = driver.create_image(other_id, 'b')
+    thread.join()
+    assert driver.image_owner(images['trusted']) == 'project-b'
+    assert driver.image_owner(images['plain']) == driver.project_id
+
+
+def test_hooks_see_calls_through_a_trust(driver):
+    trusted = driver.acting_for(driver.create_trust(_user()))
+    driver.inject_delay('find_aggregate', 0.2, times=1)
+    started = time.monotonic()
+    trusted.find_aggregate('freepool')
+    assert time.monotonic() - started >= 0.2
+    driver.inject_failure('find_aggregate', retryable=False)
+    with pytest.raises(exceptions.ComputeError):
+        trusted.find_aggregate('freepool')
+    assert driver.call_count('find_aggregate') == 2
+
+
+def test_a_trusts_view_shares_the_drivers_settings_and_trusts(driver):
+    trusted = driver.acting_for(driver.create_trust(_user()))
+    driver.wait_timeout = 0.05
+    server_id = driver.add_server('vm-1', 'compute-1')
+    driver.action_delay = 10
+    trusted.shelve_server(server_id)
+    with pytest.raises(exceptions.ComputeTimeout):
+        trusted.wait_for_server(server_id, 'SHELVED_OFFLOADED')
+    other = trusted.create_trust(_user())
+    trusted.delete_trust(other)
+    assert other not in driver.trusts()
+    assert trusted.acting_for(trusted.trust_id).get_server(server_id).id == server_id
+
+
+def test_create_trust_may_fail_like_keystone(driver):
+    driver.inject_failure('create_trust')
+    with pytest.raises(exceptions.ComputeError) as caught:
+        driver.create_trust(_user())
+    assert caught.value.retryable is True
+    assert driver.trusts() == {}

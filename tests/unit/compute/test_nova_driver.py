@@ -7,9 +7,11 @@ integration tier (real Nova via openstack-lite) lands.
 import time
 
 import pytest
+import requests
 
 from climate.compute import exceptions
 from climate.compute import nova
+from climate import context
 
 
 def test_one_token_serves_many_calls(fake_nova, nova_driver):
@@ -196,3 +198,96 @@ def test_create_server_sends_networks_and_scheduler_hints(fake_nova, nova_driver
     default = nova_driver.create_server('vm-2', 'flavor-1', 'image-1')
     assert fake_nova.servers[default.id]['networks'] == 'none'
 
+
+
+# --- trusts ----------------------------------------------------------------------------
+
+def _user(fake_nova, user_id='user-b', project_id='project-b', roles=('member',),
+          token_user=None):
+    """A user's request context whose token is ``token_user``'s (the user's own by
+    default)."""
+    token = fake_nova.issue_user_token(token_user or user_id, project_id, roles)
+    return context.RequestContext(auth_token=token, user_id=user_id,
+                                  project_id=project_id, roles=list(roles))
+
+
+def test_create_trust_delegates_the_users_roles_to_the_service_account(fake_nova,
+                                                                       nova_driver):
+    trust_id = nova_driver.create_trust(_user(fake_nova, roles=('member', 'reader')))
+    trust = fake_nova.trusts[trust_id]
+    assert (trust['trustor_user_id'], trust['trustee_user_id'], trust['project_id'],
+            trust['impersonation']) == ('user-b', fake_nova.user_id, 'project-b', True)
+    assert sorted(r['name'] for r in trust['roles']) == ['member', 'reader']
+
+
+def test_only_the_user_can_delegate(fake_nova, nova_driver):
+    fake_nova.issue_user_token('user-b', 'project-b', ['member'])  # user-b may delegate
+    someone_else = _user(fake_nova, user_id='user-b', token_user='user-c')
+    with pytest.raises(exceptions.ComputeError) as caught:
+        nova_driver.create_trust(someone_else)
+    assert caught.value.status_code == 403
+    assert caught.value.retryable is False
+    assert fake_nova.trusts == {}
+
+
+def test_create_trust_with_an_expired_user_token_is_refused(fake_nova, nova_driver):
+    user = _user(fake_nova)
+    fake_nova.revoke_tokens()
+    with pytest.raises(exceptions.ComputeError) as caught:
+        nova_driver.create_trust(user)
+    assert (caught.value.status_code, caught.value.retryable) == (401, False)
+
+
+def test_keystone_unavailable_while_creating_a_trust_is_retryable(fake_nova,
+                                                                  nova_driver):
+    user = _user(fake_nova)
+    fake_nova.inject(status=503, method='POST', path='/OS-TRUST/trusts')
+    with pytest.raises(exceptions.ComputeError) as caught:
+        nova_driver.create_trust(user)
+    assert caught.value.retryable is True
+    assert nova_driver.create_trust(user) in fake_nova.trusts
+
+
+def test_acting_for_a_trust_authenticates_once(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    server_id = fake_nova.add_server('vm-1', 'compute-1', project_id='project-b')
+    trust_id = nova_driver.create_trust(_user(fake_nova))
+    before = fake_nova.token_requests
+    for _ in range(3):
+        assert nova_driver.acting_for(trust_id).get_server(server_id).id == server_id
+    assert fake_nova.token_requests == before + 1
+
+
+def test_the_trust_acts_with_the_users_rights_only(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    theirs = fake_nova.add_server('vm-1', 'compute-1', project_id='project-c')
+    trusted = nova_driver.acting_for(nova_driver.create_trust(_user(fake_nova)))
+    with pytest.raises(exceptions.ServerNotFound):
+        trusted.get_server(theirs)
+    with pytest.raises(exceptions.ComputeError) as caught:
+        trusted.find_aggregate('freepool')
+    assert caught.value.status_code == 403
+
+
+def test_a_trust_is_deleted_as_its_trustor(fake_nova, nova_driver):
+    # Keystone lets the trustor delete a trust, not the trustee (the service account).
+    trust_id = nova_driver.create_trust(_user(fake_nova))
+    nova_driver.delete_trust(trust_id)
+    assert fake_nova.trusts == {}
+
+
+def test_delete_trust_fails_when_keystone_refuses(fake_nova, nova_driver):
+    # A trust for another trustee: this account cannot use it nor delete it.
+    fake_nova.issue_user_token('user-d', 'project-b')
+    user = _user(fake_nova)
+    response = requests.post(
+        f'{fake_nova.identity_url}/OS-TRUST/trusts', timeout=5,
+        headers={'X-Auth-Token': user.auth_token},
+        json={'trust': {'trustor_user_id': 'user-b', 'trustee_user_id': 'user-d',
+                        'project_id': 'project-b', 'impersonation': True,
+                        'roles': [{'name': 'member'}]}})
+    trust_id = response.json()['trust']['id']
+    with pytest.raises(exceptions.ComputeError) as caught:
+        nova_driver.delete_trust(trust_id)
+    assert caught.value.status_code == 403
+    assert trust_id in fake_nova.trusts
