@@ -139,6 +139,8 @@ class NovaDriver(base.ComputeDriver):
         roles = list(getattr(context, 'roles', None) or ())
         if not (token and context.user_id and context.project_id and roles):
             return None
+        if self._trust_options() is None:
+            return None     # a trust this account could never use
         with _translated():
             trustee = self._session.get_user_id(self._auth)
             body = {'trust': {'trustor_user_id': context.user_id,
@@ -192,20 +194,28 @@ class NovaDriver(base.ComputeDriver):
                 self._trusted.popitem(last=False)
         return driver
 
-    def _trust_auth(self, trust_id):
-        """The [nova] account's password auth, scoped to the trust instead of a
-        project (Keystone refuses both at once)."""
+    def _trust_options(self):
+        """The option names of the [nova] auth plugin, or None when it cannot
+        authenticate with a trust: only a password can (Keystone refuses trust scope
+        to an application credential, although keystoneauth offers the option)."""
         group = self._conf[GROUP]
         auth_type = group.auth_type
         if auth_type is None and group.auth_section:
             auth_type = self._conf[group.auth_section].auth_type
-        names = {opt.dest for opt in ks_loading.get_plugin_loader(auth_type).get_options()}
-        if 'trust_id' not in names:
+        loader = ks_loading.get_plugin_loader(auth_type)
+        names = {opt.dest for opt in loader.get_options()}
+        return names if {'trust_id', 'password'} <= names else None
+
+    def _trust_auth(self, trust_id):
+        """The [nova] account's password auth, scoped to the trust instead of a
+        project (Keystone refuses both at once)."""
+        names = self._trust_options()
+        if names is None:
             raise exceptions.ComputeError(
-                f'[nova] auth_type {auth_type} cannot use a Keystone trust', status_code=401)
+                '[nova] auth_type cannot use a Keystone trust', status_code=401)
         overrides = {name: None for name in TRUST_EXCLUDES if name in names}
-        return ks_loading.load_auth_from_conf_options(self._conf, GROUP, trust_id=trust_id,
-                                                      **overrides)
+        return ks_loading.load_auth_from_conf_options(
+            self._conf, GROUP, trust_id=trust_id, **overrides)
 
     # --- hypervisors -------------------------------------------------------------------
 

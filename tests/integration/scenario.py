@@ -1,5 +1,6 @@
 """Helpers of the scenario tests: waiting, Climate's REST API as a user, Nova checks."""
 
+import contextlib
 import datetime
 import time
 
@@ -140,3 +141,24 @@ def trust(openstack, trust_id):
         return None
     assert response.status_code == 200, response.text
     return response.json()['trust']
+
+
+def delete_server(nova, server_id):
+    """Delete a server unless it is already gone."""
+    try:
+        nova.servers.delete(server_id)
+    except nova_exc.NotFound:
+        pass
+
+
+@contextlib.contextmanager
+def active_server(openstack, creds, name):
+    """A server of ``creds``' project, booted and ACTIVE; deleted afterwards (by the
+    admin, whatever the test left of it)."""
+    nova = openstack.nova(creds)
+    server = boot(nova, name, openstack.image_id, openstack.flavor_id)
+    try:
+        server_settled(nova, server.id, 'ACTIVE')
+        yield server
+    finally:
+        delete_server(openstack.nova(), server.id)

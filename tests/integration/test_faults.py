@@ -66,10 +66,7 @@ def test_manager_killed_during_a_start_converges(openstack, climate):
     nova = openstack.nova(member)
     api = scenario.Reservations(session, climate.url)
     name = f'it-kill-{uuid.uuid4().hex[:6]}'
-    server = nova.servers.create(name, openstack.image_id, openstack.flavor_id,
-                                 nics='none')
-    try:
-        scenario.server_settled(nova, server.id, 'ACTIVE')
+    with scenario.active_server(openstack, member, name) as server:
         start = scenario.in_seconds(20)
         lease = client_servers.reserve_server(
             session, server.id, start, scenario.in_seconds(300, since=start),
@@ -89,8 +86,3 @@ def test_manager_killed_during_a_start_converges(openstack, climate):
         api.ok('DELETE', f'/leases/{lease["id"]}')
         scenario.server_gone(nova, server.id, timeout=60)
         assert scenario.trust(openstack, lease['trust_id']) is None   # revoked with it
-    finally:
-        try:
-            openstack.nova().servers.delete(server.id)
-        except Exception:  # already gone
-            pass

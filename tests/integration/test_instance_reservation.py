@@ -1,11 +1,11 @@
 """Scenario 2: instance reservation (Climate's original flow) against the real Nova
 and Glance, with the lease created through Climate's API behind real Keystone.
 
-A member of project alpha boots a server and reserves it for a later window
-(``climate.client.servers.reserve_server``, what ``climate server-reserve`` runs):
-it is shelved (SHELVED_OFFLOADED, ``climate:status=RESERVED``) until the start,
-ACTIVE again during the lease, and at the end snapshotted into Glance and deleted.
-``create_and_reserve_server`` (``climate server-create``) boots and reserves in one go.
+A member of project alpha boots a server and reserves it for a later window with
+``climate server-reserve``: it is shelved (SHELVED_OFFLOADED,
+``climate:status=RESERVED``) until the start, ACTIVE again during the lease, and at the
+end snapshotted into Glance and deleted. ``climate server-create`` boots and reserves
+in one go.
 
 Keystone trusts: the lease carries a trust from the member to Climate's service user
 (impersonating, scoped to alpha); the snapshot is made through it, so the image
@@ -15,7 +15,6 @@ the trust is revoked once the lease has ended.
 
 import uuid
 
-from climate.client import servers as client_servers
 from tests.integration import scenario
 
 
@@ -25,21 +24,19 @@ def _snapshots(openstack, name):
     return response.json()['images']
 
 
-def test_reserve_existing_server_for_a_later_window(openstack, climate):
+def test_reserve_existing_server_for_a_later_window(openstack, climate, request):
     member = openstack.members['alpha']
     session = member.session()
     nova = openstack.nova(member)
     api = scenario.Reservations(session, climate.url)
     name = f'it-reserve-{uuid.uuid4().hex[:6]}'
-    server = nova.servers.create(name, openstack.image_id, openstack.flavor_id,
-                                 nics='none')
-    try:
-        scenario.server_settled(nova, server.id, 'ACTIVE')
+    request.addfinalizer(lambda: _delete_snapshots(openstack, f'climate-snapshot-{name}'))
+    with scenario.active_server(openstack, member, name) as server:
         start = scenario.in_seconds(30)
         end = scenario.in_seconds(25, since=start)
-        lease = client_servers.reserve_server(
-            session, server.id, start, end, lease_name=name,
-            api=client_servers.lease_api(session))
+        lease = scenario.climate_cli(member, 'server-reserve', server.id,
+                                     '--start', scenario.rfc3339(start),
+                                     '--end', scenario.rfc3339(end), '--lease-name', name)
         assert lease['status'] == 'PENDING'
         assert lease['reservations'][0]['resource_id'] == server.id
         trust = scenario.trust(openstack, lease['trust_id'])
@@ -69,8 +66,6 @@ def test_reserve_existing_server_for_a_later_window(openstack, climate):
         assert images[0]['owner'] == openstack.project_ids['alpha']   # via the trust
         scenario.wait(lambda: scenario.trust(openstack, lease['trust_id']) is None,
                       'the trust to be deleted after the end', timeout=30)
-    finally:
-        _cleanup(openstack, server.id, f'climate-snapshot-{name}')
 
 
 def test_create_and_reserve_server(openstack, climate):
@@ -80,30 +75,28 @@ def test_create_and_reserve_server(openstack, climate):
     api = scenario.Reservations(session, climate.url)
     name = f'it-create-{uuid.uuid4().hex[:6]}'
     start = scenario.in_seconds(40)
-    made = client_servers.create_and_reserve_server(
-        session, name, openstack.flavor_id, openstack.image_id, start,
-        scenario.in_seconds(20, since=start), networks='none', on_end='delete',
-        api=client_servers.lease_api(session), boot_timeout=120)
+    lease = scenario.climate_cli(
+        member, 'server-create', name, '--flavor', openstack.flavor_id,
+        '--image', openstack.image_id, '--network', 'none', '--on-end', 'delete',
+        '--start', scenario.rfc3339(start),
+        '--end', scenario.rfc3339(scenario.in_seconds(20, since=start)), timeout=180)
+    server_id = lease['server_id']
     try:
-        lease = made.lease
-        assert lease['reservations'][0]['resource_id'] == made.server.id
-        shelved = scenario.server_settled(nova, made.server.id, 'SHELVED_OFFLOADED',
+        assert lease['reservations'][0]['resource_id'] == server_id
+        assert nova.servers.get(server_id).name == name
+        shelved = scenario.server_settled(nova, server_id, 'SHELVED_OFFLOADED',
                                           timeout=60)
         assert shelved.metadata['climate:status'] == 'RESERVED'
         api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
-        scenario.server_settled(nova, made.server.id, 'ACTIVE', timeout=90)
+        scenario.server_settled(nova, server_id, 'ACTIVE', timeout=90)
         api.wait_lease(lease['id'], 'TERMINATED', timeout=120)
-        scenario.server_gone(nova, made.server.id, timeout=60)
+        scenario.server_gone(nova, server_id, timeout=60)
         assert not _snapshots(openstack, f'climate-snapshot-{name}')
     finally:
-        _cleanup(openstack, made.server.id, f'climate-snapshot-{name}')
+        scenario.delete_server(openstack.nova(), server_id)
+        _delete_snapshots(openstack, f'climate-snapshot-{name}')
 
 
-def _cleanup(openstack, server_id, snapshot_name):
-    nova = openstack.nova()
-    try:
-        nova.servers.delete(server_id)
-    except Exception:  # already gone
-        pass
+def _delete_snapshots(openstack, snapshot_name):
     for image in _snapshots(openstack, snapshot_name):
         openstack.glance('DELETE', f'/v2/images/{image["id"]}')

@@ -76,6 +76,26 @@ class World:
             with self.backend.lock:
                 self.backend.images[image_id].update(status='killed', ready_at=None)
 
+    def user_context(self, project_id=OTHER_PROJECT, user_id='user-b'):
+        """A member's request context with a token Keystone would accept (the memory
+        driver does not check it): what lets the lease get a trust."""
+        token = 'user-token' if self.kind == 'memory' else \
+            self.backend.issue_user_token(user_id, project_id, ['member'])
+        return climate_context.RequestContext(auth_token=token, user_id=user_id,
+                                              project_id=project_id, roles=['member'])
+
+    def image_owner(self, image_id):
+        return self.backend.image_owner(image_id)
+
+    @property
+    def service_project(self):
+        """The project of the account Climate acts with."""
+        return self.backend.project_id
+
+    def trust_ids(self):
+        trusts = self.backend.trusts() if self.kind == 'memory' else self.backend.trusts
+        return set(trusts)
+
     def server_actions(self):
         """How many shelve, unshelve and snapshot requests Nova received."""
         if self.kind == 'memory':

@@ -291,3 +291,23 @@ def test_delete_trust_fails_when_keystone_refuses(fake_nova, nova_driver):
         nova_driver.delete_trust(trust_id)
     assert caught.value.status_code == 403
     assert trust_id in fake_nova.trusts
+
+
+def test_no_trust_when_the_service_account_could_not_use_one(fake_nova, conf):
+    # An application credential cannot be scoped to a trust: no trust is made (the
+    # lease is served with the account itself) rather than one nobody can use.
+    from keystoneauth1 import loading as ks_loading
+    from climate.compute import nova
+    conf.register_opts(ks_loading.get_auth_plugin_conf_options('v3applicationcredential'),
+                       group='nova')
+    for name, value in {'auth_type': 'v3applicationcredential',
+                        'auth_url': fake_nova.identity_url,
+                        'application_credential_id': 'app-cred',
+                        'application_credential_secret': 'secret'}.items():
+        conf.set_override(name, value, 'nova')
+    driver = nova.NovaDriver(conf)
+    assert driver.create_trust(_user(fake_nova)) is None
+    assert fake_nova.trusts == {}
+    with pytest.raises(exceptions.ComputeError) as caught:
+        driver.acting_for('some-trust')
+    assert caught.value.status_code == 401
