@@ -53,8 +53,9 @@ class LeaseRequestFailed(ClientError):
     """Climate's API refused or failed the lease request."""
 
     def __init__(self, status_code, message):
-        super().__init__(f'Climate answered {status_code}: {message}'
-                         if status_code else message)
+        # The same shape as ClimateClientError's, so every command's error line reads
+        # alike: "<error_message> (HTTP <status>)".
+        super().__init__(f'{message} (HTTP {status_code})' if status_code else message)
         self.status_code = status_code
         self.message = message
 

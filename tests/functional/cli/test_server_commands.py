@@ -75,8 +75,8 @@ def test_unknown_server_is_refused_in_one_line(server):
     result = climate(server, 'server-reserve', '6a5b0d8e-0000-4000-8000-000000000000',
                      '--start', _later(2), '--end', _later(3), expect=1)
     lines = result.stderr.strip().splitlines()
-    assert lines == ['Climate answered 400: resource_id: no server '
-                     '6a5b0d8e-0000-4000-8000-000000000000 in project noauth-project']
+    assert lines == ['resource_id: no server 6a5b0d8e-0000-4000-8000-000000000000 in '
+                     'project noauth-project (HTTP 400)']
     assert result.stdout == ''
 
 

@@ -81,7 +81,8 @@ def test_the_api_error_message_is_kept(user_session, api, world, fake_nova):
         servers.reserve_server(user_session, server_id, soon(3600), soon(7200), api=api)
     assert caught.value.status_code == 409
     assert f'already reserved by lease {first["id"]}' in caught.value.message
-    assert str(caught.value).startswith('Climate answered 409: resource_id: server')
+    assert str(caught.value).startswith('resource_id: server')
+    assert str(caught.value).endswith('(HTTP 409)')
 
 
 def test_without_a_reservation_endpoint_the_error_says_so(user_session, world,

@@ -37,7 +37,7 @@ def _reserve_server(session, server_id, start, end, *, lease_name=None, on_end=N
                     before_end=None, before_end_date=None, api=None):
     CALLS.append(('reserve', server_id, start, end, lease_name, on_end, api))
     if server_id == 'not-mine':
-        raise ClientError('Climate answered 403: the server belongs to another project')
+        raise ClientError('the server belongs to another project (HTTP 403)')
     return LEASE
 
 
@@ -94,7 +94,7 @@ def test_server_create_networks(stand_in, capsys):
 def test_flow_errors_are_one_line(stand_in, capsys):
     assert shell.main(['server-reserve', 'not-mine', '--end', '2030-01-02 10:00']) == 1
     assert capsys.readouterr().err.strip() == (
-        'Climate answered 403: the server belongs to another project')
+        'the server belongs to another project (HTTP 403)')
 
 
 def test_real_functions_take_the_arguments_the_commands_pass():
