@@ -111,6 +111,10 @@ class NovaDriver(base.ComputeDriver):
         self._nova, self._glance = self._clients(auth)
         self._trusted = collections.OrderedDict()   # trust id -> driver acting with it
         self._trusted_lock = threading.Lock()
+        # Aggregate name -> id, so that finding one is a GET of that aggregate rather
+        # than a listing of all of them (one per active host reservation). An id found
+        # stale (deleted, or reused under another name) falls back to the listing.
+        self._aggregate_ids = {}
 
     def _clients(self, auth):
         """A novaclient and a Glance adapter on the shared session, with ``auth``."""
@@ -277,10 +281,22 @@ class NovaDriver(base.ComputeDriver):
     # --- aggregates --------------------------------------------------------------------
 
     def find_aggregate(self, name):
+        aggregate_id = self._aggregate_ids.get(name)
+        if aggregate_id is not None:
+            with _translated():
+                try:
+                    found = self._nova.aggregates.get(aggregate_id)
+                except nova_exc.NotFound:
+                    found = None
+            if found is not None and found.name == name:
+                return _aggregate(found.to_dict())
         with _translated():
-            for aggregate in self._nova.aggregates.list():
-                if aggregate.name == name:
-                    return _aggregate(aggregate.to_dict())
+            listing = self._nova.aggregates.list()
+        # A whole listing replaces what was known (names of deleted ones go).
+        self._aggregate_ids = {aggregate.name: aggregate.id for aggregate in listing}
+        for aggregate in listing:
+            if aggregate.name == name:
+                return _aggregate(aggregate.to_dict())
         return None
 
     def _get_aggregate(self, name):
@@ -297,6 +313,7 @@ class NovaDriver(base.ComputeDriver):
                 try:
                     aggregate = _aggregate(self._nova.aggregates.create(
                         name, availability_zone).to_dict())
+                    self._aggregate_ids[name] = aggregate.id
                 except nova_exc.Conflict:
                     # Created meanwhile by another manager: use that one.
                     aggregate = self._get_aggregate(name)

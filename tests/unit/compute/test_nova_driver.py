@@ -311,3 +311,35 @@ def test_no_trust_when_the_service_account_could_not_use_one(fake_nova, conf):
     with pytest.raises(exceptions.ComputeError) as caught:
         driver.acting_for('some-trust')
     assert caught.value.status_code == 401
+
+
+def _listings(fake_nova):
+    return len(fake_nova.requests_to('GET', r'/os-aggregates$'))
+
+
+def test_a_known_aggregate_is_read_by_id_not_found_in_a_listing(fake_nova, nova_driver):
+    # With one aggregate per active host reservation, listing them all for every step
+    # of every lease event grows with the number of leases.
+    fake_nova.add_hypervisor('compute-1')
+    nova_driver.ensure_aggregate('r1', metadata={'climate:owner': 'p1'})
+    listed = _listings(fake_nova)
+    nova_driver.add_host('r1', 'compute-1')
+    nova_driver.set_aggregate_metadata('r1', {'k': 'v'})
+    nova_driver.remove_host('r1', 'compute-1')
+    assert nova_driver.find_aggregate('r1').metadata == {'climate:owner': 'p1', 'k': 'v'}
+    assert _listings(fake_nova) == listed
+    nova_driver.delete_aggregate('r1')
+    assert nova_driver.find_aggregate('r1') is None
+
+
+def test_an_aggregate_replaced_behind_our_back_is_found_again(fake_nova, nova_driver):
+    first = nova_driver.ensure_aggregate('r1')
+    with fake_nova.lock:                    # another manager deleted and re-made it
+        del fake_nova.aggregates[first.id]
+    second = fake_nova._create_aggregate('r1', None)
+    assert nova_driver.find_aggregate('r1').id == second['id']
+    with fake_nova.lock:                    # the id now known holds another name
+        second['name'] = 'other'
+    third = fake_nova._create_aggregate('r1', None)
+    assert nova_driver.find_aggregate('r1').id == third['id']
+    assert nova_driver.find_aggregate('other').id == second['id']
