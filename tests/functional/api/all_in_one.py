@@ -5,6 +5,7 @@ Its configuration is the quickstart's (SQLite, in-memory compute driver, noauth)
 real physical:host plugin over the memory driver's simulated hypervisors.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -84,3 +85,17 @@ driver = noop
                 self.process.kill()
         if self.process:
             self.log.close()
+
+
+@contextlib.contextmanager
+def on_fake_nova(tmp_path, fake_nova, plugins):
+    """``climate-all-in-one`` with ``plugins`` whose Nova driver talks to ``fake_nova``
+    (``tests.fakes.nova_api``), given one hypervisor, ``compute-1``."""
+    fake_nova.add_hypervisor('compute-1')
+    process = AllInOne(tmp_path, plugins=plugins,
+                       compute_config='[compute]\ndriver = nova\n' + fake_nova.config_text())
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()

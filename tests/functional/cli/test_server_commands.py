@@ -19,18 +19,9 @@ PROJECT = 'noauth-project'
 
 
 @pytest.fixture
-def nova(fake_nova):
-    fake_nova.add_hypervisor('compute-1')
-    return fake_nova
-
-
-@pytest.fixture
-def server(tmp_path, nova):
-    process = all_in_one.AllInOne(
-        tmp_path, plugins=('virtual.instance.plugin',),
-        compute_config='[compute]\ndriver = nova\n' + nova.config_text()).start()
-    yield process
-    process.stop()
+def server(tmp_path, fake_nova):
+    with all_in_one.on_fake_nova(tmp_path, fake_nova, ('virtual.instance.plugin',)) as process:
+        yield process
 
 
 def climate(server, *args, expect=0):
@@ -48,9 +39,9 @@ def _later(hours):
         '%Y-%m-%d %H:%M')
 
 
-def test_server_reserve_shelves_until_start_and_delete_gives_it_back(server, nova,
+def test_server_reserve_shelves_until_start_and_delete_gives_it_back(server, fake_nova,
                                                                     nova_driver):
-    server_id = nova.add_server('vm1', 'compute-1', project_id=PROJECT)
+    server_id = fake_nova.add_server('vm1', 'compute-1', project_id=PROJECT)
     lease = json.loads(climate(server, 'server-reserve', server_id, '--start',
                                _later(2), '--end', _later(3), '-f', 'json').stdout)
     assert lease['status'] == 'PENDING'
@@ -80,17 +71,17 @@ def test_unknown_server_is_refused_in_one_line(server):
     assert result.stdout == ''
 
 
-def test_server_create_boots_through_nova_then_reserves(server, nova, nova_driver):
+def test_server_create_boots_through_nova_then_reserves(server, fake_nova, nova_driver):
     """With Keystone auth (the double's own), Nova from the catalog, and the
     reservation endpoint given explicitly, as an operator without a catalog entry
     for Climate would."""
     env = {key: value for key, value in os.environ.items() if not key.startswith('OS_')}
-    env.update(OS_AUTH_TYPE='password', OS_AUTH_URL=nova.identity_url,
-               OS_USERNAME=nova.username, OS_PASSWORD=nova.password,
-               OS_PROJECT_NAME=nova.project_name, OS_USER_DOMAIN_NAME='Default',
-               OS_PROJECT_DOMAIN_NAME='Default', OS_REGION_NAME=nova.region,
+    env.update(OS_AUTH_TYPE='password', OS_AUTH_URL=fake_nova.identity_url,
+               OS_USERNAME=fake_nova.username, OS_PASSWORD=fake_nova.password,
+               OS_PROJECT_NAME=fake_nova.project_name, OS_USER_DOMAIN_NAME='Default',
+               OS_PROJECT_DOMAIN_NAME='Default', OS_REGION_NAME=fake_nova.region,
                OS_RESERVATION_ENDPOINT_OVERRIDE=server.url)
-    image_id = nova.add_image('cirros')
+    image_id = fake_nova.add_image('cirros')
     result = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), 'climate'), 'server-create', 'vm2',
          '--flavor', 'f1', '--image', image_id, '--start', _later(2), '--end', _later(3),
