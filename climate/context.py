@@ -10,11 +10,9 @@ import oslo_messaging as messaging
 
 @enginefacade.transaction_context_provider
 class RequestContext(context.RequestContext):
-
-    def to_policy_values(self):
-        values = super().to_policy_values()
-        values['is_admin'] = self.is_admin
-        return values
+    """oslo.context's, with a database session when in a transaction. ``is_admin`` is
+    set by the API from the ``admin`` policy rule; it is not a policy value itself
+    (oslo.context deprecates that), so policies test roles."""
 
 
 def admin_context():

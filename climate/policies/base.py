@@ -1,4 +1,10 @@
-"""The building-block rules other policies refer to (Blazar's names and defaults)."""
+"""The building-block rules other policies refer to (Blazar's names and defaults).
+
+One difference: ``admin`` is ``role:admin`` where Blazar has ``is_admin:True or
+role:admin``. The API derives a request's ``is_admin`` from this very rule, so the
+flag adds nothing (and oslo.context deprecates it as a policy value); a Blazar policy
+file's ``is_admin:True or role:admin`` still admits admins by their role.
+"""
 
 from oslo_policy import policy
 
@@ -7,7 +13,7 @@ PROJECT_MEMBER_OR_ADMIN = 'rule:project_member_or_admin'
 PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
 
 rules = [
-    policy.RuleDefault('admin', 'is_admin:True or role:admin',
+    policy.RuleDefault('admin', 'role:admin',
                        description='An administrator of the cloud.'),
     policy.RuleDefault('admin_or_owner', 'rule:admin or project_id:%(project_id)s',
                        description='Deprecated: an administrator or anybody in the '

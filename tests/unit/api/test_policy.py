@@ -69,3 +69,14 @@ def test_climate_rule_names_in_a_policy_file(conf, tmp_path):
     policy_opts.set_defaults(conf, policy_file=str(policy_file))
     enforcer = policy.make_enforcer(conf)
     assert not policy.check(enforcer, 'climate:leases:post', OWN, ctx(['member']))
+
+
+def test_blazars_admin_rule_in_a_policy_file_still_admits_admins_only(conf, tmp_path):
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text('"admin": "is_admin:True or role:admin"\n')
+    policy_opts.set_defaults(conf, policy_file=str(policy_file))
+    enforcer = policy.make_enforcer(conf)
+    member = ctx(['member'])
+    member.is_admin = False
+    assert policy.check(enforcer, 'climate:oshosts:post', OWN, ctx(['admin']))
+    assert not policy.check(enforcer, 'climate:oshosts:post', OWN, member)
