@@ -213,5 +213,12 @@ class InstanceReservation(TimestampMixin, Base):
     affinity = sa.Column(sa.Boolean, nullable=True)
     resource_properties = sa.Column(sa.Text, nullable=True)
     flavor_id = sa.Column(sa.String(36), nullable=True)
+    # Shelving mode: what the reservation does and has done to its server.
+    before_end = sa.Column(sa.String(36), nullable=True)       # default | snapshot
+    server_status = sa.Column(sa.String(36), nullable=True)    # when it was reserved
+    shelve = sa.Column(sa.Boolean, nullable=True)              # Climate shelves it
+    deleting = sa.Column(sa.Boolean, nullable=True)            # its delete was asked
+    before_end_snapshot = sa.Column(sa.String(36), nullable=True)   # image ids
+    on_end_snapshot = sa.Column(sa.String(36), nullable=True)
     aggregate_id = sa.Column(sa.Integer, nullable=True)
     server_group_id = sa.Column(sa.String(36), nullable=True)

@@ -24,15 +24,16 @@ the next lease can be made once this one has ended.
 
 Plugin state
 ------------
-The shelving mode keeps a small JSON document in the row's ``resource_properties``
-column, which only the capacity mode (a later issue) uses for its property filter:
-``before_end`` (``default``/``snapshot``), ``status`` (the server's status when it was
-reserved), ``snapshots`` (``{"before_end"|"on_end": image id}``) and ``deleting``
-(the end action has asked Nova to delete the server).
+Columns of the row (migration 0003) keep what the reservation does and has done to
+its server; :class:`Record` shows them as ``state``: ``before_end``
+(``default``/``snapshot``), ``status`` (the server's status when it was reserved),
+``shelve`` (Climate shelves it until the start), ``snapshots``
+(``{"before_end"|"on_end": image id}``) and ``deleting`` (the end action has asked Nova
+to delete the server). ``resource_properties`` stays for the capacity mode's host
+filter.
 """
 
 import dataclasses
-import json
 import uuid
 
 from oslo_db import exception as db_exc
@@ -75,12 +76,25 @@ def _record(row):
                   state=_state(row))
 
 
+# State key -> column (snapshots have a column per phase).
+_STATE_COLUMNS = {'before_end': 'before_end', 'status': 'server_status',
+                  'shelve': 'shelve', 'deleting': 'deleting'}
+_SNAPSHOT_COLUMNS = {'before_end': 'before_end_snapshot', 'on_end': 'on_end_snapshot'}
+
+
 def _state(row):
-    try:
-        state = json.loads(row.resource_properties or '{}')
-    except ValueError:
-        state = {}
-    return state if isinstance(state, dict) else {}
+    state = {key: getattr(row, column) for key, column in _STATE_COLUMNS.items()
+             if getattr(row, column) is not None}
+    snapshots = {phase: getattr(row, column) for phase, column in _SNAPSHOT_COLUMNS.items()
+                 if getattr(row, column)}
+    if snapshots:
+        state['snapshots'] = snapshots
+    return state
+
+
+def _set_state(row, changes):
+    for key, value in changes.items():
+        setattr(row, _STATE_COLUMNS[key], value)
 
 
 # In the lease's own transaction -------------------------------------------------------
@@ -99,8 +113,9 @@ def hold(context, reservation_id, server_id, on_end, state):
         raise exceptions.Conflict(
             f'resource_id: server {server_id} is already reserved by lease {holder}; '
             f'a server can be in one unfinished lease at a time')
-    session.add(IR(id=key, reservation_id=reservation_id, server_id=server_id,
-                   on_end=on_end, resource_properties=json.dumps(state, sort_keys=True)))
+    row = IR(id=key, reservation_id=reservation_id, server_id=server_id, on_end=on_end)
+    _set_state(row, state)
+    session.add(row)
     try:
         session.flush()
     except db_exc.DBDuplicateEntry:
@@ -114,10 +129,7 @@ def change(context, reservation_id, on_end=None, **state_changes):
         return None
     if on_end is not None:
         row.on_end = on_end
-    if state_changes:
-        state = _state(row)
-        state.update(state_changes)
-        row.resource_properties = json.dumps(state, sort_keys=True)
+    _set_state(row, state_changes)
     return _record(row)
 
 
@@ -136,7 +148,7 @@ def get(context, reservation_id):
 
 @db_api.writer
 def update_state(context, reservation_id, **changes):
-    """Merge ``changes`` into the state document; returns the new :class:`Record`."""
+    """Set these state keys; returns the new :class:`Record`."""
     return change(context, reservation_id, **changes)
 
 
@@ -145,9 +157,7 @@ def set_snapshot(context, reservation_id, phase, image_id):
     row = _row(context, reservation_id)
     if row is None:
         return
-    state = _state(row)
-    state.setdefault('snapshots', {})[phase] = image_id
-    row.resource_properties = json.dumps(state, sort_keys=True)
+    setattr(row, _SNAPSHOT_COLUMNS[phase], image_id)
 
 
 @db_api.writer

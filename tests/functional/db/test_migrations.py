@@ -92,3 +92,38 @@ class TestModelsMigrationsSyncMySQL(_ModelsMigrationsSync, unittest.TestCase):
 
 class TestModelsMigrationsSyncPostgreSQL(_ModelsMigrationsSync, unittest.TestCase):
     BACKEND = 'postgresql'
+
+
+def test_0003_moves_the_shelving_state_out_of_resource_properties(database):
+    """A server lease made before 0003 keeps its state (what was shelved, snapshots
+    made, a delete under way) and no longer shows it as resource_properties."""
+    migration.upgrade('0002', engine=database.engine)
+    state = ('{"before_end": "snapshot", "deleting": true, "shelve": true, '
+             '"snapshots": {"before_end": "img-1"}, "status": "ACTIVE"}')
+    with database.engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO leases (id, name, project_id, start_date, end_date, status, "
+            "degraded, created_at) VALUES ('l1', 'old', 'p1', :d, :d, 'ACTIVE', :f, :d)"),
+            {'d': '2030-01-01 00:00:00', 'f': False})
+        connection.execute(sa.text(
+            "INSERT INTO reservations (id, lease_id, resource_type, status, "
+            "missing_resources, resources_changed, created_at) VALUES "
+            "('r1', 'l1', 'virtual:instance', 'active', :f, :f, :d), "
+            "('r2', 'l1', 'virtual:instance', 'active', :f, :f, :d)"),
+            {'f': False, 'd': '2030-01-01 00:00:00'})
+        connection.execute(sa.text(
+            "INSERT INTO instance_reservations (id, reservation_id, server_id, on_end, "
+            "resource_properties, created_at) VALUES "
+            "('i1', 'r1', 's1', 'delete', :state, :d), ('i2', 'r2', NULL, NULL, :filter, :d)"),
+            {'state': state, 'filter': '["==", "$gpu", "yes"]', 'd': '2030-01-01 00:00:00'})
+    migration.upgrade('0003', engine=database.engine)
+    with database.engine.connect() as connection:
+        rows = {row.id: row for row in connection.execute(sa.text(
+            'SELECT * FROM instance_reservations'))}
+    moved = rows['i1']
+    assert (moved.before_end, moved.server_status, bool(moved.shelve),
+            bool(moved.deleting), moved.before_end_snapshot, moved.on_end_snapshot,
+            moved.resource_properties) == ('snapshot', 'ACTIVE', True, True, 'img-1',
+                                           None, None)
+    # A capacity-mode row (no server) keeps its host filter.
+    assert rows['i2'].resource_properties == '["==", "$gpu", "yes"]'
