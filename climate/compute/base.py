@@ -222,6 +222,9 @@ class ComputeDriver(abc.ABC):
 
     # --- acting for a user (Keystone trusts) ------------------------------------------
 
+    #: Whether ``create_trust`` can ever give a trust this driver can act with.
+    supports_trusts = False
+
     def create_trust(self, context) -> str | None:
         """Delegate the requesting user's roles in their project to the account this
         driver acts with, for as long as a lease needs them.

@@ -598,6 +598,8 @@ class MemoryDriver(base.ComputeDriver):
 
     # --- acting for a user (trusts) ----------------------------------------------------
 
+    supports_trusts = True
+
     @_hooked
     def create_trust(self, context):
         token = getattr(context, 'auth_token', None)

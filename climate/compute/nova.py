@@ -138,12 +138,16 @@ class NovaDriver(base.ComputeDriver):
         return self._session.request(path, method, auth=auth or self._auth,
                                      endpoint_filter=endpoint_filter, **kwargs)
 
+    @property
+    def supports_trusts(self):
+        return self._trust_options() is not None
+
     def create_trust(self, context):
         token = getattr(context, 'auth_token', None)
         roles = list(getattr(context, 'roles', None) or ())
         if not (token and context.user_id and context.project_id and roles):
             return None
-        if self._trust_options() is None:
+        if not self.supports_trusts:
             return None     # a trust this account could never use
         with _translated():
             trustee = self._session.get_user_id(self._auth)

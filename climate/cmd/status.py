@@ -1,0 +1,91 @@
+"""``climate-status upgrade check``: what an operator runs before and after an upgrade.
+
+    climate-status [--config-file climate.conf] upgrade check [--json]
+
+Exit status 0 when every check succeeds, 1 when one warns, 2 when one fails (the
+``oslo.upgradecheck`` convention shared by ``nova-status``, ``placement-status``…).
+"""
+
+import sys
+
+from oslo_config import cfg
+from oslo_policy import opts as policy_opts
+from oslo_upgradecheck import common_checks
+from oslo_upgradecheck import upgradecheck
+
+import climate.conf  # noqa: F401  (registers every option)
+from climate.db import migration
+from climate import exceptions
+from climate.plugins import loader
+
+CONF = cfg.CONF
+Result = upgradecheck.Result
+Code = upgradecheck.Code
+
+
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [''])[0]
+
+
+class Checks(upgradecheck.UpgradeCommands):
+
+    def __init__(self, conf=CONF):
+        self.conf = conf
+        self._plugins = None
+
+    def _check_database(self):
+        try:
+            current, head = migration.version(), migration.heads()[0]
+        except Exception as exc:
+            return Result(Code.FAILURE, f'Cannot read the database ([database] '
+                                        f'connection): {type(exc).__name__}: '
+                                        f'{_first_line(exc)}')
+        if current == head:
+            return Result(Code.SUCCESS, f'The schema is at {head}, the newest migration.')
+        found = 'empty' if current is None else f'at {current}'
+        return Result(Code.FAILURE, f'The schema is {found}; this release needs {head}. '
+                                    f'Run: climate-db-manage upgrade head')
+
+    def _check_plugins(self):
+        try:
+            self._plugins = loader.load_plugins(self.conf)
+        except exceptions.ClimateException as exc:
+            return Result(Code.FAILURE, f'[manager] plugins: {exc}')
+        if not self._plugins:
+            return Result(Code.WARNING, '[manager] plugins is empty: no resource type '
+                                        'can be reserved.')
+        return Result(Code.SUCCESS, 'Loaded: ' + ', '.join(sorted(self._plugins)))
+
+    def _check_trusts(self):
+        owners = [plugin for plugin in (self._plugins or {}).values()
+                  if plugin.acts_for_owner]
+        if not owners:
+            return Result(Code.SUCCESS, 'No loaded plugin acts for lease owners.')
+        if all(plugin.compute.supports_trusts for plugin in owners):
+            return Result(Code.SUCCESS, 'The compute account can act through Keystone '
+                                        'trusts.')
+        return Result(Code.WARNING,
+                      f'[nova] auth_type {self.conf.nova.auth_type} cannot use Keystone '
+                      f'trusts: snapshots of server leases are made with Climate\'s own '
+                      f'account (owned by its project, shared with the server\'s). Use '
+                      f'auth_type = password for the [nova] account.')
+
+    def _check_policy_file(self):
+        return common_checks.check_policy_json(self, self.conf)
+
+    _upgrade_checks = (
+        ('Database schema', _check_database),
+        ('Resource plugins', _check_plugins),
+        ('Keystone trusts', _check_trusts),
+        ('Policy file', _check_policy_file),
+    )
+
+
+def main(argv=None):
+    policy_opts.set_defaults(CONF)
+    return upgradecheck.main(CONF, project='climate', upgrade_command=Checks(),
+                             argv=sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

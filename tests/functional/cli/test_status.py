@@ -1,0 +1,65 @@
+"""``climate-status upgrade check``: the real command on a configuration file, against
+each database backend; exit status 0 (all good), 1 (a warning) or 2 (a failure)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from climate.db import migration
+
+OK, WARNING, FAILURE = 0, 1, 2
+
+
+def _check(tmp_path, database_url, extra='', compute='[compute]\ndriver = memory\n'):
+    config = tmp_path / 'climate.conf'
+    config.write_text(f'[database]\nconnection = {database_url}\n{compute}{extra}')
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'climate-status'),
+         '--config-file', str(config), 'upgrade', 'check', '--json'],
+        capture_output=True, text=True, timeout=120)
+    checks = {c['check']: (c['result'], c['details'])
+              for c in json.loads(result.stdout)['checks']}
+    return result.returncode, checks
+
+
+PLUGINS = '[manager]\nplugins = virtual.instance.plugin, physical.host.plugin\n'
+
+
+def test_an_unmigrated_database_fails_with_what_to_run(database, tmp_path):
+    code, checks = _check(tmp_path, database.url, PLUGINS)
+    assert code == FAILURE
+    result, details = checks['Database schema']
+    assert result == FAILURE
+    assert 'is empty' in details and 'climate-db-manage upgrade head' in details
+
+    migration.upgrade('0002', engine=database.engine)
+    code, checks = _check(tmp_path, database.url, PLUGINS)
+    assert code == FAILURE
+    assert f'at 0002; this release needs {migration.heads()[0]}' in \
+        checks['Database schema'][1]
+
+
+def test_a_migrated_database_and_loadable_plugins_pass(migrated_database, tmp_path):
+    code, checks = _check(tmp_path, migrated_database.url, PLUGINS)
+    assert code == OK, checks
+    assert checks['Resource plugins'] == (OK, 'Loaded: physical:host, virtual:instance')
+
+
+def test_an_unknown_plugin_fails(migrated_database, tmp_path):
+    code, checks = _check(tmp_path, migrated_database.url,
+                          '[manager]\nplugins = no.such.plugin\n')
+    assert code == FAILURE
+    assert 'no.such.plugin' in checks['Resource plugins'][1]
+
+
+def test_a_nova_account_that_cannot_use_trusts_warns(migrated_database, tmp_path,
+                                                     fake_nova):
+    nova = (f'[compute]\ndriver = nova\n[nova]\nauth_type = v3applicationcredential\n'
+            f'auth_url = {fake_nova.identity_url}\napplication_credential_id = app\n'
+            f'application_credential_secret = secret\n')
+    code, checks = _check(tmp_path, migrated_database.url, PLUGINS, compute=nova)
+    assert code == WARNING, checks
+    result, details = checks['Keystone trusts']
+    assert result == WARNING
+    assert 'auth_type = password' in details
