@@ -59,3 +59,21 @@ class AggregateNotFound(NotFound):
 
 class ImageNotFound(NotFound):
     pass
+
+
+def api_error(error, action=None, field=None):
+    """``error``, met while serving an API request, as the Climate exception the API
+    answers with: 409 when Nova answered 409, 503 when it may pass (nothing was
+    changed: try again), else 500. ``action`` says what Climate asked of Nova;
+    ``field`` names the request field a 409 is about."""
+    from climate import exceptions as climate_exc
+    if error.status_code == 409:
+        prefix = f'{field}: ' if field else ''
+        return climate_exc.Conflict(
+            f'{prefix}Nova cannot {action or "do it"} now: {error.message}')
+    if error.retryable:
+        doing = f' (could not {action})' if action else ''
+        return climate_exc.ComputeUnavailable(
+            f'Nova is unavailable{doing}; try again later: {error.message}')
+    return climate_exc.ClimateException(
+        f'Nova could not {action or "do it"}: {error.message}')

@@ -19,12 +19,7 @@ def _request(method):
         try:
             return method(self, ctxt, *args, **kwargs)
         except compute_exc.ComputeError as error:
-            if error.retryable:
-                raise exceptions.ComputeUnavailable(reason=error.message) from error
-            if error.status_code == 409:
-                raise exceptions.Conflict(reason=f'Nova: {error.message}') from error
-            raise exceptions.ClimateException(
-                f'Nova could not do it: {error.message}') from error
+            raise compute_exc.api_error(error) from error
     return wrapper
 
 

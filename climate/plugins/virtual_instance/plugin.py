@@ -83,7 +83,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         except compute_exc.ServerNotFound:
             server = None
         except compute_exc.ComputeError as error:
-            raise _api_error(error, f'look up server {server_id}') from error
+            raise compute_exc.api_error(error, f'look up server {server_id}',
+                                        field='resource_id') from error
         if server is None or (not context.is_admin and
                               server.project_id != context.project_id):
             raise exceptions.InvalidInput(
@@ -115,7 +116,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             if isinstance(error, compute_exc.ServerNotFound):
                 raise exceptions.InvalidInput(
                     f'resource_id: server {record.server_id} no longer exists') from error
-            raise _api_error(error, f'shelve server {record.server_id}') from error
+            raise compute_exc.api_error(error, f'shelve server {record.server_id}',
+                                        field='resource_id') from error
 
     def _undo_hold(self, record):
         try:
@@ -215,7 +217,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         try:
             self._hand_back(context, record, unshelve=True)
         except compute_exc.ComputeError as error:
-            raise _api_error(error, f'give server {record.server_id} back') from error
+            raise compute_exc.api_error(error, f'give server {record.server_id} back',
+                                        field='resource_id') from error
 
     def _hand_back(self, context, record, unshelve):
         try:
@@ -289,14 +292,3 @@ def _shelved_by_climate(record):
     """Whether the reservation meant to shelve a server that was not shelved before."""
     return bool(record.state.get('shelve')) and \
         record.state.get('status') not in servers.SHELVED
-
-
-def _api_error(error, action):
-    """A compute error met while serving an API request, as a Climate exception."""
-    if error.status_code == 409:
-        return exceptions.Conflict(f'resource_id: Nova cannot {action} now: '
-                                   f'{error.message}')
-    if error.retryable:
-        return exceptions.ComputeUnavailable(
-            f'Nova is unavailable (could not {action}); try again later: {error.message}')
-    return exceptions.ClimateException(f'Nova could not {action}: {error.message}')
