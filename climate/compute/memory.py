@@ -17,7 +17,10 @@ Test hooks (not part of ``ComputeDriver``):
 - ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)`` seed the world.
 - ``image_owner(image_id)``: the project owning an image (``project_id`` for images
   made by this driver, the trustor's for images made through ``acting_for``).
-- ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``.
+- ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``;
+  ``trust_ids()``: their ids.
+- ``issue_user_token(user_id, project_id, roles)``: a token for a user's request
+  context (any token does here; ``FakeNova`` has the same hook, with real checks).
 
 Trusts are simulated without Keystone: ``create_trust`` needs a context with a token,
 user, project and roles (it does not check the token), and ``acting_for(trust_id)`` is a
@@ -186,6 +189,13 @@ class MemoryDriver(base.ComputeDriver):
     def trusts(self):
         with self._lock:
             return copy.deepcopy(self._trusts)
+
+    def trust_ids(self):
+        with self._lock:
+            return set(self._trusts)
+
+    def issue_user_token(self, user_id, project_id, roles=('member',)):
+        return uuid.uuid4().hex
 
     def _check_hookable(self, method):
         if not hasattr(getattr(type(self), method, None), '__wrapped__'):

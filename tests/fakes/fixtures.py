@@ -4,11 +4,23 @@
 - ``nova_conf``: the ``conf`` fixture with [nova] pointing at ``fake_nova`` and
   ``[compute] driver = nova``, fast polling.
 - ``nova_driver``: a ``climate.compute.nova.NovaDriver`` built from ``nova_conf``.
+
+``user_context(world, …)`` is a user's request context for either double (a
+``MemoryDriver`` or a ``FakeNova``), with a token it accepts.
 """
 
 import pytest
 
+from climate import context
 from tests.fakes import nova_api
+
+
+def user_context(world, user_id='user-b', project_id='project-b', roles=('member',)):
+    """The context of a user's request to Climate's API, with a token ``world`` (the
+    simulated Nova and Keystone) accepts: what lets a lease get a trust."""
+    token = world.issue_user_token(user_id, project_id, roles)
+    return context.RequestContext(auth_token=token, user_id=user_id,
+                                  project_id=project_id, roles=list(roles))
 
 
 @pytest.fixture

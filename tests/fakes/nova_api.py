@@ -273,6 +273,10 @@ class FakeNova:
         with self.lock:
             return self.images[image_id]['owner']
 
+    def trust_ids(self):
+        with self.lock:
+            return set(self.trusts)
+
     def issue_user_token(self, user_id, project_id, roles=('member',)):
         """A token of ``user_id`` scoped to ``project_id`` with these role names, as
         a user's request to Climate's API carries; the user gets those roles there."""

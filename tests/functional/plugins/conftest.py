@@ -17,6 +17,7 @@ from climate import context as climate_context
 from climate.plugins.virtual_instance import plugin as plugin_mod
 from tests import manager_processes
 from tests.fakes import faults
+from tests.fakes import fixtures
 from tests.functional import lease_service
 
 PROJECT = 'project-a'
@@ -77,12 +78,9 @@ class World:
                 self.backend.images[image_id].update(status='killed', ready_at=None)
 
     def user_context(self, project_id=OTHER_PROJECT, user_id='user-b'):
-        """A member's request context with a token Keystone would accept (the memory
-        driver does not check it): what lets the lease get a trust."""
-        token = 'user-token' if self.kind == 'memory' else \
-            self.backend.issue_user_token(user_id, project_id, ['member'])
-        return climate_context.RequestContext(auth_token=token, user_id=user_id,
-                                              project_id=project_id, roles=['member'])
+        """A member's request context with a token the simulated Keystone accepts:
+        what lets the lease get a trust."""
+        return fixtures.user_context(self.backend, user_id, project_id)
 
     def image_owner(self, image_id):
         return self.backend.image_owner(image_id)
@@ -93,8 +91,7 @@ class World:
         return self.backend.project_id
 
     def trust_ids(self):
-        trusts = self.backend.trusts() if self.kind == 'memory' else self.backend.trusts
-        return set(trusts)
+        return self.backend.trust_ids()
 
     def server_actions(self):
         """How many shelve, unshelve and snapshot requests Nova received."""

@@ -5,13 +5,11 @@ for Nova until the integration tier runs against a real one); for ``memory`` it 
 in-process simulation. Both are seeded through the same helpers.
 """
 
-import uuid
-
 import pytest
 
 from climate.compute import memory
-from climate import context
 from tests.fakes import faults
+from tests.fakes import fixtures
 
 
 class Compute:
@@ -31,22 +29,14 @@ class Compute:
                               retryable=retryable, after=after)
 
     def user_context(self, user_id='user-b', project_id='project-b', roles=('member',)):
-        """The context of a user's request to Climate's API, with a token Keystone
-        accepts (the memory driver does not check it)."""
-        if self.kind == 'memory':
-            token = uuid.uuid4().hex
-        else:
-            token = self.world.issue_user_token(user_id, project_id, roles)
-        return context.RequestContext(auth_token=token, user_id=user_id,
-                                      project_id=project_id, roles=list(roles))
+        return fixtures.user_context(self.world, user_id, project_id, roles)
 
     def image_owner(self, image_id):
         return self.world.image_owner(image_id)
 
     def trust_ids(self):
         """Ids of the trusts that exist."""
-        trusts = self.world.trusts() if self.kind == 'memory' else self.world.trusts
-        return set(trusts)
+        return self.world.trust_ids()
 
 
 @pytest.fixture(params=['memory', 'nova'])
