@@ -32,6 +32,8 @@ from tests.integration.openstack_lite import provision
 # Every HTTP call of the start has this limit, so the start as a whole is bounded:
 # waiting and bootstrap by start_timeout, provisioning by a few calls of at most this.
 REQUEST_TIMEOUT = 60
+# The path each HTTP service answers on once it serves (others: '/').
+HTTP_PROBES = {'keystone': '/v3', 'glance': '/versions'}
 
 
 class Unavailable(Exception):
@@ -201,10 +203,11 @@ class Environment:
                 self.settings.bin('nova-compute'), *nova_conf, '--config-file',
                 str(self.settings.etc / f'nova/compute-{compute.name}.conf')], plugin_env)
 
-    def _http_up(self, name, path='/'):
+    def _http_up(self, name):
         """Any HTTP answer means the server serves; refused connections raise."""
         try:
-            urllib.request.urlopen(self.settings.url(name, path), timeout=5)
+            urllib.request.urlopen(self.settings.url(name, HTTP_PROBES.get(name, '/')),
+                                   timeout=5)
         except urllib.error.HTTPError:
             pass
         return True
@@ -280,7 +283,7 @@ class Environment:
         admin = credentials.Credentials(self.settings.auth_url, 'admin',
                                         self.settings.admin_password, 'admin')
         plugin_env, nova_conf = self._launch_services()
-        self._wait('keystone', lambda: self._http_up('keystone', '/v3'), ['keystone'])
+        self._wait('keystone', lambda: self._http_up('keystone'), ['keystone'])
         self._admin_session = admin.session(timeout=REQUEST_TIMEOUT)
         self._project_ids = self._timed('keystone-setup', self._keystone_setup)
         # A new token: the first one's catalog predates the endpoints just created.
@@ -288,7 +291,7 @@ class Environment:
         self._wait('placement', lambda: self._http_up('placement'), ['placement'])
         self._launch_computes(plugin_env, nova_conf)
         self._wait('nova-api and glance', lambda: self._http_up('nova-api')
-                   and self._http_up('glance', '/versions'), ['nova-api', 'glance'])
+                   and self._http_up('glance'), ['nova-api', 'glance'])
         nova = nova_client.Client(handle.HYPERVISOR_DETAILS_MICROVERSION,
                                   session=self._admin_session)
         computes = [c.name for c in self.settings.computes]
@@ -325,8 +328,7 @@ class Environment:
         self.procs.relaunch(name)
         if name in self.settings.ports:
             self._deadline = time.monotonic() + timeout
-            path = {'keystone': '/v3', 'glance': '/versions'}.get(name, '/')
-            self._wait(f'{name} to answer again', lambda: self._http_up(name, path),
+            self._wait(f'{name} to answer again', lambda: self._http_up(name),
                        [name])
 
     def memory(self):
