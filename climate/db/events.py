@@ -14,7 +14,7 @@ from sqlalchemy import orm
 
 from climate.db import api as db_api
 from climate.db import models
-from climate.manager import states
+from climate.common import states
 
 E = states.Event
 _OPEN = (E.UNDONE, E.IN_PROGRESS)

@@ -11,7 +11,7 @@ from oslo_db.sqlalchemy import utils as db_utils
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
-from climate.manager import states
+from climate.common import states
 
 SORT_KEYS = ('created_at', 'name', 'start_date', 'end_date', 'status', 'id')
 

@@ -23,7 +23,7 @@ from climate.common import timeutils
 from climate import context as climate_context
 from climate import exceptions
 from climate.db import events as event_db
-from climate.manager import states
+from climate.common import states
 
 LOG = logging.getLogger(__name__)
 E = states.Event

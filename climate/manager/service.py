@@ -22,7 +22,7 @@ from climate.db import api as db_api
 from climate.db import leases as lease_db
 from climate.db import models
 from climate.db import sqlite
-from climate.manager import states
+from climate.common import states
 from climate.manager import views
 
 LOG = logging.getLogger(__name__)

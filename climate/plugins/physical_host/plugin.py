@@ -34,7 +34,7 @@ from climate.db import api as db_api
 from climate.db import host_allocations
 from climate.db import hosts as host_db
 from climate.db import models
-from climate.manager import states
+from climate.common import states
 from climate.plugins import base
 from climate.plugins.physical_host import admin
 from climate.plugins.physical_host import pools

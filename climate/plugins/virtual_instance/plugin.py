@@ -41,7 +41,7 @@ from climate import compute
 from climate.compute import exceptions as compute_exc
 from climate.conf import virtual_instance as options
 from climate import exceptions
-from climate.manager import states
+from climate.common import states
 from climate.plugins import base
 from climate.plugins.virtual_instance import records
 from climate.plugins.virtual_instance import request

@@ -8,7 +8,7 @@ from climate.common import timeutils
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
-from climate.manager import states
+from climate.common import states
 from climate.plugins import dummy
 from tests.functional.manager.conftest import lease_body
 from tests.functional.manager.conftest import soon
