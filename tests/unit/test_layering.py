@@ -71,9 +71,11 @@ MAY_IMPORT = {
 
 
 def layer_of(module):
-    """The layer of a ``climate`` module name, or None for a name outside Climate."""
+    """The layer of a ``climate`` module name; None if ``LAYERS`` does not place it."""
+    if module == 'climate':
+        return 'root'
     parts = module.split('.')
-    for end in range(len(parts), 0, -1):
+    for end in range(len(parts), 1, -1):
         prefix = '.'.join(parts[:end])
         if prefix in LAYERS:
             return LAYERS[prefix]
@@ -124,7 +126,10 @@ def violations(source, module, is_package=False):
         if imported == 'climate':
             continue
         imported_layer = layer_of(imported)
-        if importer_layer == 'root':
+        if importer_layer is None or imported_layer is None:
+            problems.append(f'{module} -> {imported} (a module without a layer: add it '
+                            f'to LAYERS; line {line})')
+        elif importer_layer == 'root':
             problems.append(f'{module} -> {imported} (the package root imports nothing '
                             f'of Climate; line {line})')
         elif imported_layer == importer_layer:
@@ -252,3 +257,6 @@ def test_the_rules_the_refactor_heads_for():
     assert allowed('climate.cmd.api', 'climate.manager.service')
     assert not allowed('climate.opts', 'climate.plugins.dummy')
     assert not allowed('climate', 'climate.version')
+    # A new top-level module must be given a layer before anything may import it.
+    assert not allowed('climate.cmd.api', 'climate.newthing')
+    assert layer_of('climate.newthing') is None

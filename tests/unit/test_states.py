@@ -74,7 +74,8 @@ def test_the_lease_machine_names_what_moves_a_lease():
     assert {t.cause for t in states.transitions('lease') if t.target == L.DELETING} == {
         'delete_requested'}
     assert states.cause('lease', L.TERMINATED, L.ACTIVE) is None
-    assert states.describe('lease', L.PENDING, L.STARTING) == 'PENDING -> STARTING (start_due)'
+    assert states.describe('lease', L.PENDING, L.STARTING) == \
+        'PENDING -> STARTING (start_due)'
     assert states.describe('lease', L.DELETING, L.PENDING) == \
         'DELETING -> PENDING (not allowed)'
 
