@@ -1,16 +1,12 @@
 """Entry points for oslo-config-generator: every option Climate registers."""
 
 from climate import conf
-from climate.plugins import dummy
-
-# Plugins register their own options when loaded; they are listed here for the sample.
-PLUGIN_OPT_MODULES = (dummy,)
 
 
 def list_opts():
     """Return ``[(group, [opts])]`` for the ``climate`` namespace."""
     grouped = {}
-    for module in conf.ALL_MODULES + PLUGIN_OPT_MODULES:
+    for module in conf.ALL_MODULES:
         for group, opts in module.list_opts().items():
             grouped.setdefault(group, []).extend(opts)
     return [(group, sorted(opts, key=lambda o: o.name))

@@ -13,30 +13,12 @@ import os
 import threading
 import time
 
-from oslo_config import cfg
-
 from climate import exceptions
+from climate.conf import dummy_plugin as dummy_conf
 from climate.plugins import base
 
-dummy_group = cfg.OptGroup('dummy_plugin', title='The dummy resource plugin (testing)')
-dummy_opts = [
-    cfg.StrOpt('journal', help='File to which every plugin action is appended as JSON.'),
-    cfg.DictOpt('fail_actions', default={},
-                help='action:N fails the first N attempts of the action for each '
-                     'reservation with a transient error; action:always fails every '
-                     'attempt with a permanent one.'),
-    cfg.FloatOpt('action_delay', default=0.0, min=0.0,
-                 help='Seconds each action takes.'),
-]
-
-
-def register_opts(conf):
-    conf.register_group(dummy_group)
-    conf.register_opts(dummy_opts, group=dummy_group)
-
-
-def list_opts():
-    return {dummy_group: dummy_opts}
+# Its options are declared with every other option, in climate.conf.
+register_opts = dummy_conf.register_opts
 
 
 class TransientFailure(exceptions.ClimateException):
