@@ -3,8 +3,9 @@
 An allocation is one whole host held by one reservation for ``[start_date,
 end_date)``, the lease's window copied so that "is this host free" is one range probe
 of an index (:mod:`climate.db.host_search`). The writes run inside the lease's
-transaction after :func:`climate.db.claims.claim` succeeded for every host they add;
-removing allocations bumps the hosts' generations (:func:`climate.db.claims.bump`).
+transaction after :func:`climate.db.claims.claim` succeeded for every host they add
+or whose window they widen; whoever removes allocations bumps the hosts' generations
+(:func:`climate.db.claims.bump`; :func:`release` does).
 The listings are the ones behind ``/v1/os-hosts/allocations``.
 """
 
@@ -25,6 +26,7 @@ R = models.Reservation.__table__
 # In the lease's transaction -----------------------------------------------------------
 
 def insert(context, reservation_id, host_ids, start, end):
+    """Allocate ``host_ids`` (claimed already) to the reservation for ``[start, end)``."""
     if not host_ids:
         return
     now = timeutils.utcnow()
