@@ -4,7 +4,10 @@ Hosts are returned as plain dicts in Blazar's shape (``id`` as a string, every e
 capability flattened into the dict as a text value). Changes to a host that could
 change which reservations it suits (``reservable``, capabilities, deletion) bump its
 ``generation``, so a concurrent claim that matched the old row retries
-(see :mod:`climate.db.host_allocations`).
+(see :mod:`climate.db.claims`).
+
+Capability names (``resource_properties``) belong to a resource type, which the
+callers pass: the plugin whose requests name them in their requirements.
 """
 
 import sqlalchemy as sa
@@ -15,12 +18,10 @@ from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
 
-RESOURCE_TYPE = 'physical:host'
 H = models.ComputeHost.__table__
 C = models.ComputeHostExtraCapability.__table__
 P = models.ResourceProperty.__table__
 A = models.ComputeHostAllocation.__table__
-CR = models.ComputeHostReservation.__table__
 
 #: Host columns shown to users, in Blazar's names.
 VIEW_COLUMNS = ('hypervisor_id', 'hypervisor_hostname', 'service_name', 'vcpus',
@@ -110,7 +111,7 @@ def service_names(context, host_ids):
 
 # Capabilities ---------------------------------------------------------------------
 
-def ensure_properties(context, names):
+def ensure_properties(context, resource_type, names):
     """``{name: resource property id}``, creating the missing names.
 
     Each creation is its own short transaction, so two enrollments introducing the
@@ -120,36 +121,36 @@ def ensure_properties(context, names):
     names = sorted(set(names))
     if not names:
         return {}
-    found = property_ids(context, names)
+    found = property_ids(context, resource_type, names)
     for name in names:
         if name in found:
             continue
         try:
             with db_api.writer.using(context):
                 context.session.execute(sa.insert(P).values(
-                    resource_type=RESOURCE_TYPE, property_name=name, private=False,
+                    resource_type=resource_type, property_name=name, private=False,
                     created_at=_now()))
         except db_exc.DBDuplicateEntry:
             pass
-    return property_ids(context, names)
+    return property_ids(context, resource_type, names)
 
 
 @db_api.reader
-def property_ids(context, names):
+def property_ids(context, resource_type, names):
     """``{name: id}`` of the existing capability names among ``names``."""
     if not names:
         return {}
     return dict(context.session.execute(
-        sa.select(P.c.property_name, P.c.id).where(P.c.resource_type == RESOURCE_TYPE,
+        sa.select(P.c.property_name, P.c.id).where(P.c.resource_type == resource_type,
                                                    P.c.property_name.in_(names))).all())
 
 
 @db_api.reader
-def known_properties(context, names):
+def known_properties(context, resource_type, names):
     """The ones of ``names`` that are capability names of some host."""
     if not names:
         return set()
-    return set(property_ids(context, sorted(names)))
+    return set(property_ids(context, resource_type, sorted(names)))
 
 
 def _now():
@@ -214,16 +215,6 @@ def update(context, host_id, capabilities, ids_by_name, reservable=None):
 
 
 @db_api.reader
-def requirements_of_holders(context, host_id, now):
-    """``(hypervisor_properties, resource_properties)`` texts of the reservations
-    holding the host now or later."""
-    return [tuple(row) for row in context.session.execute(
-        sa.select(CR.c.hypervisor_properties, CR.c.resource_properties)
-        .select_from(A.join(CR, CR.c.reservation_id == A.c.reservation_id))
-        .where(A.c.compute_host_id == host_id, A.c.end_date > now))]
-
-
-@db_api.reader
 def is_allocated(context, host_id, now):
     """Whether the host has an allocation that has not ended."""
     return context.session.execute(
@@ -264,11 +255,11 @@ def delete(context, host_id, now):
 # Resource properties ----------------------------------------------------------------
 
 @db_api.reader
-def list_properties(context, include_private=False, detail=False):
+def list_properties(context, resource_type, include_private=False, detail=False):
     """Capability names some host carries, with their distinct values if ``detail``."""
     query = (sa.select(P.c.property_name, P.c.private, C.c.capability_value)
              .select_from(P.join(C, C.c.property_id == P.c.id))
-             .where(P.c.resource_type == RESOURCE_TYPE)
+             .where(P.c.resource_type == resource_type)
              .distinct()
              .order_by(P.c.property_name, C.c.capability_value))
     if not include_private:
@@ -284,15 +275,15 @@ def list_properties(context, include_private=False, detail=False):
 
 
 @db_api.writer
-def update_property(context, name, private):
+def update_property(context, resource_type, name, private):
     now = _now()
     updated = context.session.execute(
-        sa.update(P).where(P.c.resource_type == RESOURCE_TYPE, P.c.property_name == name)
+        sa.update(P).where(P.c.resource_type == resource_type, P.c.property_name == name)
         .values(private=private, updated_at=now)).rowcount
     if not updated:
         raise exceptions.NotFound(f'Resource property {name} not found')
     row = context.session.execute(
-        sa.select(P).where(P.c.resource_type == RESOURCE_TYPE,
+        sa.select(P).where(P.c.resource_type == resource_type,
                            P.c.property_name == name)).one()
     return {'id': str(row.id), 'resource_type': row.resource_type,
             'property_name': row.property_name, 'private': row.private,

@@ -1,7 +1,8 @@
 """Host administration: the plugin's RPC methods behind ``/v1/os-hosts``.
 
 Every method takes the caller's context first and returns JSON-ready values in
-Blazar's shapes (``climate.db.hosts`` builds the host dicts). Policy is the API's
+Blazar's shapes (``climate.db.hosts`` builds the host dicts,
+``climate.db.host_allocations`` the allocation listings). Policy is the API's
 job; these methods trust their caller.
 
 Enrollment (``create_host``): the body's ``name`` (or ``id``) is looked up in Nova as
@@ -19,6 +20,7 @@ from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
 from climate import exceptions
 from climate.db import host_allocations
+from climate.db import host_reservations
 from climate.db import hosts as host_db
 from climate.plugins.physical_host import requirements
 
@@ -79,7 +81,8 @@ def capability_values(values, allow_removal=False):
 
 
 class HostAdmin:
-    """Mixed into the plugin, which provides ``pools`` and ``compute``."""
+    """Mixed into the plugin, which provides ``pools``, ``compute`` and
+    ``resource_type`` (the owner of the hosts' capability names)."""
 
     def list_hosts(self, context):
         return host_db.list_all(context)
@@ -109,7 +112,8 @@ class HostAdmin:
             raise exceptions.HostHavingServers(
                 host=hypervisor.hypervisor_hostname,
                 servers=', '.join(s.id for s in servers))
-        property_ids = host_db.ensure_properties(context, capabilities)
+        property_ids = host_db.ensure_properties(context, self.resource_type,
+                                                 capabilities)
         self.pools.enroll(hypervisor.service_host)
         inventory = {
             'hypervisor_id': hypervisor.id,
@@ -145,17 +149,18 @@ class HostAdmin:
                 f'{", ".join(sorted(locked))} of host {host_id} cannot change: current '
                 f'or future reservations of the host require them')
         property_ids = host_db.ensure_properties(
-            context, [n for n, v in capabilities.items() if v is not None])
+            context, self.resource_type,
+            [n for n, v in capabilities.items() if v is not None])
         removed = [n for n, v in capabilities.items() if v is None]
-        property_ids.update(host_db.property_ids(context, removed))
+        property_ids.update(host_db.property_ids(context, self.resource_type, removed))
         host_db.update(context, host_id, capabilities, property_ids,
                        reservable=reservable)
         return host_db.get(context, host_id)
 
     def _required_capabilities(self, context, host_id):
         used = set()
-        for texts in host_db.requirements_of_holders(context, host_id,
-                                                     timeutils.utcnow()):
+        for texts in host_reservations.requirements_of_holders(context, host_id,
+                                                               timeutils.utcnow()):
             for field, text in zip(('hypervisor_properties', 'resource_properties'),
                                    texts):
                 try:
@@ -213,7 +218,8 @@ class HostAdmin:
 
     def list_properties(self, context, detail=False, all=False):  # noqa: A002
         include_private = _truthy(all) and bool(getattr(context, 'is_admin', False))
-        return host_db.list_properties(context, include_private=include_private,
+        return host_db.list_properties(context, self.resource_type,
+                                       include_private=include_private,
                                        detail=_truthy(detail))
 
     def update_property(self, context, property_name, values):
@@ -222,5 +228,5 @@ class HostAdmin:
         if unknown or 'private' not in body:
             raise exceptions.InvalidInput(
                 'Only "private" (true or false) can be updated on a resource property')
-        return host_db.update_property(context, property_name,
+        return host_db.update_property(context, self.resource_type, property_name,
                                        _flag('private', body['private']))

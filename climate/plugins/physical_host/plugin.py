@@ -4,8 +4,8 @@ Life of a reservation (the manager calls these in order, see ``climate.plugins.b
 
 ``validate``  the request's ``min``/``max``/properties/``before_end`` (400s);
 ``reserve``   in the lease's transaction: find up to ``max`` free matching hosts in
-              SQL, claim them atomically (per-host generation, see
-              :mod:`climate.db.host_allocations`), write the allocations;
+              SQL (:mod:`climate.db.host_search`), claim them atomically (per-host
+              generation, :mod:`climate.db.claims`), write the allocations;
 ``prepare``   create the reservation's Nova aggregate (named after the reservation,
               availability zone ``az_prefix`` + id, owner metadata);
 ``update``    re-allocate for a new window or count, atomically, keeping the hosts it
@@ -18,22 +18,24 @@ Life of a reservation (the manager calls these in order, see ``climate.plugins.b
               started.
 
 Host administration (``/v1/os-hosts`` through the manager's ``call_plugin``) is in
-:class:`HostAdmin`, mixed in here so both share the compute driver.
+:class:`HostAdmin`, mixed in here so both share the compute driver. Every SQL
+statement is in ``climate.db``: ``hosts``, ``host_search``, ``claims``,
+``host_allocations`` and ``host_reservations``.
 """
 
 import datetime
 import threading
 
 from oslo_log import log as logging
-import sqlalchemy as sa
 
 from climate.common import timeutils
 from climate import compute
 from climate import exceptions
-from climate.db import api as db_api
+from climate.db import claims
 from climate.db import host_allocations
+from climate.db import host_reservations
+from climate.db import host_search
 from climate.db import hosts as host_db
-from climate.db import models
 from climate.common import states
 from climate.plugins import base
 from climate.plugins.physical_host import admin
@@ -43,7 +45,6 @@ from climate.plugins.physical_host import requirements
 
 LOG = logging.getLogger(__name__)
 RESOURCE_TYPE = 'physical:host'
-CR = models.ComputeHostReservation.__table__
 
 
 class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
@@ -84,13 +85,10 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         return request.validate_create(values)
 
     def reserve(self, context, lease, reservation, values):
-        row = models.ComputeHostReservation(
-            reservation_id=reservation.id, **_stored_fields(values))
-        context.session.add(row)
-        context.session.flush()
-        reservation.resource_id = row.id
+        reservation.resource_id = host_reservations.create(context, reservation.id,
+                                                           values)
         chosen = self._choose(context, values, lease.start_date, lease.end_date)
-        host_allocations.claim(context, chosen)
+        claims.claim(context, chosen)
         host_allocations.insert(context, reservation.id, [c.host_id for c in chosen],
                                 lease.start_date, lease.end_date)
 
@@ -100,7 +98,7 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         :raises NotEnoughHostsAvailable: (409) fewer than ``min``.
         """
         clauses = self._clauses(context, values)
-        found = host_allocations.find_free_hosts(
+        found = host_search.find_free_hosts(
             context, start, end, clauses, values['max'],
             strategy=self.options.host_selection, cleaning=self.cleaning_time,
             exclude_reservation=reservation_id, preferred=keep,
@@ -118,7 +116,7 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         parsed = {field: requirements.parse(field, values.get(field))
                   for field in request.PROPERTY_FIELDS}
         wanted = requirements.capability_names(*parsed.values())
-        unknown = wanted - host_db.known_properties(context, wanted)
+        unknown = wanted - host_db.known_properties(context, RESOURCE_TYPE, wanted)
         if unknown:
             field = next(f for f, reqs in parsed.items()
                          if unknown & requirements.names(reqs))
@@ -126,23 +124,22 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
                 f'Unknown host propert{"ies" if len(unknown) > 1 else "y"} '
                 f'{", ".join(sorted(unknown))} in {field}: neither a host field nor an '
                 f'extra capability of any host')
-        return [host_allocations.requirement_clause(
-                    r, requirements.NUMERIC_FIELDS, requirements.TEXT_FIELDS)
+        return [host_search.requirement_clause(
+                    r, RESOURCE_TYPE, requirements.NUMERIC_FIELDS,
+                    requirements.TEXT_FIELDS)
                 for reqs in parsed.values() for r in reqs]
 
     def prepare(self, context, lease, reservation):
         self.pools.ensure_reservation_aggregate(reservation['id'], lease['project_id'])
 
     def update(self, context, lease, reservation, values, start_date, end_date):
-        row = context.session.execute(
-            sa.select(CR).where(CR.c.reservation_id == reservation.id)).one()
-        current = _request_fields(row)
+        current = host_reservations.get(context, reservation.id)
         wanted = request.validate_update(values or {}, current)
         same_window = (start_date, end_date) == (lease.start_date, lease.end_date)
         allocation_fields = ('min', 'max') + request.PROPERTY_FIELDS
         if same_window and all(wanted[f] == current[f] for f in allocation_fields):
             if wanted != current:
-                self._store(context, reservation.id, wanted)
+                host_reservations.store(context, reservation.id, wanted)
             return
         held = host_allocations.hosts_of(context, reservation.id)
         started = reservation.status != states.Reservation.PENDING
@@ -161,19 +158,13 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
                 f'{reservation.id} are not free or no longer match from '
                 f'{timeutils.format_date(start_date)} to '
                 f'{timeutils.format_date(end_date)}')
-        host_allocations.claim(context, chosen)
+        claims.claim(context, chosen)
         host_allocations.remove(context, reservation.id, lost)
-        host_allocations.bump(context, lost)
+        claims.bump(context, lost)
         host_allocations.move(context, reservation.id, start_date, end_date)
         host_allocations.insert(context, reservation.id, chosen_ids - set(held),
                                 start_date, end_date)
-        self._store(context, reservation.id, wanted)
-
-    def _store(self, context, reservation_id, values):
-        context.session.execute(
-            sa.update(CR).where(CR.c.reservation_id == reservation_id)
-            .values(updated_at=timeutils.utcnow(), **_stored_fields(values))
-            .execution_options(synchronize_session=False))
+        host_reservations.store(context, reservation.id, wanted)
 
     def after_update(self, context, lease, reservation):
         if reservation['status'] == states.Reservation.ACTIVE:
@@ -185,10 +176,7 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         ids = [r.id for r in reservations]
         if not ids:
             return {}
-        with db_api.reader.using(context):
-            rows = context.session.execute(
-                sa.select(CR).where(CR.c.reservation_id.in_(ids))).all()
-        return {row.reservation_id: _request_fields(row) for row in rows}
+        return host_reservations.many(context, ids)
 
     # Events -----------------------------------------------------------------------------
     def on_start(self, context, lease, reservation):
@@ -196,10 +184,7 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
                         self._service_hosts(context, reservation['id']))
 
     def before_end(self, context, lease, reservation):
-        with db_api.reader.using(context):
-            choice = context.session.execute(
-                sa.select(CR.c.before_end).where(CR.c.reservation_id == reservation['id'])
-            ).scalar()
+        choice = host_reservations.before_end(context, reservation['id'])
         if choice == 'default':
             choice = self.options.before_end
         if choice == 'snapshot':
@@ -221,18 +206,3 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         return [name for name in host_allocations.hosts_of(context, reservation_id)
                 .values() if name]
 
-
-def _stored_fields(values):
-    return {'count_range': f'{values["min"]}-{values["max"]}',
-            'hypervisor_properties': values['hypervisor_properties'],
-            'resource_properties': values['resource_properties'],
-            'before_end': values['before_end']}
-
-
-def _request_fields(row):
-    """A stored reservation's fields as the API shows them (and update compares)."""
-    minimum, _, maximum = (row.count_range or '1-1').partition('-')
-    return {'min': int(minimum), 'max': int(maximum or minimum),
-            'hypervisor_properties': row.hypervisor_properties or '',
-            'resource_properties': row.resource_properties or '',
-            'before_end': row.before_end if row.before_end is not None else 'default'}

@@ -14,8 +14,9 @@ the lease's start and end:
   ``shelve`` or ``none``;
 * a lease deleted before it starts gives the server back to its owner, unshelved.
 
-A server is held by at most one unfinished reservation at a time; ``records`` explains
-how that is enforced atomically. ``request`` validates what users send, ``servers``
-holds every Nova step (each idempotent, so the event engine may retry it and another
-manager may take it over), and ``plugin`` ties them to the manager's call order.
+A server is held by at most one unfinished reservation at a time;
+``climate.db.instance_reservations`` (the plugin's rows) explains how that is enforced
+atomically. ``request`` validates what users send, ``servers`` holds every Nova step
+(each idempotent, so the event engine may retry it and another manager may take it
+over), and ``plugin`` ties them to the manager's call order.
 """

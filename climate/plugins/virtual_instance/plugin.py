@@ -5,7 +5,8 @@ How each call of the manager maps to Nova (see ``climate.plugins.base`` for the 
 ``validate``   the request fields (``request``), then the server: it must exist, belong
                to the caller's project (admins may reserve any server) and be settled
                in a status it can be reserved in;
-``reserve``    hold the server in the lease's transaction (``records``);
+``reserve``    hold the server in the lease's transaction
+               (``climate.db.instance_reservations``);
 ``prepare``    mark it RESERVED and, if the lease starts later than
                ``[virtual:instance] shelve_lead_time``, start shelving it;
 ``update``     ``on_end`` and ``before_end`` may change until the end; the window may
@@ -40,10 +41,10 @@ from climate.common import timeutils
 from climate import compute
 from climate.compute import exceptions as compute_exc
 from climate.conf import virtual_instance as options
+from climate.db import instance_reservations as instance_db
 from climate import exceptions
 from climate.common import states
 from climate.plugins import base
-from climate.plugins.virtual_instance import records
 from climate.plugins.virtual_instance import request
 from climate.plugins.virtual_instance import servers
 
@@ -101,12 +102,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def reserve(self, context, lease, reservation, values):
         state = {'before_end': values['before_end'], 'status': values['status'],
                  'shelve': self._starts_later(lease.start_date)}
-        records.hold(context, reservation.id, values['server_id'], values['on_end'],
-                     state)
+        instance_db.hold(context, reservation.id, values['server_id'],
+                         values['on_end'], state)
         reservation.resource_id = values['server_id']
 
     def prepare(self, context, lease, reservation):
-        record = records.get(context, reservation['id'])
+        record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return
         try:
@@ -129,23 +130,24 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                           record.server_id)
 
     def update(self, context, lease, reservation, values, start_date, end_date):
-        record = records.get(context, reservation.id)
+        record = instance_db.get(context, reservation.id)
         if record is None:
             return
         changes = request.parse_update(values, record.server_id)
         state = {'before_end': changes['before_end']} if 'before_end' in changes else {}
         if changes:
-            records.change(context, reservation.id, on_end=changes.get('on_end'), **state)
+            instance_db.change(context, reservation.id, on_end=changes.get('on_end'),
+                               **state)
 
     def after_update(self, context, lease, reservation):
         """Shelve the running server of a pending lease that now starts later."""
         if reservation['status'] != R.PENDING:
             return
-        record = records.get(context, reservation['id'])
+        record = instance_db.get(context, reservation['id'])
         if record is None or not record.held or record.state.get('shelve') or \
                 not self._starts_later(lease['start_date']):
             return
-        record = records.update_state(context, reservation['id'], shelve=True)
+        record = instance_db.update_state(context, reservation['id'], shelve=True)
         try:
             self.steps.hold(record.server_id, lease['id'], shelve=True)
         except compute_exc.ComputeError as error:
@@ -155,7 +157,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
 
     # Events --------------------------------------------------------------------------
     def on_start(self, context, lease, reservation):
-        record = records.get(context, reservation['id'])
+        record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return
         try:
@@ -164,7 +166,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             self._missing(context, lease, record)
 
     def before_end(self, context, lease, reservation):
-        record = records.get(context, reservation['id'])
+        record = instance_db.get(context, reservation['id'])
         if record is None or not record.held or record.before_end != 'snapshot':
             return
         try:
@@ -174,7 +176,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             self._missing(context, lease, record)
 
     def on_end(self, context, lease, reservation):
-        record = records.get(context, reservation['id'])
+        record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return  # finished earlier (an attempt whose outcome was not recorded)
         if lease['events'].get(E.START_LEASE) != E.DONE:
@@ -182,7 +184,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             self._hand_back(context, record, unshelve=lease['status'] == L.DELETING)
             return
         self._end_action(context, lease, record)
-        records.free(context, record.reservation_id, record.server_id)
+        instance_db.free(context, record.reservation_id, record.server_id)
 
     def _end_action(self, context, lease, record):
         server_id = record.server_id
@@ -203,7 +205,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                     return
                 if record.on_end == 'snapshot_and_delete':
                     self._snapshot(context, lease, record, server, 'on_end')
-                records.update_state(context, record.reservation_id, deleting=True)
+                instance_db.update_state(context, record.reservation_id, deleting=True)
                 deleting = True
             self.steps.delete(server_id)
         except compute_exc.ServerNotFound:
@@ -211,7 +213,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 self._missing(context, lease, record)
 
     def release(self, context, lease, reservation):
-        record = records.get(context, reservation['id'])
+        record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return
         try:
@@ -226,11 +228,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                                  unshelve=unshelve and _shelved_by_climate(record))
         except compute_exc.ServerNotFound:
             pass
-        records.free(context, record.reservation_id, record.server_id)
+        instance_db.free(context, record.reservation_id, record.server_id)
 
     # Output --------------------------------------------------------------------------
     def details(self, context, reservations):
-        found = records.many(context, [r.id for r in reservations])
+        found = instance_db.many(context, [r.id for r in reservations])
         return {reservation_id: {'on_end': record.on_end,
                                  'before_end': record.before_end,
                                  'snapshots': record.snapshots}
@@ -257,7 +259,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             LOG.info('Snapshot %s of server %s (%s of lease %s) started', image_id,
                      server.id, phase, lease['id'])
         if unrecorded:
-            records.set_snapshot(context, record.reservation_id, phase, image_id)
+            instance_db.set_snapshot(context, record.reservation_id, phase, image_id)
             with self._lock:
                 self._unrecorded_snapshots.pop(key, None)
         self.steps.wait_for_snapshot(image_id, server.id)
@@ -285,7 +287,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def _missing(self, context, lease, record):
         LOG.warning('Server %s of lease %s is gone (deleted by its owner?); the lease '
                     'goes on without it', record.server_id, lease['id'])
-        records.mark_missing(context, lease['id'], record.reservation_id)
+        instance_db.mark_missing(context, lease['id'], record.reservation_id)
 
 
 def _shelved_by_climate(record):

@@ -3,7 +3,7 @@
 import pytest
 
 from climate import exceptions
-from climate.plugins.virtual_instance import records
+from climate.db import instance_reservations
 from climate.plugins.virtual_instance import request
 
 SERVER = '3f1a3a4e-8a40-4c0b-9d64-4a6a1f0e2b11'
@@ -77,6 +77,7 @@ def test_update_may_change_the_end_and_before_end_actions():
 
 
 def test_the_hold_key_is_a_stable_uuid_per_server():
-    assert records.hold_key(SERVER) == records.hold_key(SERVER)
-    assert records.hold_key(SERVER) != records.hold_key(SERVER.replace('3f', '4f'))
-    assert len(records.hold_key(SERVER)) == 36
+    hold_key = instance_reservations.hold_key
+    assert hold_key(SERVER) == hold_key(SERVER)
+    assert hold_key(SERVER) != hold_key(SERVER.replace('3f', '4f'))
+    assert len(hold_key(SERVER)) == 36

@@ -208,14 +208,14 @@ def test_a_claim_that_lost_the_race_is_retried_on_fresh_data(hosts_env, monkeypa
     (committed from a second connection): the claim matches no row, the manager
     retries, and the lease gets the other host. (SQLite runs one writer at a time,
     so the race cannot happen there.)"""
-    from climate.db import host_allocations
+    from climate.db import host_search
     env = hosts_env
     first, second = (int(h['id']) for h in env.enroll_many(2))
     start = future()
     rival = env.create(start + 2 * HOUR, start + 3 * HOUR)
     allocations = models.ComputeHostAllocation.__table__
     hosts = models.ComputeHost.__table__
-    original = host_allocations.find_free_hosts
+    original = host_search.find_free_hosts
     calls = []
 
     def racing(context, *args, **kwargs):
@@ -233,7 +233,7 @@ def test_a_claim_that_lost_the_race_is_retried_on_fresh_data(hosts_env, monkeypa
                              .values(generation=hosts.c.generation + 1))
         return found
 
-    monkeypatch.setattr(host_allocations, 'find_free_hosts', racing)
+    monkeypatch.setattr(host_search, 'find_free_hosts', racing)
     lease = env.create(start, start + HOUR)
     assert len(calls) == 2 and calls[0] != calls[1]
     assert env.allocated_hosts(lease) == calls[1] and calls[1][0] in (first, second)

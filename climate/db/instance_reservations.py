@@ -1,4 +1,5 @@
-"""The plugin's rows in ``instance_reservations``, and how a server is held.
+"""virtual:instance's reservation rows (``instance_reservations``), and how a server is
+held.
 
 Holding a server (no double booking)
 ------------------------------------
@@ -9,21 +10,23 @@ same primary key, and the database lets exactly one of them commit, on every bac
 and at any isolation level: PostgreSQL and InnoDB make the second INSERT wait for the
 first transaction and then fail with a duplicate key, Galera's certification refuses
 one of two writes of the same key, and SQLite runs one writer at a time. The loser
-raises ``ClaimConflict``, the lease service retries its transaction, and the retry
-finds the winner's row: a 409 naming the lease that holds the server.
+raises ``ClaimConflict``, the lease service's transaction retry (``climate.db.retry``)
+runs its transaction again, and the retry finds the winner's row: a 409 naming the
+lease that holds the server.
 
 When a reservation is finished with its server (ended, released, handed back), its row
 is re-keyed to a random UUID by one conditional UPDATE, which frees the server for a
 later lease; deleting the lease deletes the row and frees it as well. "Held" is thus a
 property of the row itself, checked and changed atomically, and it doubles as the
-record that the end of the reservation is done (see ``plugin``).
+record that the end of the reservation is done (see
+``climate.plugins.virtual_instance.plugin``).
 
 A held server cannot be reserved by a second lease even for a later, disjoint window:
 one server has one Nova state (shelved for one lease, metadata naming one lease), so
 the next lease can be made once this one has ended.
 
-Plugin state
-------------
+The plugin's state
+------------------
 Columns of the row (migration 0003) keep what the reservation does and has done to
 its server; :class:`Record` shows them as ``state``: ``before_end``
 (``default``/``snapshot``), ``status`` (the server's status when it was reserved),

@@ -1,0 +1,96 @@
+"""The claim on compute hosts: no double booking, for every resource type.
+
+Every reservation that takes capacity of compute hosts (whole hosts for
+``physical:host`` today, slices of them for the capacity reservations to come) claims
+those hosts here, and only here, so that all of them keep one invariant.
+
+The invariant (no double booking)
+    However many API workers and managers race, two transactions that each saw a host
+    as having room for them cannot both commit an allocation on it. Each host row
+    carries a ``generation``. A search reads it *in the same statement* that checks the
+    host has room over the window (see :mod:`climate.db.host_search`), and the
+    transaction that then writes allocations first runs::
+
+        UPDATE computehosts SET generation = generation + 1
+         WHERE (id = :h1 AND generation = :g1) OR (id = :h2 AND generation = :g2) ...
+
+    Of two transactions that read the same generation of a host, the one whose UPDATE
+    comes second matches fewer rows than it names, and :func:`claim` raises
+    :class:`~climate.exceptions.ClaimConflict` before it writes anything. The caller
+    does not handle it: the lease service's transaction retry (``climate.db.retry``)
+    runs the whole transaction again on fresh data, where the search no longer offers
+    the lost host.
+
+Why it holds on every supported database, at its default isolation level and with no
+``SELECT ... FOR UPDATE``:
+
+* PostgreSQL (READ COMMITTED): the second UPDATE waits for the first transaction's
+  row lock, then re-evaluates its WHERE on the committed row, whose generation moved;
+* MariaDB/MySQL (REPEATABLE READ): an UPDATE reads the latest committed version of
+  the row, not the transaction's snapshot, with the same outcome;
+* Galera: the loser fails certification, a deadlock error that the same retry
+  handles;
+* SQLite: one writer at a time (``BEGIN IMMEDIATE``), so the second transaction's
+  search already sees the first one's allocations.
+
+Whoever adds or widens an allocation on a host must claim it here; removing or
+shrinking one only needs :func:`bump` (nobody can lose capacity by it, but a search
+that read the old generation should still start over). A change of a host that could
+change which requests it suits (capabilities, ``reservable``, deletion) bumps the
+generation too (:mod:`climate.db.hosts`).
+
+Both functions run inside the caller's writer transaction (``context.session``), the
+one that writes the allocation rows, so that the claim and the allocations commit or
+roll back together.
+"""
+
+import dataclasses
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from climate import exceptions
+from climate.db import models
+
+H = models.ComputeHost.__table__
+
+
+@dataclasses.dataclass(frozen=True)
+class HostGeneration:
+    """A host as a search saw it: its id and the generation read with its room."""
+
+    host_id: int
+    generation: int
+
+
+def claim(context, hosts: Iterable[HostGeneration]) -> None:
+    """Bump the generation of every one of ``hosts``, or fail.
+
+    :param hosts: what the search returned (:class:`HostGeneration` or any subclass).
+    :raises ClaimConflict: one of them changed since it was read; the transaction
+        must be rolled back and retried (part of the bumps may have been applied).
+    """
+    ordered = sorted(hosts, key=lambda h: h.host_id)
+    if not ordered:
+        return
+    matched = context.session.execute(
+        sa.update(H)
+        .where(sa.or_(*[sa.and_(H.c.id == h.host_id, H.c.generation == h.generation)
+                        for h in ordered]))
+        # Keep updated_at: a claim is not a change of the host an operator made.
+        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if matched != len(ordered):
+        raise exceptions.ClaimConflict(
+            what='host(s) ' + ', '.join(str(h.host_id) for h in ordered))
+
+
+def bump(context, host_ids: Iterable[int]) -> None:
+    """Bump the generation of ``host_ids`` unconditionally (allocations removed or
+    shrunk: no capacity is taken, so there is nothing to check)."""
+    host_ids = sorted(host_ids)
+    if host_ids:
+        context.session.execute(
+            sa.update(H).where(H.c.id.in_(host_ids))
+            .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+            .execution_options(synchronize_session=False))
