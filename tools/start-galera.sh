@@ -61,14 +61,20 @@ explain() {
     tail -n 25 "$(errlog "$1")" >&2 2>/dev/null || true
 }
 
+stop_node() {
+    local pid
+    pid=$(cat "$(pidfile "$1")")
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+    kill -9 "$pid" 2>/dev/null
+}
+
 stop_nodes() {
-    local node pid
+    local node
     for node in "${NODES[@]}"; do
         running "$node" || continue
-        pid=$(cat "$(pidfile "$node")")
-        say "stopping node $node (pid $pid)"
-        kill "$pid"
-        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+        say "stopping node $node (pid $(cat "$(pidfile "$node")"))"
+        stop_node "$node"
     done
 }
 
@@ -182,16 +188,28 @@ wait_synced() {
 mkdir -p "$BASE"
 for node in "${NODES[@]}"; do write_config "$node"; done
 
-up=()
+
+up=0
 for node in "${NODES[@]}"; do
     if running "$node"; then
-        up+=("$node")
+        # A node left out of the primary component (say, after a failed join) does
+        # not come back by itself: it is restarted.
+        for _ in $(seq 1 20); do
+            [ "$(status "$node" wsrep_local_state_comment)" = Synced ] && break
+            sleep 1
+        done
+        if [ "$(status "$node" wsrep_local_state_comment)" = Synced ]; then
+            up=$((up + 1))
+        else
+            say "node $node is running but not synced; restarting it"
+            stop_node "$node"
+        fi
     elif port_taken "$(sql_port "$node")"; then
         fail "port $(sql_port "$node") answers but is not node $node of $BASE"
     fi
 done
 
-if [ ${#up[@]} -eq 0 ]; then
+if [ $up -eq 0 ]; then
     # Bootstrap a new cluster from node 1 (its data, if any, is the cluster's).
     if [ ! -d "$(dir 1)/data/mysql" ]; then
         say "initialising $(dir 1)/data"
@@ -211,12 +229,14 @@ if [ ${#up[@]} -eq 0 ]; then
     q 1 "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
          GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" ||
         fail "could not create root@127.0.0.1 on node 1"
-    up=(1)
 fi
 
-# The others join the running ones (a node with no data receives a full copy by rsync).
+# The others join the running ones. Without a saved state a joiner receives a full
+# copy by rsync (a few megabytes): more robust than an incremental transfer from a
+# donor's gcache, which a restarted donor may not have.
 for node in "${NODES[@]}"; do
     running "$node" && continue
+    rm -f "$(dir "$node")/data/grastate.dat"
     start_node "$node"
     wait_synced "$node" 2
 done
