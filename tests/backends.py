@@ -3,8 +3,8 @@
 Defaults match this project's CI machine (MariaDB as root without a password,
 PostgreSQL with trust auth, RabbitMQ guest/guest, all on 127.0.0.1); each can be
 pointed elsewhere with an environment variable. ``CLIMATE_TEST_REQUIRE_BACKENDS``
-(``mysql,postgresql,rabbit,openstack`` or ``all``) turns "not reachable, skip" into a
-failure: ``.ci/run`` sets it so a missing backend can never pass silently.
+(``mysql,postgresql,rabbit,galera,openstack`` or ``all``) turns "not reachable, skip"
+into a failure: ``.ci/run`` sets it so a missing backend can never pass silently.
 ``openstack`` is the integration tier's environment of real OpenStack services.
 ``galera`` is a 3-node MariaDB Galera cluster (``tools/start-galera.sh``), one URL per
 node in ``CLIMATE_TEST_GALERA_URLS`` (comma-separated).

@@ -91,7 +91,8 @@ class Contended:
 
     def __init__(self, group, clients, hosts=HOSTS, operations=OPERATIONS,
                  movers=MOVERS, threads=24, seed=20261122):
-        self.group, self.clients, self.hosts, self.threads = group, clients, hosts, threads
+        self.group, self.clients = group, clients
+        self.hosts, self.threads = hosts, threads
         self.rng = random.Random(seed)
         self.t0 = (timeutils.utcnow() + datetime.timedelta(days=20)).replace(
             minute=0, second=0, microsecond=0)
@@ -156,8 +157,9 @@ class Contended:
                     .where(allocations.c.start_date <= self.t0,
                            allocations.c.end_date > self.t0)).scalars())
                 # (Not 1..hosts: Galera spaces auto-increment ids by the cluster size.)
-                hosts = conn.execute(sa.select(models.ComputeHost.__table__.c.id)).scalars()
-                assert contended == sorted(hosts) and len(contended) == self.hosts
+                hosts = sorted(conn.execute(
+                    sa.select(models.ComputeHost.__table__.c.id)).scalars())
+                assert contended == hosts and len(hosts) == self.hosts
                 total = conn.execute(
                     sa.select(sa.func.count()).select_from(allocations)).scalar()
                 statuses = set(conn.execute(sa.select(leases.c.status)).scalars())

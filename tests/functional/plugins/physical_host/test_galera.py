@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests import backends
-from tests.functional.plugins.physical_host.test_concurrency import HOSTS
-from tests.functional.plugins.physical_host.test_concurrency import Contended
-from tests.functional.plugins.physical_host.test_concurrency import enroll_hosts
-from tests.functional.plugins.physical_host.test_concurrency import host_managers  # noqa: F401,E501
+from tests.functional.plugins.physical_host import test_concurrency as concurrency
+
+# The manager processes of test_concurrency, on this module's ``database``.
+host_managers = concurrency.host_managers
 
 MANAGERS = 2
 CONFLICT_COUNTERS = ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')
@@ -63,14 +63,15 @@ def conflict_counts(engines):
 
 
 def test_managers_on_different_nodes_never_double_book(
-        host_managers, rabbit_url, database, node_engines):  # noqa: F811
+        host_managers, rabbit_url, database, node_engines):
     group = host_managers
     # Manager i writes (and reads) through node i; debug logs show each retry.
     group.start(MANAGERS, own_config=lambda index: (
         f'[DEFAULT]\ndebug = true\n'
         f'[database]\nconnection = {database.node_urls[index]}\n'))
-    enroll_hosts(group, HOSTS)
-    workload = Contended(group, [group.client(rabbit_url), group.client(rabbit_url)])
+    concurrency.enroll_hosts(group, concurrency.HOSTS)
+    clients = [group.client(rabbit_url), group.client(rabbit_url)]
+    workload = concurrency.Contended(group, clients)
     before = conflict_counts(node_engines)
     workload.run()
     after = conflict_counts(node_engines)
