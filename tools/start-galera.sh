@@ -90,14 +90,17 @@ if [ $all_synced -eq 1 ]; then
 fi
 
 # Prerequisites ----------------------------------------------------------------------
+[ "$(id -u)" = 0 ] || fail "run as root to start the cluster (it runs as user mysql)"
+mkdir -p "$BASE"
 missing=()
 [ -e "$PROVIDER" ] || missing+=(galera-4)
 command -v rsync >/dev/null || missing+=(rsync)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq "${missing[@]}"; } >/dev/null; then
-        fail "could not install ${missing[*]} with apt-get"
+    if ! { apt-get update && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y "${missing[@]}"; } >"$BASE/apt.log" 2>&1; then
+        tail -n 20 "$BASE/apt.log" >&2
+        fail "could not install ${missing[*]} with apt-get (see $BASE/apt.log)"
     fi
 fi
 [ -e "$PROVIDER" ] || fail "$PROVIDER is missing after installing galera-4"
@@ -185,7 +188,6 @@ wait_synced() {
     fail "node $node not synced in a cluster of $size after ${TIMEOUT}s"
 }
 
-mkdir -p "$BASE"
 for node in "${NODES[@]}"; do write_config "$node"; done
 
 
