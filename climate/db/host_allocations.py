@@ -24,8 +24,10 @@ The claim (invariant 1, no double booking)
     transaction on fresh data). This holds at the default isolation levels: on
     PostgreSQL (READ COMMITTED) the blocked UPDATE re-checks the committed row, on
     MariaDB/MySQL (REPEATABLE READ) UPDATE reads the latest committed row, on Galera
-    the loser fails certification (a deadlock error, also retried), and SQLite runs
-    one writer at a time (``BEGIN IMMEDIATE``). No ``SELECT … FOR UPDATE`` anywhere.
+    the loser fails certification or is aborted by the winner's replicated write
+    (error 1213, oslo.db's DBDeadlock, also retried; test_galera shows it with managers
+    on different nodes), and SQLite runs one writer at a time (``BEGIN IMMEDIATE``).
+    No ``SELECT … FOR UPDATE`` anywhere.
 """
 
 import dataclasses
