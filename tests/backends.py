@@ -3,9 +3,11 @@
 Defaults match this project's CI machine (MariaDB as root without a password,
 PostgreSQL with trust auth, RabbitMQ guest/guest, all on 127.0.0.1); each can be
 pointed elsewhere with an environment variable. ``CLIMATE_TEST_REQUIRE_BACKENDS``
-(``mysql,postgresql,rabbit,openstack`` or ``all``) turns "not reachable, skip" into a
-failure: ``.ci/run`` sets it so a missing backend can never pass silently.
+(``mysql,postgresql,rabbit,galera,openstack`` or ``all``) turns "not reachable, skip"
+into a failure: ``.ci/run`` sets it so a missing backend can never pass silently.
 ``openstack`` is the integration tier's environment of real OpenStack services.
+``galera`` is a 3-node MariaDB Galera cluster (``tools/start-galera.sh``), one URL per
+node in ``CLIMATE_TEST_GALERA_URLS`` (comma-separated).
 """
 
 import functools
@@ -18,7 +20,8 @@ import sqlalchemy as sa
 
 DATABASES = ('sqlite', 'mysql', 'postgresql')
 REAL_DATABASES = ('mysql', 'postgresql')
-ALL_BACKENDS = REAL_DATABASES + ('rabbit',)
+GALERA = 'galera'
+ALL_BACKENDS = REAL_DATABASES + ('rabbit', GALERA)
 # Not a reachability check: the integration tier's own environment (real Keystone,
 # Placement, Nova and Glance, tests/integration/openstack_lite) installed and started.
 OPENSTACK = 'openstack'
@@ -30,6 +33,12 @@ ADMIN_URLS = {
     'postgresql': os.environ.get('CLIMATE_TEST_POSTGRESQL_URL',
                                  'postgresql+psycopg2://postgres@127.0.0.1:5432/postgres'),
 }
+GALERA_URLS = [url.strip() for url in os.environ.get(
+    'CLIMATE_TEST_GALERA_URLS',
+    ','.join(f'mysql+pymysql://root@127.0.0.1:{port}/?ssl_disabled=true'
+             for port in (4306, 4307, 4308))).split(',') if url.strip()]
+# Databases are created (and migrated) through the first node.
+ADMIN_URLS[GALERA] = GALERA_URLS[0]
 RABBIT_URL = os.environ.get('CLIMATE_TEST_RABBIT_URL',
                             'rabbit://guest:guest@127.0.0.1:5672/')
 
@@ -63,6 +72,8 @@ def unavailable_reason(backend):
         if not _port_open(url.hostname, url.port or 5672):
             return f'RabbitMQ not reachable at {url.hostname}:{url.port or 5672}'
         return None
+    if backend == GALERA:
+        return _galera_unavailable_reason()
     engine = sa.create_engine(ADMIN_URLS[backend], connect_args=_connect_args(backend))
     try:
         with engine.connect() as conn:
@@ -75,7 +86,31 @@ def unavailable_reason(backend):
 
 
 def _connect_args(backend):
-    return {'connect_timeout': 3} if backend in REAL_DATABASES else {}
+    return {'connect_timeout': 3} if backend in REAL_DATABASES + (GALERA,) else {}
+
+
+def _galera_unavailable_reason():
+    hint = ('(tools/start-galera.sh starts one)'
+            if os.path.exists('/usr/lib/galera/libgalera_smm.so') else
+            '(galera-4 is not installed here: tools/start-galera.sh installs it)')
+    if len(GALERA_URLS) < 2:
+        return f'CLIMATE_TEST_GALERA_URLS names {len(GALERA_URLS)} node(s), not 2 or more'
+    for url in GALERA_URLS:
+        engine = sa.create_engine(url, connect_args=_connect_args(GALERA))
+        try:
+            with engine.connect() as conn:
+                status = dict(conn.execute(sa.text(
+                    "SHOW GLOBAL STATUS WHERE Variable_name IN "
+                    "('wsrep_cluster_size', 'wsrep_ready')")).all())
+        except Exception as exc:  # any driver error means "not here"
+            return f'Galera node not reachable at {engine.url!r} {hint}: {exc}'
+        finally:
+            engine.dispose()
+        if (status.get('wsrep_ready') != 'ON'
+                or status.get('wsrep_cluster_size') != str(len(GALERA_URLS))):
+            return (f'{engine.url!r} is not a ready node of a {len(GALERA_URLS)}-node '
+                    f'Galera cluster {hint}: {status}')
+    return None
 
 
 def skip_or_fail(backend, reason, skip, fail):
@@ -120,3 +155,13 @@ class ProvisionedDatabase:
                     {'name': self.name})
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS {self.name}'))
         self._admin.dispose()
+
+
+class GaleraDatabase(ProvisionedDatabase):
+    """A database created through the first Galera node, and its URL on every node."""
+
+    def __init__(self, tmpdir):
+        super().__init__(GALERA, tmpdir)
+        self.node_urls = [
+            sa.engine.make_url(url).set(database=self.name)
+            .render_as_string(hide_password=False) for url in GALERA_URLS]

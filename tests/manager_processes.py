@@ -2,7 +2,9 @@
 
 ``Managers`` writes one climate.conf (database, RabbitMQ, the dummy plugin with a
 journal file), migrates the database, starts ``climate-manager`` processes on it and
-gives an RPC client to them.
+gives an RPC client to them. A process may be given configuration of its own on top
+(``start(count, own_config=...)``), say its own ``[database] connection`` to one node
+of a cluster.
 """
 
 import signal
@@ -68,12 +70,20 @@ driver = noop
         self.api = rpcapi.ManagerAPI(self.conf, transport=self.transport, timeout=30)
         self.ctx = climate_context.RequestContext(user_id='u1', project_id='p1')
 
-    def start(self, count):
+    def start(self, count, own_config=None):
+        """Start ``count`` processes; ``own_config(index)``, if given, returns the text
+        of a configuration file read after the shared one by the index-th of them."""
         for index in range(count):
-            log = open(self.tmp_path / f'manager-{len(self.processes)}.log', 'w')
+            number = len(self.processes)
+            files = ['--config-file', str(self.config)]
+            if own_config is not None:
+                extra = self.tmp_path / f'manager-{number}.conf'
+                extra.write_text(own_config(index))
+                files += ['--config-file', str(extra)]
+            log = open(self.tmp_path / f'manager-{number}.log', 'w')
             process = subprocess.Popen(
-                [sys.executable, '-m', 'climate.cmd.manager', '--config-file',
-                 str(self.config)], stdout=log, stderr=subprocess.STDOUT)
+                [sys.executable, '-m', 'climate.cmd.manager', *files],
+                stdout=log, stderr=subprocess.STDOUT)
             process.log_path = log.name
             self.processes.append(process)
         for process in self.processes:

@@ -28,8 +28,10 @@ Why it holds on every supported database, at its default isolation level and wit
   row lock, then re-evaluates its WHERE on the committed row, whose generation moved;
 * MariaDB/MySQL (REPEATABLE READ): an UPDATE reads the latest committed version of
   the row, not the transaction's snapshot, with the same outcome;
-* Galera: the loser fails certification, a deadlock error that the same retry
-  handles;
+* Galera: the loser fails certification or is aborted by the winner's replicated
+  write (error 1213, oslo.db's DBDeadlock), which the same retry handles;
+  ``tests/functional/plugins/physical_host/test_galera.py`` races managers writing
+  through different nodes;
 * SQLite: one writer at a time (``BEGIN IMMEDIATE``), so the second transaction's
   search already sees the first one's allocations.
 
