@@ -1,6 +1,7 @@
-"""The wiring of a manager: plugins, lease service, event engine and RPC endpoint, built
-the same way for ``climate-manager`` (with an RPC server) and ``climate-all-in-one``
-(without one: the API in the same process calls the endpoint through :attr:`Manager.api`).
+"""The wiring of a manager: plugins, lease service, event engine and RPC endpoint,
+built the same way for ``climate-manager`` (with an RPC server) and
+``climate-all-in-one`` (without one: the API in the same process calls the endpoint
+through :attr:`Manager.api`).
 """
 
 import oslo_messaging as messaging
