@@ -32,8 +32,8 @@ def pecan_app(manager_api, enforcer):
 def build(conf, manager_api):
     """The WSGI application of the API.
 
-    ``manager_api`` is the manager client: ``climate.manager.rpcapi.ManagerAPI`` over
-    oslo.messaging, or ``climate.api.direct.DirectManagerAPI`` in one process.
+    ``manager_api`` is the manager client, ``climate.manager.rpcapi.ManagerAPI`` (over
+    oslo.messaging, or calling a manager in this process).
     """
     enforcer = policy.make_enforcer(conf)
     app = middleware.Microversion(pecan_app(manager_api, enforcer))

@@ -1,6 +1,7 @@
 """``climate-all-in-one``: the API and the manager in one process, for the quickstart.
 
-The API calls the manager's RPC endpoint directly (``climate.api.direct``) with the
+The manager is wired as ``climate-manager``'s (``climate.manager.server.Manager``) but
+without an RPC server: the API's ``ManagerAPI`` calls its endpoint directly, with the
 same semantics as over RPC, and the event engine runs in the same process. Use it with
 SQLite and ``[compute] driver = memory`` to try Climate with nothing else installed.
 """
@@ -12,16 +13,16 @@ import threading
 from oslo_log import log as logging
 
 from climate.api import app
-from climate.api import direct
 from climate.api import server
 from climate.common import service
+from climate.manager import server as manager_server
 
 LOG = logging.getLogger(__name__)
 
 
 def main(argv=None):
     conf = service.prepare(sys.argv[1:] if argv is None else argv)
-    manager = direct.LocalManager(conf)
+    manager = manager_server.Manager(conf, serve_rpc=False)
     host = server.listen_host(conf)
     httpd = server.make_server(app.build(conf, manager.api), host, conf.port)
     manager.start()

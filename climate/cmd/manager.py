@@ -11,7 +11,7 @@ from climate.manager import server
 
 def main(argv=None):
     conf = service.prepare(sys.argv[1:] if argv is None else argv)
-    manager = server.Manager(conf)
+    manager = server.Manager(conf, serve_rpc=True)
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())

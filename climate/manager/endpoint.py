@@ -1,5 +1,10 @@
 """The manager's RPC endpoint: version 1.0 of the API ``climate.manager.rpcapi`` calls.
 
+A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
+failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
+server then logs it at debug level instead of as an ERROR with its traceback; the caller
+still receives the original exception. 5xx and other exceptions stay errors.
+
 A compute error that escapes a request (Nova unreachable while a host lease's aggregate
 is made, say) reaches the API as a Climate exception: 503 when it is transient, 409
 when Nova answered 409, else 500 with Nova's message.
@@ -13,7 +18,23 @@ from climate.compute import exceptions as compute_exc
 from climate import exceptions
 
 
+def _answers(method):
+    """Marks ``method``'s client errors (Climate exceptions with a code under 500) as
+    expected, as oslo.messaging's ``expected_exceptions`` does for classes."""
+    @functools.wraps(method)
+    def wrapper(self, ctxt, *args, **kwargs):
+        try:
+            return method(self, ctxt, *args, **kwargs)
+        except exceptions.ClimateException as exc:
+            if exc.code >= 500:
+                raise
+            # Takes the exception being handled as the one to send back.
+            raise messaging.ExpectedException()
+    return wrapper
+
+
 def _request(method):
+    """``method`` may call Nova: its compute errors become the API's answers."""
     @functools.wraps(method)
     def wrapper(self, ctxt, *args, **kwargs):
         try:
@@ -24,6 +45,10 @@ def _request(method):
 
 
 class ManagerEndpoint:
+    """What a manager serves: the lease service's requests, plugin calls, wake-ups.
+    Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
+    client method for each."""
+
     target = messaging.Target(version='1.0')
 
     def __init__(self, service, engine, plugins):
@@ -31,24 +56,30 @@ class ManagerEndpoint:
         self.engine = engine
         self.plugins = plugins
 
+    @_answers
     @_request
     def create_lease(self, ctxt, values):
         return self.service.create_lease(ctxt, values)
 
+    @_answers
     def get_lease(self, ctxt, lease_id):
         return self.service.get_lease(ctxt, lease_id)
 
+    @_answers
     def list_leases(self, ctxt, filters=None):
         return self.service.list_leases(ctxt, **(filters or {}))
 
+    @_answers
     @_request
     def update_lease(self, ctxt, lease_id, values):
         return self.service.update_lease(ctxt, lease_id, values)
 
+    @_answers
     @_request
     def delete_lease(self, ctxt, lease_id):
         self.service.delete_lease(ctxt, lease_id)
 
+    @_answers
     @_request
     def call_plugin(self, ctxt, resource_type, plugin_method=None, kwargs=None,
                     method=None):

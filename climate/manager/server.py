@@ -1,4 +1,8 @@
-"""A running manager: plugins, lease service, event engine and RPC server together."""
+"""The wiring of a manager: plugins, lease service, event engine and RPC endpoint,
+built the same way for ``climate-manager`` (with an RPC server) and
+``climate-all-in-one`` (without one: the API in the same process calls the endpoint
+through :attr:`Manager.api`).
+"""
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
@@ -16,20 +20,37 @@ LOG = logging.getLogger(__name__)
 
 
 class Manager:
+    """One manager.
 
-    def __init__(self, conf, transport=None, notifier=None):
+    With ``serve_rpc`` it serves topic ``[manager] rpc_topic`` on ``transport``
+    (default: ``[DEFAULT] transport_url``) and a change to the leases wakes every
+    manager; without, no transport is used and only this manager's engine is woken.
+    ``plugins`` (name -> plugin) and ``notifier`` default to the configured ones.
+    :attr:`api` is a ``ManagerAPI`` calling this manager in this process.
+    """
+
+    def __init__(self, conf, serve_rpc=True, transport=None, plugins=None,
+                 notifier=None):
         self.conf = conf
-        transport = transport or rpc.get_transport(conf)
-        self.plugins = loader.load_plugins(conf)
+        self.plugins = loader.load_plugins(conf) if plugins is None else plugins
         self.service = service.LeaseService(
             conf, self.plugins, notifier or notifications.LeaseNotifier(conf))
         self.engine = engine.EventEngine(conf, self.service)
-        self._peers = rpcapi.ManagerAPI(conf, transport=transport)
-        self.service.set_waker(self._wake_all)
-        target = messaging.Target(topic=conf.manager.rpc_topic, server=self.engine.owner)
-        self.server = rpc.get_server(
-            target, [endpoint.ManagerEndpoint(self.service, self.engine, self.plugins)],
-            conf, transport=transport, serializer=climate_context.ContextSerializer())
+        self.endpoint = endpoint.ManagerEndpoint(self.service, self.engine,
+                                                 self.plugins)
+        self.api = rpcapi.ManagerAPI(conf, local=self.endpoint)
+        self.server = None
+        if serve_rpc:
+            transport = transport or rpc.get_transport(conf)
+            self._peers = rpcapi.ManagerAPI(conf, transport=transport)
+            self.service.set_waker(self._wake_all)
+            target = messaging.Target(topic=conf.manager.rpc_topic,
+                                      server=self.engine.owner)
+            self.server = rpc.get_server(
+                target, [self.endpoint], conf, transport=transport,
+                serializer=climate_context.ContextSerializer())
+        else:
+            self.service.set_waker(self.engine.wake)
 
     def _wake_all(self):
         self.engine.wake()
@@ -39,12 +60,19 @@ class Manager:
             LOG.exception('Could not wake the other managers')
 
     def start(self):
-        self.server.start()
+        if self.server is not None:
+            self.server.start()
         self.engine.start()
-        LOG.info('Manager %s serving topic %s', self.engine.owner,
-                 self.conf.manager.rpc_topic)
+        if self.server is not None:
+            LOG.info('Manager %s serving topic %s', self.engine.owner,
+                     self.conf.manager.rpc_topic)
+        else:
+            LOG.info('Manager %s running in this process (no RPC server)',
+                     self.engine.owner)
 
     def stop(self):
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
         self.engine.stop()
-        self.server.wait()
+        if self.server is not None:
+            self.server.wait()

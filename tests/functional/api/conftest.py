@@ -8,8 +8,8 @@ from oslo_config import cfg
 
 import climate.conf as climate_conf
 from climate.api import app as api_app
-from climate.api import direct
 from climate.api import server as api_server
+from climate.manager import server as manager_server
 from climate.plugins import dummy
 from tests.functional.api import host_plugin
 
@@ -70,12 +70,17 @@ def local_plugins(conf, hosts=True):
     return plugins
 
 
+def local_manager(conf, plugins):
+    return manager_server.Manager(conf, serve_rpc=False, plugins=plugins,
+                                  notifier=NoNotifier())
+
+
 @pytest.fixture
 def local_api(migrated_database, api_conf):
-    """The API wired to a manager in this process (direct dispatch), with the dummy
-    and the test host plugins, on each database backend."""
-    manager = direct.LocalManager(api_conf, plugins=local_plugins(api_conf),
-                                  notifier=NoNotifier())
+    """The API wired to a manager in this process (``climate-all-in-one``'s wiring:
+    no RPC server, local calls), with the dummy and the test host plugins, on each
+    database backend."""
+    manager = local_manager(api_conf, local_plugins(api_conf))
     manager.start()
     server = LiveServer(api_app.build(api_conf, manager.api))
     server.manager = manager
@@ -86,8 +91,7 @@ def local_api(migrated_database, api_conf):
 
 @pytest.fixture
 def local_api_without_hosts(migrated_database, api_conf):
-    manager = direct.LocalManager(api_conf, plugins=local_plugins(api_conf, False),
-                                  notifier=NoNotifier())
+    manager = local_manager(api_conf, local_plugins(api_conf, False))
     server = LiveServer(api_app.build(api_conf, manager.api))
     yield server
     server.stop()
@@ -107,8 +111,7 @@ def keystone_api(migrated_database, fake_keystone, tmp_path):
     config = tmp_path / 'keystone.conf'
     config.write_text(fake_keystone.authtoken_section())
     conf = make_conf(files=[str(config)], auth_strategy='keystone')
-    manager = direct.LocalManager(conf, plugins=local_plugins(conf),
-                                  notifier=NoNotifier())
+    manager = local_manager(conf, local_plugins(conf))
     server = LiveServer(api_app.build(conf, manager.api))
     server.keystone = fake_keystone
     yield server
