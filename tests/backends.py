@@ -11,8 +11,8 @@ failure: ``.ci/run`` sets it so a missing backend can never pass silently.
 import functools
 import os
 import socket
-import uuid
 from urllib import parse
+import uuid
 
 import sqlalchemy as sa
 

@@ -8,6 +8,7 @@ Nova is found in the catalog of the same session.
 """
 
 import importlib
+
 from cliff import show
 
 from climate.cli import params

@@ -2,12 +2,12 @@
 
 import sqlite3
 
-import pytest
 from oslo_config import cfg
+import pytest
 from sqlalchemy import exc as sa_exc
 
-import climate.conf as climate_conf
 from climate import exceptions
+import climate.conf as climate_conf
 from climate.manager import service as service_mod
 
 
