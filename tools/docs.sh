@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${CLIMATE_VENV:-$ROOT/.venv}
 "$ROOT/tools/venv.sh" "$ROOT/doc/requirements.txt"
 cd "$ROOT"
-"$VENV/bin/reno" lint
-"$VENV/bin/sphinx-build" -W --keep-going -b html -d doc/build/doctrees "$@" \
+"$VENV/bin/reno" -q lint
+"$VENV/bin/sphinx-build" -q -W --keep-going -b html -d doc/build/doctrees "$@" \
     doc/source doc/build/html
 echo "docs: open $ROOT/doc/build/html/index.html"
