@@ -9,10 +9,10 @@ p99 under 1 s for 100 simultaneous starts on MariaDB + RabbitMQ.
 import argparse
 import concurrent.futures
 import datetime
-from pathlib import Path
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 

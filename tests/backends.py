@@ -11,8 +11,8 @@ failure: ``.ci/run`` sets it so a missing backend can never pass silently.
 import functools
 import os
 import socket
-from urllib import parse
 import uuid
+from urllib import parse
 
 import sqlalchemy as sa
 

@@ -7,8 +7,8 @@ import json
 import jsonschema
 from jsonschema import exceptions as schema_exc
 
-from climate import exceptions
 from climate.common import timeutils
+from climate import exceptions
 
 JSON_TYPES = ('application/json',)
 

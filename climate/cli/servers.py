@@ -8,7 +8,6 @@ Nova is found in the catalog of the same session.
 """
 
 import importlib
-
 from cliff import show
 
 from climate.cli import params

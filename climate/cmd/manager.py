@@ -4,6 +4,7 @@ import signal
 import sys
 import threading
 
+
 from climate.common import service
 from climate.manager import server
 

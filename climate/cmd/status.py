@@ -13,9 +13,9 @@ from oslo_policy import opts as policy_opts
 from oslo_upgradecheck import common_checks
 from oslo_upgradecheck import upgradecheck
 
-from climate import exceptions
 import climate.conf  # noqa: F401  (registers every option)
 from climate.db import migration
+from climate import exceptions
 from climate.plugins import loader
 
 CONF = cfg.CONF

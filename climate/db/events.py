@@ -12,9 +12,9 @@ import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from climate.common import states
 from climate.db import api as db_api
 from climate.db import models
+from climate.common import states
 
 E = states.Event
 _OPEN = (E.UNDONE, E.IN_PROGRESS)

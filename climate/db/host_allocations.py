@@ -34,8 +34,8 @@ import uuid
 
 import sqlalchemy as sa
 
-from climate import exceptions
 from climate.common import timeutils
+from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
 from climate.db import sqlfunc

@@ -7,11 +7,11 @@ change which reservations it suits (``reservable``, capabilities, deletion) bump
 (see :mod:`climate.db.host_allocations`).
 """
 
-from oslo_db import exception as db_exc
 import sqlalchemy as sa
+from oslo_db import exception as db_exc
 
-from climate import exceptions
 from climate.common import timeutils
+from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
 

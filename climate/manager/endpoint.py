@@ -9,8 +9,8 @@ import functools
 
 import oslo_messaging as messaging
 
-from climate import exceptions
 from climate.compute import exceptions as compute_exc
+from climate import exceptions
 
 
 def _request(method):

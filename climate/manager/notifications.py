@@ -4,8 +4,8 @@ Event types: ``lease.create``, ``lease.update``, ``lease.delete`` and
 ``lease.event.<start_lease|end_lease|before_end_lease>``, with the lease as payload.
 """
 
-from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 PUBLISHER_ID = 'climate.lease'

@@ -5,8 +5,8 @@ Remote Climate exceptions come back as the same class with the same ``message``
 to HTTP statuses.
 """
 
-from oslo_config import cfg
 import oslo_messaging as messaging
+from oslo_config import cfg
 
 from climate import context as climate_context
 from climate import rpc

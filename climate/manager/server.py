@@ -1,7 +1,7 @@
 """A running manager: plugins, lease service, event engine and RPC server together."""
 
-from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_log import log as logging
 
 from climate import context as climate_context
 from climate import rpc

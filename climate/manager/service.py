@@ -11,18 +11,18 @@ import random
 import time
 
 from oslo_db import exception as db_exc
+from sqlalchemy import exc as sa_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
-from climate import exceptions
-from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
+from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
 from climate.db import models
 from climate.db import sqlite
+from climate.common import states
 from climate.manager import views
 
 LOG = logging.getLogger(__name__)

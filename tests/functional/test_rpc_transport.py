@@ -3,9 +3,9 @@
 import threading
 import uuid
 
-from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
+from oslo_config import cfg
 
 from climate import rpc
 

@@ -4,8 +4,8 @@ import contextlib
 import datetime
 import time
 
-from novaclient import exceptions as nova_exc
 import pytest
+from novaclient import exceptions as nova_exc
 
 FREEPOOL = 'freepool'
 

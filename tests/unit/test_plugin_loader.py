@@ -1,10 +1,10 @@
 """Plugins load by Blazar's entry-point names, share one compute driver, fail loudly."""
 
-from oslo_config import cfg
 import pytest
+from oslo_config import cfg
 
-from climate import exceptions
 import climate.conf as climate_conf
+from climate import exceptions
 from climate.plugins import loader
 
 

@@ -2,12 +2,12 @@
 
 import sqlite3
 
-from oslo_config import cfg
 import pytest
+from oslo_config import cfg
 from sqlalchemy import exc as sa_exc
 
-from climate import exceptions
 import climate.conf as climate_conf
+from climate import exceptions
 from climate.manager import service as service_mod
 
 

@@ -8,12 +8,12 @@ loaded these paths answer 404, as Blazar exposes them only with its host plugin.
 
 import pecan
 
-from climate import exceptions
 from climate.api import validation
 from climate.api.v1 import allocations
 from climate.api.v1 import common
 from climate.api.v1 import host_schemas as schemas
 from climate.api.v1 import properties
+from climate import exceptions
 
 call = common.call_host_plugin
 

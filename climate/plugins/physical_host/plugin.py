@@ -27,14 +27,14 @@ import threading
 from oslo_log import log as logging
 import sqlalchemy as sa
 
+from climate.common import timeutils
 from climate import compute
 from climate import exceptions
-from climate.common import states
-from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import host_allocations
 from climate.db import hosts as host_db
 from climate.db import models
+from climate.common import states
 from climate.plugins import base
 from climate.plugins.physical_host import admin
 from climate.plugins.physical_host import pools

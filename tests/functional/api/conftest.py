@@ -3,13 +3,13 @@ a manager in this process (each database backend) or over RabbitMQ."""
 
 import threading
 
-from oslo_config import cfg
 import pytest
+from oslo_config import cfg
 
+import climate.conf as climate_conf
 from climate.api import app as api_app
 from climate.api import direct
 from climate.api import server as api_server
-import climate.conf as climate_conf
 from climate.plugins import dummy
 from tests.functional.api import host_plugin
 

@@ -5,8 +5,8 @@ import subprocess
 import sys
 import unittest
 
-from oslo_db.sqlalchemy import test_migrations
 import sqlalchemy as sa
+from oslo_db.sqlalchemy import test_migrations
 
 from climate.db import migration
 from climate.db import models

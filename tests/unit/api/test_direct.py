@@ -6,9 +6,9 @@ import datetime
 import oslo_messaging as messaging
 import pytest
 
+from climate.api import direct
 from climate import context as climate_context
 from climate import exceptions
-from climate.api import direct
 
 
 class InternalError(Exception):

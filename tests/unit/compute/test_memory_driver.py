@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from climate import context
 from climate.compute import exceptions
 from climate.compute import memory
+from climate import context
 
 
 @pytest.fixture
