@@ -45,8 +45,8 @@ def run(count, manager_count, backend, workers=None):
                 'reservations': [{'resource_type': 'dummy:resource'}]}
         began = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            ids = list(pool.map(lambda _: group.api.create_lease(group.ctx, body)['id'],
-                                range(count)))
+            list(pool.map(lambda _: group.api.create_lease(group.ctx, body)['id'],
+                          range(count)))
         created_in = time.monotonic() - began
         if timeutils.utcnow() >= start:
             raise RuntimeError(f'creating {count} leases took {created_in:.1f}s, past '

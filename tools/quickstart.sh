@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The embedded quickstart: sets up .venv, writes state/climate.conf (SQLite, API and
-# manager in one process, in-memory compute, no authentication), creates the database and runs
+# The embedded quickstart: sets up .venv (Climate, and Blazar's clients from
+# quickstart-requirements.txt), writes state/climate.conf (SQLite, API and manager in
+# one process, in-memory compute, no authentication), creates the database and runs
 # climate-all-in-one: the API on http://127.0.0.1:1234/v1 and the manager in one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-"$ROOT/tools/venv.sh"
+"$ROOT/tools/venv.sh" "$ROOT/quickstart-requirements.txt"
 VENV=${CLIMATE_VENV:-$ROOT/.venv}
 STATE=${CLIMATE_STATE:-$ROOT/state}
 mkdir -p "$STATE"
@@ -36,6 +37,8 @@ CONFEOF
 fi
 "$VENV/bin/climate-db-manage" --config-file "$CONF" upgrade head
 PORT=$(sed -n 's/^port = //p' "$CONF")
-echo "quickstart: starting climate-all-in-one; try, with python-blazarclient installed:"
-echo "  OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:${PORT:-1234}/v1 blazar lease-list"
+echo "quickstart: starting climate-all-in-one; in another shell, try:"
+echo "  source $VENV/bin/activate"
+echo "  export OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:${PORT:-1234}/v1"
+echo "  climate lease list"
 exec "$VENV/bin/climate-all-in-one" --config-file "$CONF"

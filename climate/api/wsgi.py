@@ -11,6 +11,11 @@ import threading
 
 from oslo_config import cfg
 
+from climate.common import no_eventlet
+
+# Before init_application imports oslo.messaging (and through it futurist).
+no_eventlet.hide()
+
 CONFIG_DIR_ENV = 'OS_CLIMATE_CONFIG_DIR'
 DEFAULT_CONFIG_DIR = '/etc/climate'
 

@@ -1,4 +1,4 @@
-"""SQLAlchemy models of Climate's tables (see shared/DESIGN.md, "Data model").
+"""SQLAlchemy models of Climate's tables (see doc/source/architecture.md, "Data model").
 
 The alembic migrations in ``climate/db/migration`` create exactly this schema; a test
 compares the two on every backend.
