@@ -1,10 +1,11 @@
 """``climate server-reserve`` and ``climate server-create`` (virtual:instance).
 
-They call :mod:`climate.client.servers` of the virtual:instance plugin (branch main),
-imported when the command runs, so the rest of the CLI works where that module is not
-installed yet. The lease request goes through this CLI's own adapter, so
-``--os-endpoint`` / the catalog choose the reservation endpoint as for other commands;
-Nova is found in the catalog of the same session.
+They call :mod:`climate.client.servers`, imported when the command runs: it brings
+python-novaclient, which the other commands do without. The lease request goes
+through this CLI's own adapter, so ``--os-endpoint`` / the catalog choose the
+reservation endpoint as for other commands; Nova is found in the catalog of the same
+session (so ``server-create`` needs Keystone authentication, not ``--os-auth-type
+none``).
 """
 
 import importlib

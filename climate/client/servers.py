@@ -37,8 +37,6 @@ from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 
 from climate.client import nova as user_nova
-from climate.compute import base
-from climate.compute import exceptions as compute_exc
 
 LOG = logging.getLogger(__name__)
 SERVICE_TYPE = 'reservation'
@@ -66,7 +64,7 @@ class ServerBootFailed(ClientError):
 
 @dataclasses.dataclass(frozen=True)
 class ReservedServer:
-    server: base.Server     # as it was when the lease was created
+    server: user_nova.Server    # as it was when the lease was created
     lease: dict             # the lease, as Climate's API returned it
 
 
@@ -114,7 +112,7 @@ def create_and_reserve_server(session, name, flavor, image, start, end, *,
     The server is deleted if it does not become ACTIVE or if the reservation fails,
     and the error is raised.
 
-    :param compute: a compute driver acting as the user (default:
+    :param compute: Nova acting as the user (default:
         :class:`climate.client.nova.UserNovaDriver` on ``session``).
     :raises ServerBootFailed: the boot failed or timed out.
     :raises LeaseRequestFailed: Climate refused the lease.
@@ -124,12 +122,15 @@ def create_and_reserve_server(session, name, flavor, image, start, end, *,
         server = compute.create_server(name, flavor, image, networks=networks,
                                        availability_zone=availability_zone,
                                        metadata=metadata)
-    except compute_exc.ComputeError as error:
+    except user_nova.NoNovaEndpoint as error:
+        raise ServerBootFailed(f'Cannot boot {name!r}: {error.message}') from error
+    except user_nova.NovaError as error:
         raise ServerBootFailed(f'Nova refused to boot {name!r}: {error.message}') \
             from error
     try:
-        server = compute.wait_for_server(server.id, base.ACTIVE, timeout=boot_timeout)
-    except compute_exc.ComputeError as error:
+        server = compute.wait_for_server(server.id, user_nova.ACTIVE,
+                                         timeout=boot_timeout)
+    except user_nova.NovaError as error:
         _delete_quietly(compute, server.id)
         raise ServerBootFailed(f'Server {server.id} ({name!r}) did not become ACTIVE '
                                f'and was deleted: {error.message}') from error
@@ -205,6 +206,6 @@ def _error_message(response):
 def _delete_quietly(compute, server_id):
     try:
         compute.delete_server(server_id)
-    except compute_exc.ComputeError:
+    except user_nova.NovaError:
         LOG.exception('Could not delete server %s after a failed reservation; delete '
                       'it yourself', server_id)

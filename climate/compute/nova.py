@@ -1,22 +1,18 @@
-"""The Nova compute driver: python-novaclient over one keystoneauth1 session.
+"""The Nova compute driver: python-novaclient over the [nova] account's session.
 
-The session, auth plugin and client are built once from the [nova] section and shared
-by every call (and thread); keystoneauth re-authenticates when the token expires.
+The session, auth plugin and clients are built once from the [nova] section
+(``climate.compute.session``) and shared by every call (and thread); keystoneauth
+re-authenticates when the token expires. ``NovaDriver`` composes the services a
+Nova driver needs besides Nova: Glance for the status of snapshot images
+(``climate.compute.glance``) and Keystone trusts (``climate.compute.trusts``).
 
 Compute microversion 2.87 is pinned for every call: it is the newest that still returns
 vcpus/memory_mb/local_gb/running_vms from os-hypervisors (dropped in 2.88), and it has
 UUID hypervisor ids and hostname-pattern search (2.53), ``image_id`` in the createImage
 response (2.45), ``networks='none'`` (2.37) and booting on a given host (2.74).
 
-Image status is read from Glance's v2 API (service type ``image``) through the same
-session and catalog, because Nova's images proxy only exists up to microversion 2.35.
-
-Trusts: ``create_trust`` asks Keystone, with the user's own token, to delegate the
-user's roles in their project to the [nova] account (impersonation on);
-``acting_for(trust_id)`` is a copy of this driver whose clients authenticate as that
-account scoped to the trust, so Nova sees the user. Keystone lets only the trustor (or a
-system-scoped admin) delete a trust, so ``delete_trust`` deletes it through the trust
-itself, as the user.
+Trusts: ``acting_for(trust_id)`` is a copy of this driver whose Nova and Glance clients
+authenticate as the [nova] account scoped to the trust, so Nova sees the user.
 """
 
 import collections
@@ -25,10 +21,6 @@ import copy
 import threading
 import urllib.parse
 
-from keystoneauth1 import adapter as ks_adapter
-from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
-from keystoneauth1.loading import adapter as ks_loading_adapter
 from novaclient import api_versions
 from novaclient import client as nova_client
 from novaclient import exceptions as nova_exc
@@ -37,78 +29,36 @@ from oslo_utils import uuidutils
 
 from climate.compute import base
 from climate.compute import exceptions
+from climate.compute import glance
+from climate.compute import session as account_session
+from climate.compute import trusts
 
 API_VERSION = '2.87'
-GROUP = 'nova'
+GROUP = account_session.GROUP
 # Drivers acting with a trust kept for reuse (each holds its own trust-scoped token).
 TRUSTED_CLIENTS = 64
-# Scope options a trust-scoped authentication must leave out.
-TRUST_EXCLUDES = ('project_id', 'project_name', 'domain_id', 'domain_name',
-                  'system_scope')
-
-
-def _http_error(code, message, not_found=None):
-    if code == 404 and not_found is not None:
-        return not_found(message)
-    retryable = code in (408, 429) or (code >= 500 and code != 501)
-    return exceptions.ComputeError(message, retryable=retryable, status_code=code)
 
 
 @contextlib.contextmanager
 def _translated(not_found=None):
     """Turn novaclient/keystoneauth errors into climate.compute.exceptions."""
-    try:
-        yield
-    except nova_exc.ClientException as error:
-        raise _http_error(error.code, f'Nova: {error}', not_found) from error
-    except ks_exc.ConnectTimeout as error:
-        raise exceptions.ComputeTimeout(
-            f'Nova did not answer in time: {error}') from error
-    except ks_exc.ConnectionError as error:
-        raise exceptions.ComputeError(f'Cannot reach Nova or Keystone: {error}',
-                                      retryable=True) from error
-    except ks_exc.HttpError as error:
-        raise _http_error(error.http_status, f'{error}', not_found) from error
-    except ks_exc.ClientException as error:
-        # A missing endpoint or auth plugin is a configuration problem; a failed
-        # discovery is one too unless Keystone could not be reached (or answered 5xx).
-        raise exceptions.ComputeError(f'Cannot use Nova: {error}',
-                                      retryable=_caused_by_outage(error)) from error
-
-
-def _caused_by_outage(error):
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, (ks_exc.ConnectionError, ks_exc.HttpServerError)):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
+    with account_session.translated(not_found):
+        try:
+            yield
+        except nova_exc.ClientException as error:
+            raise account_session.http_error(error.code, f'Nova: {error}',
+                                             not_found) from error
 
 
 class NovaDriver(base.ComputeDriver):
-    """Compute driver backed by a real Nova."""
+    """Compute driver backed by a real Nova (with Glance and Keystone trusts)."""
 
     def __init__(self, conf):
         super().__init__(conf.compute.wait_timeout, conf.compute.poll_interval)
         self.freepool_name = conf[GROUP].aggregate_freepool_name
-        self._conf = conf
-        auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
-        if auth is None:
-            raise exceptions.ComputeError(
-                '[nova] auth_type is not set: Climate needs a Keystone service account '
-                'to call Nova (see the [nova] section of climate.conf.sample)')
-        self._auth = auth
-        self._session = ks_loading.load_session_from_conf_options(conf, GROUP, auth=auth)
-        adapter_kwargs = {}
-        ks_loading_adapter.process_conf_options(conf[GROUP], adapter_kwargs)
-        self._interface = adapter_kwargs.pop('interface')
-        # The compute endpoint comes from the catalog (or endpoint_override) as is; the
-        # API version is the pinned microversion, so version discovery options go unused.
-        for unused in ('version', 'min_version', 'max_version'):
-            adapter_kwargs.pop(unused)
-        self._adapter_kwargs = adapter_kwargs
-        self._nova, self._glance = self._clients(auth)
+        self._account = account_session.ServiceAccount(conf, GROUP)
+        self._trusts = trusts.KeystoneTrusts(self._account)
+        self._nova, self._images = self._clients(self._account.auth)
         self._trusted = collections.OrderedDict()   # trust id -> driver acting with it
         self._trusted_lock = threading.Lock()
         # Aggregate name -> id, so that finding one is a GET of that aggregate rather
@@ -117,77 +67,27 @@ class NovaDriver(base.ComputeDriver):
         self._aggregate_ids = {}
 
     def _clients(self, auth):
-        """A novaclient and a Glance adapter on the shared session, with ``auth``."""
-        kwargs = self._adapter_kwargs
+        """A novaclient and Glance images on the shared session, with ``auth``."""
+        account = self._account
         nova = nova_client.Client(api_versions.APIVersion(API_VERSION),
-                                  session=self._session, auth=auth,
-                                  endpoint_type=self._interface, **kwargs)
-        glance = ks_adapter.Adapter(
-            self._session, auth=auth, service_type='image', interface=self._interface,
-            region_name=kwargs['region_name'], connect_retries=kwargs['connect_retries'])
-        return nova, glance
+                                  session=account.session, auth=auth,
+                                  endpoint_type=account.interface,
+                                  **account.adapter_kwargs)
+        return nova, glance.GlanceImages(account, auth)
 
     # --- trusts ------------------------------------------------------------------------
 
-    def _identity(self, method, path, auth=None, **kwargs):
-        """A Keystone v3 request; the endpoint comes from the catalog of ``auth`` (the
-        service account's by default), like Nova's."""
-        endpoint_filter = {'service_type': 'identity', 'interface': self._interface,
-                           'region_name': self._adapter_kwargs['region_name'],
-                           'version': (3, 0)}
-        return self._session.request(path, method, auth=auth or self._auth,
-                                     endpoint_filter=endpoint_filter, **kwargs)
-
     @property
     def supports_trusts(self):
-        return self._trust_options() is not None
+        return self._trusts.supported
 
     def create_trust(self, context):
-        token = getattr(context, 'auth_token', None)
-        roles = list(getattr(context, 'roles', None) or ())
-        if not (token and context.user_id and context.project_id and roles):
-            return None
-        if not self.supports_trusts:
-            return None     # a trust this account could never use
-        with _translated():
-            trustee = self._session.get_user_id(self._auth)
-            body = {'trust': {'trustor_user_id': context.user_id,
-                              'trustee_user_id': trustee,
-                              'project_id': context.project_id,
-                              'impersonation': True,
-                              'roles': [{'name': role} for role in roles]}}
-            # Only the trustor can delegate: the request carries the user's token.
-            response = self._identity('POST', '/OS-TRUST/trusts', json=body,
-                                      authenticated=False,
-                                      headers={'X-Auth-Token': token})
-        return response.json()['trust']['id']
+        return self._trusts.create(context)
 
     def delete_trust(self, trust_id):
         with self._trusted_lock:
             self._trusted.pop(trust_id, None)
-        path = f'/OS-TRUST/trusts/{trust_id}'
-        try:
-            trust_auth = self._trust_auth(trust_id)
-        except exceptions.ComputeError:
-            trust_auth = None
-        with _translated():
-            if trust_auth is not None:
-                # Keystone lets the trustor (or a system-scoped admin) delete a trust,
-                # not the trustee: delete it as the user, through the trust itself.
-                try:
-                    self._identity('DELETE', path, auth=trust_auth)
-                    return
-                except ks_exc.NotFound:
-                    return
-                except (ks_exc.Unauthorized, ks_exc.Forbidden):
-                    # The trust cannot be used: Keystone answers 401 when it is gone.
-                    pass
-            # As the service account: Keystone's 404 says the trust is gone; a trust
-            # that still exists is deleted only if Keystone lets this account do so.
-            try:
-                self._identity('DELETE', path)
-            except ks_exc.NotFound:
-                pass
+        self._trusts.delete(trust_id)
 
     def acting_for(self, trust_id):
         with self._trusted_lock:
@@ -196,34 +96,12 @@ class NovaDriver(base.ComputeDriver):
                 self._trusted.move_to_end(trust_id)
                 return driver
             driver = copy.copy(self)     # shares the session and this cache
-            driver._nova, driver._glance = self._clients(self._trust_auth(trust_id))
+            driver._nova, driver._images = self._clients(
+                self._trusts.auth_for(trust_id))
             self._trusted[trust_id] = driver
             while len(self._trusted) > TRUSTED_CLIENTS:
                 self._trusted.popitem(last=False)
         return driver
-
-    def _trust_options(self):
-        """The option names of the [nova] auth plugin, or None when it cannot
-        authenticate with a trust: only a password can (Keystone refuses trust scope
-        to an application credential, although keystoneauth offers the option)."""
-        group = self._conf[GROUP]
-        auth_type = group.auth_type
-        if auth_type is None and group.auth_section:
-            auth_type = self._conf[group.auth_section].auth_type
-        loader = ks_loading.get_plugin_loader(auth_type)
-        names = {opt.dest for opt in loader.get_options()}
-        return names if {'trust_id', 'password'} <= names else None
-
-    def _trust_auth(self, trust_id):
-        """The [nova] account's password auth, scoped to the trust instead of a
-        project (Keystone refuses both at once)."""
-        names = self._trust_options()
-        if names is None:
-            raise exceptions.ComputeError(
-                '[nova] auth_type cannot use a Keystone trust', status_code=401)
-        overrides = {name: None for name in TRUST_EXCLUDES if name in names}
-        return ks_loading.load_auth_from_conf_options(
-            self._conf, GROUP, trust_id=trust_id, **overrides)
 
     # --- hypervisors -------------------------------------------------------------------
 
@@ -437,9 +315,7 @@ class NovaDriver(base.ComputeDriver):
             return str(self._nova.servers.create_image(server_id, name, metadata))
 
     def get_image_status(self, image_id):
-        with _translated(exceptions.ImageNotFound):
-            response = self._glance.get(f'/v2/images/{image_id}')
-        return response.json()['status'].lower()
+        return self._images.get_status(image_id)
 
     def set_server_metadata(self, server_id, metadata):
         with _translated(exceptions.ServerNotFound):

@@ -1,8 +1,15 @@
-"""The same injected compute failure for either backend of the compute tests.
+"""The same injected compute failure for either double behind the compute tests.
 
-``MemoryDriver`` fails a driver method directly; ``FakeNova`` answers the first HTTP
-request that method makes with 503 (retryable) or 403 (not).
+With the in-memory driver, ``climate.compute.fixture.ComputeFaults`` fails a driver
+method directly. With the Nova driver over ``FakeNova``, ``NovaFaults`` offers the same
+``inject_failure(method, …)``: the first HTTP request that method makes is answered
+503 (retryable) or 403 (not). Both plan their faults in a
+``climate.compute.fixture.Faults``; ``injector`` gives the one that fits.
 """
+
+import contextlib
+
+from climate.compute import fixture as compute_fixture
 
 # The first request of the Nova API each driver method makes.
 FIRST_REQUEST = {
@@ -20,11 +27,28 @@ FIRST_REQUEST = {
 }
 
 
-def inject_failure(kind, backend, method, times=1, retryable=True, after=False):
-    """Make ``method`` fail ``times`` times on ``backend`` (``kind`` memory or nova)."""
+class NovaFaults:
+    """``ComputeFaults.inject_failure`` for a Nova driver talking to ``fake_nova``."""
+
+    def __init__(self, fake_nova):
+        self.fake_nova = fake_nova
+
+    def inject_failure(self, method, times=1, retryable=True, after=False):
+        http_method, path = FIRST_REQUEST[method]
+        self.fake_nova.inject(status=503 if retryable else 403, method=http_method,
+                              path=path, times=times, after=after,
+                              message=f'Injected failure of {method}')
+
+    def clear_faults(self):
+        self.fake_nova.clear_faults()
+
+
+@contextlib.contextmanager
+def injector(kind, driver, backend):
+    """Fault injection for ``driver``: ``ComputeFaults`` set up on it when ``kind``
+    is memory, else ``NovaFaults`` on ``backend`` (its ``FakeNova``)."""
     if kind == 'memory':
-        backend.inject_failure(method, times=times, retryable=retryable, after=after)
-        return
-    http_method, path = FIRST_REQUEST[method]
-    backend.inject(status=503 if retryable else 403, method=http_method, path=path,
-                   times=times, after=after, message=f'Injected failure of {method}')
+        with compute_fixture.ComputeFaults(driver) as faults:
+            yield faults
+    else:
+        yield NovaFaults(backend)

@@ -57,11 +57,12 @@ Use::
 
 ``inject`` matches ``path`` as a regular expression searched in the request path and
 ``method`` exactly; ``after=True`` performs the request before failing it (the answer
-is lost, the change is made). ``revoke_tokens()`` makes every issued token invalid.
+is lost, the change is made). Injected faults are planned in a
+``climate.compute.fixture.Faults`` (``faults``), the mechanism ``ComputeFaults`` uses
+for the in-memory driver. ``revoke_tokens()`` makes every issued token invalid.
 """
 
 import copy
-import dataclasses
 import datetime
 import itertools
 import json
@@ -74,6 +75,8 @@ import uuid
 from wsgiref import simple_server
 
 from keystoneauth1 import loading as ks_loading
+
+from climate.compute import fixture as compute_fixture
 
 MIN_VERSION = (2, 1)
 MAX_VERSION = (2, 96)
@@ -103,21 +106,6 @@ class HTTPError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-@dataclasses.dataclass
-class Fault:
-    status: int | None
-    method: str | None
-    path: str | None
-    times: int | None
-    delay: float
-    after: bool
-    message: str
-
-    def matches(self, method, path):
-        return (self.method is None or self.method == method) and (
-            self.path is None or re.search(self.path, path) is not None)
 
 
 def _now():
@@ -159,7 +147,7 @@ class FakeNova:
         self._caller = None       # the token record of the request being handled
         self.token_requests = 0
         self.requests = []
-        self.faults = []
+        self.faults = compute_fixture.Faults()    # keyed by (method, path)
         self._ids = itertools.count(1)
         self._server_seq = itertools.count(1)
         self._httpd = None
@@ -291,12 +279,17 @@ class FakeNova:
     def inject(self, status=500, method=None, path=None, times=1, delay=0.0,
                after=False, message='Injected failure'):
         """Make matching requests fail with ``status`` (None: only ``delay``)."""
-        with self.lock:
-            self.faults.append(Fault(status, method, path, times, delay, after, message))
+        def matches(request):
+            return (method is None or method == request[0]) and (
+                path is None or re.search(path, request[1]) is not None)
+        if status:
+            self.faults.fail(matches, lambda request: HTTPError(status, message),
+                             times=times, after=after)
+        if delay:
+            self.faults.delay(matches, delay, times=times)
 
     def clear_faults(self):
-        with self.lock:
-            self.faults.clear()
+        self.faults.clear()
 
     def revoke_tokens(self):
         with self.lock:
@@ -318,16 +311,10 @@ class FakeNova:
         with self.lock:
             self.requests.append((method, path, environ.get('QUERY_STRING', ''),
                                   '%d.%d' % version if version else None))
-            fault = self._take_fault(method, path)
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
         try:
-            if fault is not None and fault.status and not fault.after:
-                raise HTTPError(fault.status, fault.message)
-            status, body, extra = self._dispatch(method, path, query, environ, version)
+            status, body, extra = self.faults.call(
+                (method, path), self._dispatch, method, path, query, environ, version)
             headers.extend(extra)
-            if fault is not None and fault.status:
-                raise HTTPError(fault.status, fault.message)
         except HTTPError as error:
             status = error.status
             name = ERROR_NAMES.get(status, 'computeFault')
@@ -339,16 +326,6 @@ class FakeNova:
         headers.append(('Content-Length', str(len(payload))))
         start_response(f'{status} {REASONS.get(status, "Unknown")}', headers)
         return [payload]
-
-    def _take_fault(self, method, path):
-        for fault in self.faults:
-            if fault.matches(method, path):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                return fault
-        return None
 
     @staticmethod
     def _microversion(environ):

@@ -33,6 +33,7 @@ class World:
         self.kind = kind
         self.driver = driver
         self.backend = backend          # MemoryDriver or FakeNova
+        self.faults = None              # ComputeFaults or NovaFaults (tests.fakes.faults)
 
     def add_server(self, name='vm-1', project_id=PROJECT, status='ACTIVE'):
         return self.backend.add_server(name, 'compute-1', project_id=project_id,
@@ -60,8 +61,8 @@ class World:
         self.backend.action_delay = seconds
 
     def fail(self, method, times=1, retryable=True, after=False):
-        faults.inject_failure(self.kind, self.backend, method, times=times,
-                              retryable=retryable, after=after)
+        self.faults.inject_failure(method, times=times, retryable=retryable,
+                                   after=after)
 
     def images(self):
         """``{image_id: (name, status)}`` of every image Nova knows."""
@@ -96,7 +97,7 @@ class World:
     def server_actions(self):
         """How many shelve, unshelve and snapshot requests Nova received."""
         if self.kind == 'memory':
-            return sum(self.backend.call_count(method) for method in
+            return sum(self.faults.call_count(method) for method in
                        ('shelve_server', 'unshelve_server', 'create_image'))
         return len(self.backend.requests_to('POST', r'/servers/[^/]+/action$'))
 
@@ -118,7 +119,9 @@ def world(request, compute_kind, conf):
         fake = request.getfixturevalue('fake_nova')
         result = World('nova', request.getfixturevalue('nova_driver'), fake)
     result.backend.add_hypervisor('compute-1')
-    return result
+    with faults.injector(result.kind, result.driver, result.backend) as injector:
+        result.faults = injector
+        yield result
 
 
 @pytest.fixture

@@ -338,4 +338,4 @@ def test_every_step_may_run_again_with_the_same_effect(service, ctx, world, plug
         plugin.on_end(ctx, plain, reservation)
         assert not world.exists(server_id)
     assert len(world.images()) == 1
-    assert world.backend.call_count('delete_server') == 1
+    assert world.faults.call_count('delete_server') == 1

@@ -95,7 +95,7 @@ def test_when_keystone_refuses_the_trust_the_lease_is_still_made(service, world)
     user.auth_token = 'not-a-token-keystone-knows'
     server_id = world.add_server('vm-k', project_id=OTHER_PROJECT)
     if world.kind == 'memory':
-        world.backend.inject_failure('create_trust', retryable=False)
+        world.faults.inject_failure('create_trust', retryable=False)
     lease = service.create_lease(user, lease_body(server_id, soon(3600), soon(7200)))
     assert lease['status'] == 'PENDING'
     assert lease['trust_id'] is None

@@ -20,13 +20,14 @@ class Compute:
         self.driver = driver
         self.world = world    # MemoryDriver or FakeNova: add_hypervisor, add_server…
         self.own_project = own_project
+        self.faults = None    # ComputeFaults or NovaFaults (tests.fakes.faults)
 
     def set_action_delay(self, seconds):
         self.world.action_delay = seconds
 
     def fail_next(self, method, retryable=True, times=1, after=False):
-        faults.inject_failure(self.kind, self.world, method, times=times,
-                              retryable=retryable, after=after)
+        self.faults.inject_failure(method, times=times, retryable=retryable,
+                                   after=after)
 
     def user_context(self, user_id='user-b', project_id='project-b', roles=('member',)):
         return fixtures.user_context(self.world, user_id, project_id, roles)
@@ -53,4 +54,6 @@ def compute(request, conf):
                          fake.project_id)
     result.world.add_hypervisor('compute-1', vcpus=16, memory_mb=32768, local_gb=400)
     result.world.add_hypervisor('compute-2')
-    return result
+    with faults.injector(result.kind, result.driver, result.world) as injector:
+        result.faults = injector
+        yield result

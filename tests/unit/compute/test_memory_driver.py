@@ -1,4 +1,5 @@
-"""The in-memory driver's own features: its configuration and its test hooks."""
+"""The in-memory driver's own features: its configuration, its seeding hooks and its
+simulated trusts (with ``climate.compute.fixture.ComputeFaults`` on it)."""
 
 import threading
 import time
@@ -6,6 +7,7 @@ import time
 import pytest
 
 from climate.compute import exceptions
+from climate.compute import fixture as compute_fixture
 from climate.compute import memory
 from climate import context
 
@@ -13,6 +15,12 @@ from climate import context
 @pytest.fixture
 def driver(conf):
     return memory.MemoryDriver(conf)
+
+
+@pytest.fixture
+def faults(driver):
+    with compute_fixture.ComputeFaults(driver) as faults:
+        yield faults
 
 
 def test_default_hypervisors_and_freepool(driver):
@@ -63,62 +71,6 @@ def test_action_delay_is_configurable(conf):
     assert driver.get_server(server_id).status == 'SHELVED_OFFLOADED'
 
 
-def test_inject_failure_counts_down(driver):
-    driver.inject_failure('find_aggregate', times=2)
-    for _ in range(2):
-        with pytest.raises(exceptions.ComputeError) as caught:
-            driver.find_aggregate('freepool')
-        assert caught.value.retryable
-    assert driver.find_aggregate('freepool') is not None
-    assert driver.call_count('find_aggregate') == 3
-
-
-def test_inject_failure_with_a_chosen_error(driver):
-    driver.inject_failure('get_hypervisor', error=exceptions.ComputeTimeout)
-    with pytest.raises(exceptions.ComputeTimeout):
-        driver.get_hypervisor('compute-1')
-
-
-def test_inject_failure_after_the_call_keeps_its_effect(driver):
-    driver.inject_failure('add_host', after=True)
-    with pytest.raises(exceptions.ComputeError):
-        driver.add_host('freepool', 'compute-1')
-    assert driver.find_aggregate('freepool').hosts == ('compute-1',)
-
-
-def test_inject_delay_slows_calls_down(driver):
-    driver.inject_delay('find_aggregate', 0.2, times=1)
-    started = time.monotonic()
-    driver.find_aggregate('freepool')
-    assert time.monotonic() - started >= 0.2
-    started = time.monotonic()
-    driver.find_aggregate('freepool')
-    assert time.monotonic() - started < 0.2
-
-
-def test_a_slow_call_does_not_block_the_others(driver):
-    driver.inject_delay('list_servers_on_host', 0.5)
-    thread = threading.Thread(target=driver.list_servers_on_host, args=('compute-1',))
-    thread.start()
-    time.sleep(0.05)
-    started = time.monotonic()
-    driver.find_aggregate('freepool')
-    assert time.monotonic() - started < 0.3
-    thread.join()
-
-
-def test_clear_faults(driver):
-    driver.inject_failure('find_aggregate', times=5)
-    driver.inject_delay('find_aggregate', 5)
-    driver.clear_faults()
-    assert driver.find_aggregate('freepool') is not None
-
-
-def test_hooks_only_accept_driver_methods(driver):
-    with pytest.raises(ValueError):
-        driver.inject_failure('add_hosts')
-
-
 def test_concurrent_moves_keep_aggregates_consistent(conf):
     hosts = [f'host-{i}' for i in range(20)]
     conf.set_override('hypervisors', hosts, 'compute_memory')
@@ -166,11 +118,12 @@ def test_images_are_owned_by_the_drivers_project(driver):
         driver.project_id
 
 
-def test_a_call_through_a_trust_does_not_change_who_other_threads_act_as(driver):
+def test_a_call_through_a_trust_does_not_change_who_other_threads_act_as(driver,
+                                                                        faults):
     server_id = driver.add_server('vm-1', 'compute-1')
     other_id = driver.add_server('vm-2', 'compute-2')
     trusted = driver.acting_for(driver.create_trust(_user()))
-    driver.inject_delay('create_image', 0.3, times=1)
+    faults.inject_delay('create_image', 0.3, times=1)
     images = {}
     thread = threading.Thread(
         target=lambda: images.setdefault('trusted', trusted.create_image(server_id, 'a')))
@@ -182,16 +135,16 @@ def test_a_call_through_a_trust_does_not_change_who_other_threads_act_as(driver)
     assert driver.image_owner(images['plain']) == driver.project_id
 
 
-def test_hooks_see_calls_through_a_trust(driver):
+def test_hooks_see_calls_through_a_trust(driver, faults):
     trusted = driver.acting_for(driver.create_trust(_user()))
-    driver.inject_delay('find_aggregate', 0.2, times=1)
+    faults.inject_delay('find_aggregate', 0.2, times=1)
     started = time.monotonic()
     trusted.find_aggregate('freepool')
     assert time.monotonic() - started >= 0.2
-    driver.inject_failure('find_aggregate', retryable=False)
+    faults.inject_failure('find_aggregate', retryable=False)
     with pytest.raises(exceptions.ComputeError):
         trusted.find_aggregate('freepool')
-    assert driver.call_count('find_aggregate') == 2
+    assert faults.call_count('find_aggregate') == 2
 
 
 def test_a_trusts_view_shares_the_drivers_settings_and_trusts(driver):
@@ -208,8 +161,8 @@ def test_a_trusts_view_shares_the_drivers_settings_and_trusts(driver):
     assert trusted.acting_for(trusted.trust_id).get_server(server_id).id == server_id
 
 
-def test_create_trust_may_fail_like_keystone(driver):
-    driver.inject_failure('create_trust')
+def test_create_trust_may_fail_like_keystone(driver, faults):
+    faults.inject_failure('create_trust')
     with pytest.raises(exceptions.ComputeError) as caught:
         driver.create_trust(_user())
     assert caught.value.retryable is True

@@ -15,6 +15,7 @@ from oslo_config import cfg
 import climate.conf as climate_conf
 from climate.common import timeutils
 from climate import context as climate_context
+from climate.compute import fixture as compute_fixture
 from climate.compute import memory
 from climate.db import models
 from climate.manager import engine as engine_mod
@@ -147,9 +148,12 @@ def host_conf():
 
 @pytest.fixture
 def hosts_env(migrated_database, host_conf):
-    env = HostsEnv(migrated_database, host_conf, memory.MemoryDriver(host_conf))
-    yield env
-    env.close()
+    driver = memory.MemoryDriver(host_conf)
+    with compute_fixture.ComputeFaults(driver) as faults:
+        env = HostsEnv(migrated_database, host_conf, driver)
+        env.faults = faults     # inject_failure, call_count… of the driver
+        yield env
+        env.close()
 
 
 @pytest.fixture

@@ -100,8 +100,8 @@ def test_memory_driver_failure_mid_start_is_retried(hosts_env):
     names = env.add_hypervisors(2)
     for name in names:
         env.enroll(name)
-    env.driver.inject_failure('remove_host', times=1, after=True)
-    env.driver.inject_failure('add_host', times=1)
+    env.faults.inject_failure('remove_host', times=1, after=True)
+    env.faults.inject_failure('add_host', times=1)
     env.start_engine()
     lease = env.create('now', seconds(3600), min=2)
     wait_for(lambda: status(env, lease) == 'ACTIVE', timeout=30)
@@ -146,7 +146,7 @@ def test_before_end_snapshot_and_leaving_servers(hosts_env):
     wait_for(lambda: status(env, lease) == 'ACTIVE', timeout=20)
     server = env.driver.add_server('user-vm', name)
     wait_for(lambda: status(env, lease) == 'TERMINATED', timeout=30)
-    assert env.driver.call_count('create_image') == 1
+    assert env.faults.call_count('create_image') == 1
     assert [i['name'] for i in env.driver._images.values()] == ['reserved_user-vm']
     # on_end = leave: the server stays, the host is back in the freepool.
     assert [s.id for s in env.driver.list_servers_on_host(name)] == [server]

@@ -3,6 +3,7 @@
 import pytest
 
 from climate.compute import exceptions as compute_exc
+from climate.compute import fixture as compute_fixture
 from climate.compute import memory
 from climate.plugins.physical_host import pools
 
@@ -13,6 +14,12 @@ def driver(conf):
     conf.set_override('poll_interval', 0.01, group='compute')
     conf.set_override('wait_timeout', 2, group='compute')
     return memory.MemoryDriver(conf)
+
+
+@pytest.fixture
+def faults(driver):
+    with compute_fixture.ComputeFaults(driver) as faults:
+        yield faults
 
 
 @pytest.fixture
@@ -64,11 +71,11 @@ def test_a_host_is_never_in_no_pool_while_moving(driver, host_pools):
     assert seen == [(['c1'], ['c1'])]
 
 
-def test_failure_mid_take_then_retry_converges(driver, host_pools):
+def test_failure_mid_take_then_retry_converges(driver, faults, host_pools):
     for host in ('c1', 'c2', 'c3'):
         host_pools.enroll(host)
-    driver.inject_failure('add_host', times=1)
-    driver.inject_failure('remove_host', times=1, after=True)
+    faults.inject_failure('add_host', times=1)
+    faults.inject_failure('remove_host', times=1, after=True)
     for _ in range(3):
         try:
             host_pools.take('res-1', 'p1', ['c1', 'c2', 'c3'])
@@ -97,15 +104,15 @@ def test_give_back_returns_hosts_found_only_in_the_aggregate(driver, host_pools)
     assert driver.find_aggregate('res-1') is None
 
 
-def test_snapshot_once_per_server_even_when_retried(driver, host_pools):
+def test_snapshot_once_per_server_even_when_retried(driver, faults, host_pools):
     first = driver.add_server('vm-1', 'c1')
     driver.add_server('vm-2', 'c2')
-    driver.inject_failure('create_image', times=1, after=False)
+    faults.inject_failure('create_image', times=1, after=False)
     with pytest.raises(compute_exc.ComputeError):
         host_pools.snapshot_servers('res-1', ['c1', 'c2'])
     host_pools.snapshot_servers('res-1', ['c1', 'c2'])
     host_pools.snapshot_servers('res-1', ['c1', 'c2'])
-    assert driver.call_count('create_image') == 3  # one failed, then one per server
+    assert faults.call_count('create_image') == 3  # one failed, then one per server
     marked = driver.get_server(first).metadata
     assert list(marked) == ['climate:snapshot:res-1']
     assert sorted(i['name'] for i in driver._images.values()) == [

@@ -1,20 +1,15 @@
-"""An in-process simulation of Nova for the quickstart and for tests.
+"""The in-memory simulation of Nova: hypervisors, aggregates, servers and images.
 
 It behaves like the Nova driver for every method: the same statuses and task states
 (shelve ends in SHELVED_OFFLOADED, actions take ``[compute_memory] action_delay``
 seconds), the same not-found errors and idempotency, aggregates holding compute service
 hosts with Nova's availability-zone rules, and the ``[nova] aggregate_freepool_name``
 aggregate already created (as the operator would). State lives in this object only.
+Trusts are simulated by ``climate.compute.memory.trusts``.
 
-Test hooks (not part of ``ComputeDriver``):
+Hooks to seed and inspect the simulated world (not part of ``ComputeDriver``):
 
-- ``inject_failure(method, times=1, retryable=True, error=None, after=False)``: the
-  next ``times`` calls of ``method`` raise (a retryable ``ComputeError`` by default, or
-  ``error``); ``after=True`` performs the call first, like a request whose answer is lost.
-- ``inject_delay(method, seconds, times=None)``: calls of ``method`` take ``seconds``
-  longer (``times=None``: until ``clear_faults``).
-- ``clear_faults()``, ``call_count(method)``.
-- ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)`` seed the world.
+- ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)``.
 - ``image_owner(image_id)``: the project owning an image (``project_id`` for images
   made by this driver, the trustor's for images made through ``acting_for``).
 - ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``;
@@ -22,19 +17,10 @@ Test hooks (not part of ``ComputeDriver``):
 - ``issue_user_token(user_id, project_id, roles)``: a token for a user's request
   context (any token does here; ``FakeNova`` has the same hook, with real checks).
 
-Trusts are simulated without Keystone: ``create_trust`` needs a context with a token,
-user, project and roles (it does not check the token), and ``acting_for(trust_id)`` is a
-view of the same simulated Nova whose calls act as the trustor: servers it boots and
-images it makes belong to the trustor's project (and user). No Nova policy is
-simulated: the view may also call what only admins may call in Nova. Once the trust is
-deleted every call through the view raises ``ComputeError`` (status 401, not
-retryable). Injected failures and delays apply to calls through the view too, and
-count in ``call_count``.
+Tests make its calls fail or slow down with ``climate.compute.fixture.ComputeFaults``.
 """
 
-import copy
 import dataclasses
-import functools
 import threading
 import time
 import uuid
@@ -43,6 +29,7 @@ from oslo_serialization import jsonutils
 
 from climate.compute import base
 from climate.compute import exceptions
+from climate.compute.memory import trusts
 
 DEFAULT_AZ = 'nova'
 _NAMESPACE = uuid.UUID('5d1bd0a4-8c1a-4f43-9a4f-7f43d0c9e0a1')
@@ -73,48 +60,6 @@ def parse_hypervisors(items):
                                  f'integer in {item!r}') from None
         parsed.append((name, spec))
     return parsed
-
-
-def _hooked(method):
-    """Apply the injected failures and delays of this method name, count the call."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        failure, delay = self._take_faults(name)
-        if delay:
-            time.sleep(delay)
-        if failure is not None and not failure.after:
-            raise failure.make(name)
-        self._caller()      # a call through a deleted trust fails here
-        result = method(self, *args, **kwargs)
-        if failure is not None:
-            raise failure.make(name)
-        return result
-    return wrapper
-
-
-@dataclasses.dataclass
-class _Failure:
-    remaining: int
-    retryable: bool
-    error: object
-    after: bool
-
-    def make(self, method):
-        if isinstance(self.error, BaseException):
-            return self.error
-        if isinstance(self.error, type):
-            return self.error(f'injected failure of {method}')
-        return exceptions.ComputeError(f'injected failure of {method}',
-                                       retryable=self.retryable,
-                                       status_code=503 if self.retryable else 400)
-
-
-@dataclasses.dataclass
-class _Delay:
-    remaining: int | None
-    seconds: float
 
 
 @dataclasses.dataclass
@@ -150,36 +95,12 @@ class MemoryDriver(base.ComputeDriver):
         self._aggregates = {}         # id -> {'name', 'az', 'hosts', 'metadata', 'uuid'}
         self._next_aggregate_id = 1
         self._images = {}             # id -> {'status', 'pending'}
-        self._failures = {}
-        self._delays = {}
-        self._calls = {}
-        self._trusts = {}             # id -> {'project_id', 'user_id', 'roles'}
-        self._acting = threading.local()  # .trust_id: the trust of the current call
+        self.keystone = trusts.SimulatedTrusts()
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
             self.add_hypervisor(name, **spec)
         self._create_aggregate(self.freepool_name, None)
 
-    # --- test hooks --------------------------------------------------------------------
-
-    def inject_failure(self, method, times=1, retryable=True, error=None, after=False):
-        self._check_hookable(method)
-        with self._lock:
-            self._failures.setdefault(method, []).append(
-                _Failure(times, retryable, error, after))
-
-    def inject_delay(self, method, seconds, times=None):
-        self._check_hookable(method)
-        with self._lock:
-            self._delays[method] = _Delay(times, seconds)
-
-    def clear_faults(self):
-        with self._lock:
-            self._failures.clear()
-            self._delays.clear()
-
-    def call_count(self, method):
-        with self._lock:
-            return self._calls.get(method, 0)
+    # --- seeding and inspecting the world ---------------------------------------------
 
     def image_owner(self, image_id):
         """The project owning the image (KeyError if there is no such image)."""
@@ -187,39 +108,13 @@ class MemoryDriver(base.ComputeDriver):
             return self._images[image_id]['owner']
 
     def trusts(self):
-        with self._lock:
-            return copy.deepcopy(self._trusts)
+        return self.keystone.trusts()
 
     def trust_ids(self):
-        with self._lock:
-            return set(self._trusts)
+        return self.keystone.trust_ids()
 
     def issue_user_token(self, user_id, project_id, roles=('member',)):
-        return uuid.uuid4().hex
-
-    def _check_hookable(self, method):
-        if not hasattr(getattr(type(self), method, None), '__wrapped__'):
-            raise ValueError(f'{method!r} is not a compute driver method')
-
-    def _take_faults(self, method):
-        with self._lock:
-            self._calls[method] = self._calls.get(method, 0) + 1
-            failure = None
-            queue = self._failures.get(method)
-            if queue:
-                failure = queue[0]
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    queue.pop(0)
-            delay = self._delays.get(method)
-            seconds = 0.0
-            if delay is not None:
-                seconds = delay.seconds
-                if delay.remaining is not None:
-                    delay.remaining -= 1
-                    if delay.remaining <= 0:
-                        del self._delays[method]
-            return failure, seconds
+        return self.keystone.issue_user_token(user_id, project_id, roles)
 
     def add_hypervisor(self, hostname, vcpus=8, memory_mb=16384, local_gb=200,
                        hypervisor_type='QEMU', hypervisor_version=8002000,
@@ -254,29 +149,8 @@ class MemoryDriver(base.ComputeDriver):
 
     def _caller(self):
         """(project_id, user_id) the current call acts as: this driver's credentials,
-        or the trustor's for a call through ``acting_for``.
-
-        :raises ComputeError: (401) the trust of the call was deleted.
-        """
-        trust_id = getattr(self._acting, 'trust_id', None)
-        if trust_id is None:
-            return self.project_id, self.user_id
-        with self._lock:
-            trust = self._trusts.get(trust_id)
-        if trust is None:
-            raise exceptions.ComputeError(
-                f'Trust {trust_id} is not valid any more (deleted or unknown)',
-                retryable=False, status_code=401)
-        return trust['project_id'], trust['user_id']
-
-    def _call_as(self, trust_id, name, args, kwargs):
-        """Call the driver method ``name`` acting as the trustor of ``trust_id``."""
-        previous = getattr(self._acting, 'trust_id', None)
-        self._acting.trust_id = trust_id
-        try:
-            return getattr(self, name)(*args, **kwargs)
-        finally:
-            self._acting.trust_id = previous
+        or the trustor's for a call through ``acting_for``."""
+        return self.keystone.trustor() or (self.project_id, self.user_id)
 
     def _settle(self):
         """Complete every action whose delay has passed (Nova's async work)."""
@@ -408,7 +282,6 @@ class MemoryDriver(base.ComputeDriver):
 
     # --- hypervisors -------------------------------------------------------------------
 
-    @_hooked
     def get_hypervisor(self, id_or_hostname):
         with self._lock:
             self._settle()
@@ -420,13 +293,11 @@ class MemoryDriver(base.ComputeDriver):
         raise exceptions.HypervisorNotFound(f'No hypervisor with id or hostname '
                                             f'{id_or_hostname!r}')
 
-    @_hooked
     def list_hypervisors(self):
         with self._lock:
             self._settle()
             return [self._hypervisor(h) for h in self._hypervisors.values()]
 
-    @_hooked
     def list_servers_on_host(self, host):
         with self._lock:
             self._settle()
@@ -434,13 +305,11 @@ class MemoryDriver(base.ComputeDriver):
 
     # --- aggregates --------------------------------------------------------------------
 
-    @_hooked
     def find_aggregate(self, name):
         with self._lock:
             record = self._aggregate_record(name)
             return None if record is None else self._aggregate(record)
 
-    @_hooked
     def ensure_aggregate(self, name, availability_zone=None, metadata=None):
         base.check_availability_zone(availability_zone)
         with self._lock:
@@ -455,7 +324,6 @@ class MemoryDriver(base.ComputeDriver):
                 self._update_metadata(record, metadata)
             return self._aggregate(record)
 
-    @_hooked
     def add_host(self, aggregate_name, host):
         with self._lock:
             record = self._get_aggregate_record(aggregate_name)
@@ -465,7 +333,6 @@ class MemoryDriver(base.ComputeDriver):
                 record['hosts'].append(host)
             return self._aggregate(record)
 
-    @_hooked
     def remove_host(self, aggregate_name, host):
         with self._lock:
             record = self._get_aggregate_record(aggregate_name)
@@ -473,14 +340,12 @@ class MemoryDriver(base.ComputeDriver):
                 record['hosts'].remove(host)
             return self._aggregate(record)
 
-    @_hooked
     def set_aggregate_metadata(self, name, metadata):
         with self._lock:
             record = self._get_aggregate_record(name)
             self._update_metadata(record, metadata)
             return self._aggregate(record)
 
-    @_hooked
     def delete_aggregate(self, name):
         with self._lock:
             record = self._aggregate_record(name)
@@ -489,12 +354,10 @@ class MemoryDriver(base.ComputeDriver):
 
     # --- servers -----------------------------------------------------------------------
 
-    @_hooked
     def get_server(self, server_id):
         with self._lock:
             return self._server(self._server_record(server_id))
 
-    @_hooked
     def shelve_server(self, server_id):
         with self._lock:
             record = self._server_record(server_id)
@@ -510,7 +373,6 @@ class MemoryDriver(base.ComputeDriver):
                 record.host = record.node = None
             self._later(record, 'shelving', finish)
 
-    @_hooked
     def unshelve_server(self, server_id):
         with self._lock:
             record = self._server_record(server_id)
@@ -531,7 +393,6 @@ class MemoryDriver(base.ComputeDriver):
                 record.task_state = None
             self._later(record, 'unshelving', finish)
 
-    @_hooked
     def delete_server(self, server_id):
         with self._lock:
             self._settle()
@@ -541,7 +402,6 @@ class MemoryDriver(base.ComputeDriver):
             self._later(record, 'deleting',
                         lambda: self._servers.pop(server_id, None))
 
-    @_hooked
     def create_image(self, server_id, name, metadata=None):
         with self._lock:
             record = self._server_record(server_id)
@@ -557,7 +417,6 @@ class MemoryDriver(base.ComputeDriver):
             self._later(record, 'image_snapshot', finish)
             return image_id
 
-    @_hooked
     def get_image_status(self, image_id):
         with self._lock:
             self._settle()
@@ -566,21 +425,18 @@ class MemoryDriver(base.ComputeDriver):
                 raise exceptions.ImageNotFound(f'No image with id {image_id}')
             return image['status']
 
-    @_hooked
     def set_server_metadata(self, server_id, metadata):
         with self._lock:
             record = self._server_record(server_id)
             record.metadata.update(metadata)
             return dict(record.metadata)
 
-    @_hooked
     def delete_server_metadata(self, server_id, keys):
         with self._lock:
             record = self._server_record(server_id)
             for key in keys:
                 record.metadata.pop(key, None)
 
-    @_hooked
     def create_server(self, name, flavor, image, *, availability_zone=None, host=None,
                       scheduler_hints=None, networks='none', metadata=None):
         base.check_availability_zone(availability_zone)
@@ -610,81 +466,11 @@ class MemoryDriver(base.ComputeDriver):
 
     supports_trusts = True
 
-    @_hooked
     def create_trust(self, context):
-        token = getattr(context, 'auth_token', None)
-        roles = list(getattr(context, 'roles', None) or ())
-        user_id = getattr(context, 'user_id', None)
-        project_id = getattr(context, 'project_id', None)
-        if not (token and user_id and project_id and roles):
-            return None
-        trust_id = str(uuid.uuid4())
-        with self._lock:
-            self._trusts[trust_id] = {'project_id': project_id, 'user_id': user_id,
-                                      'roles': roles}
-        return trust_id
-
-    @_hooked
-    def delete_trust(self, trust_id):
-        with self._lock:
-            self._trusts.pop(trust_id, None)
-
-    def acting_for(self, trust_id):
-        return _ActingFor(self, trust_id)
-
-
-def _as_trustor(name):
-    def call(self, *args, **kwargs):
-        return self._driver._call_as(self.trust_id, name, args, kwargs)
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = getattr(base.ComputeDriver, name).__doc__
-    return call
-
-
-def _from_driver(name):
-    return property(lambda self: getattr(self._driver, name))
-
-
-class _ActingFor(base.ComputeDriver):
-    """``MemoryDriver.acting_for(trust_id)``: the same simulated Nova (state, injected
-    faults, call counts), every call acting as the trust's trustor."""
-
-    def __init__(self, driver, trust_id):
-        # No base __init__: the waiting settings stay the driver's (tests change them).
-        self._driver = driver
-        self.trust_id = trust_id
-
-    wait_timeout = _from_driver('wait_timeout')
-    poll_interval = _from_driver('poll_interval')
-    freepool_name = _from_driver('freepool_name')
-    _sleep = _from_driver('_sleep')
-    _clock = _from_driver('_clock')
-
-    get_hypervisor = _as_trustor('get_hypervisor')
-    list_hypervisors = _as_trustor('list_hypervisors')
-    list_servers_on_host = _as_trustor('list_servers_on_host')
-    find_aggregate = _as_trustor('find_aggregate')
-    ensure_aggregate = _as_trustor('ensure_aggregate')
-    add_host = _as_trustor('add_host')
-    remove_host = _as_trustor('remove_host')
-    set_aggregate_metadata = _as_trustor('set_aggregate_metadata')
-    delete_aggregate = _as_trustor('delete_aggregate')
-    get_server = _as_trustor('get_server')
-    shelve_server = _as_trustor('shelve_server')
-    unshelve_server = _as_trustor('unshelve_server')
-    delete_server = _as_trustor('delete_server')
-    create_image = _as_trustor('create_image')
-    get_image_status = _as_trustor('get_image_status')
-    set_server_metadata = _as_trustor('set_server_metadata')
-    delete_server_metadata = _as_trustor('delete_server_metadata')
-    create_server = _as_trustor('create_server')
-
-    # Trusts are made and revoked for the user, not as them.
-    def create_trust(self, context):
-        return self._driver.create_trust(context)
+        return self.keystone.create_trust(context)
 
     def delete_trust(self, trust_id):
-        self._driver.delete_trust(trust_id)
+        self.keystone.delete_trust(trust_id)
 
     def acting_for(self, trust_id):
-        return self._driver.acting_for(trust_id)
+        return trusts.ActingFor(self, trust_id)
