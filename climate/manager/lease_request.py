@@ -220,12 +220,12 @@ def _new_reservations(context, requests, plugin_for):
     if not isinstance(requests, list):
         raise exceptions.MalformedParameter(param='reservations')
     parsed = []
-    for request in requests:
+    for index, request in enumerate(requests):
         if not isinstance(request, dict):
             raise exceptions.MalformedParameter(param='reservations')
         resource_type = request.get('resource_type')
         if not resource_type:
-            raise exceptions.MissingParameter(param='resource_type')
+            raise exceptions.MissingParameter(param=f'reservations[{index}].resource_type')
         plugin = plugin_for(resource_type)
         parsed.append(ReservationRequest(resource_type,
                                          plugin.validate(context, dict(request))))

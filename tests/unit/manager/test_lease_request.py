@@ -136,7 +136,8 @@ def test_before_end_strictly_inside_the_lease(ctx, when):
 @pytest.mark.parametrize('reservations, error, message', [
     ('all', exceptions.MalformedParameter, 'Malformed parameter reservations'),
     (['x'], exceptions.MalformedParameter, 'Malformed parameter reservations'),
-    ([{'n': 1}], exceptions.MissingParameter, 'Missing parameter resource_type'),
+    ([{'resource_type': 'echo'}, {'n': 1}], exceptions.MissingParameter,
+     'Missing parameter reservations[1].resource_type'),
     ([{'resource_type': 'nothing'}], exceptions.UnsupportedResourceType,
      'The nothing resource type is not supported'),
 ])
