@@ -1,5 +1,11 @@
 """Request input: the JSON body (content type, syntax, size already checked), JSON
-schema validation with messages that name the offending field, and query values."""
+schema validation with messages that name the offending field, and query values.
+
+A controller takes its body with :func:`extract`, which checks the body's shape (JSON
+types, required keys, lengths, enums) against the schema of its resource
+(``climate.api.v1.*_schemas``). What the values mean (dates, host counts, requirements)
+is the manager's and the plugins' to check: the API passes them on as sent.
+"""
 
 import codecs
 import json
@@ -7,7 +13,6 @@ import json
 import jsonschema
 from jsonschema import exceptions as schema_exc
 
-from climate.common import timeutils
 from climate import exceptions
 
 JSON_TYPES = ('application/json',)
@@ -34,6 +39,14 @@ def json_body(request):
     if not isinstance(body, dict):
         raise exceptions.InvalidInput(message='The request body must be a JSON object')
     check_no_nul(body, 'the request body')
+    return body
+
+
+def extract(request, schema):
+    """The request's JSON body once ``schema`` accepts it (400 naming the field
+    otherwise); an empty body is ``{}``."""
+    body = json_body(request)
+    validate(schema, body)
     return body
 
 
@@ -80,12 +93,18 @@ def field_path(path):
 
 
 def validate(schema, body, validator_cls=jsonschema.Draft202012Validator):
-    """Raise a 400 naming the first field of ``body`` that ``schema`` refuses."""
+    """Raise a 400 naming the first field of ``body`` that ``schema`` refuses.
+
+    A (sub)schema may carry ``description_error``, the wording of its refusal, or
+    ``raises``, the Climate exception to raise instead (Blazar's own message).
+    """
     errors = list(validator_cls(schema).iter_errors(body))
     if not errors:
         return
     # (best_match would descend into anyOf branches at once; do it by hand below)
     error = max(errors, key=schema_exc.relevance)
+    if isinstance(error.schema, dict) and 'raises' in error.schema:
+        raise error.schema['raises']()
     # Descend into anyOf/oneOf to the branch closest to what was sent, keeping the
     # outermost schema's own wording (``description_error``) when it has one.
     message = _own_message(error)
@@ -118,17 +137,6 @@ def _describe(error):
     if error.validator == 'propertyNames':
         return error.message
     return error.message
-
-
-def check_date(body, key):
-    """A 400 naming ``key`` when its date is not one Climate accepts."""
-    value = body.get(key)
-    if value is None:
-        return
-    try:
-        timeutils.parse_date(value)
-    except timeutils.InvalidDate as exc:
-        raise exceptions.InvalidDate(message=f'{key}: {exc}') from None
 
 
 def truthy(value):

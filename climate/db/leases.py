@@ -13,7 +13,9 @@ from climate.db import api as db_api
 from climate.db import models
 from climate.common import states
 
+#: The columns a listing may be sorted by (checked by the caller, the lease service).
 SORT_KEYS = ('created_at', 'name', 'start_date', 'end_date', 'status', 'id')
+SORT_DIRS = ('asc', 'desc')
 
 
 @db_api.reader
@@ -31,11 +33,13 @@ def get(context, lease_id):
 @db_api.reader
 def list_leases(context, project_id=None, status=None, name=None, limit=None,
                 marker=None, sort_key='created_at', sort_dir='asc'):
-    """Leases, filtered and paginated in SQL (``marker`` is the last id of a page)."""
-    if sort_key not in SORT_KEYS:
-        raise exceptions.InvalidInput(reason=f'sort_key must be one of {", ".join(SORT_KEYS)}')
-    if sort_dir not in ('asc', 'desc'):
-        raise exceptions.InvalidInput(reason='sort_dir must be asc or desc')
+    """Leases, filtered and paginated in SQL (``marker`` is the last id of a page).
+
+    ``sort_key`` is one of :data:`SORT_KEYS` and ``sort_dir`` one of
+    :data:`SORT_DIRS`, as the caller checked.
+
+    :raises LeaseNotFound: when ``marker`` is no lease.
+    """
     query = context.session.query(models.Lease)
     if project_id is not None:
         query = query.filter(models.Lease.project_id == project_id)
@@ -47,7 +51,7 @@ def list_leases(context, project_id=None, status=None, name=None, limit=None,
     if marker is not None:
         marker_row = context.session.get(models.Lease, marker)
         if marker_row is None:
-            raise exceptions.InvalidInput(reason=f'marker {marker} not found')
+            raise exceptions.LeaseNotFound(lease_id=marker)
     keys = [sort_key] if sort_key == 'id' else [sort_key, 'id']
     query = db_utils.paginate_query(query, models.Lease, limit, keys, marker=marker_row,
                                     sort_dir=sort_dir)

@@ -1,39 +1,34 @@
 """The lease service: create, update and delete leases, and run their events.
 
+This module holds the orchestration only. A request is parsed and checked by
+:mod:`climate.manager.lease_request`, trusts are made and revoked by
+:mod:`climate.manager.trusts`, and a transaction whose claim lost a race is retried by
+:mod:`climate.db.retry`.
+
 Database work happens in short transactions; each plugin's capacity claim runs inside
 the lease's own transaction, retried against fresh data when a concurrent request won
 the same capacity. Side effects outside the database (``prepare``, ``after_update``,
 events) happen after commit and are undone or recorded on failure, never left silent.
 """
 
-import datetime
-import random
-import time
-
-from oslo_db import exception as db_exc
-from sqlalchemy import exc as sa_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
 
+from climate.common import states
 from climate.common import timeutils
-from climate.compute import exceptions as compute_exc
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
 from climate.db import models
-from climate.db import sqlite
-from climate.common import states
+from climate.db import retry
+from climate.manager import lease_request
+from climate.manager import trusts
 from climate.manager import views
 
 LOG = logging.getLogger(__name__)
 L = states.Lease
 R = states.Reservation
 E = states.Event
-
-# Seconds: the upper bound of the random pause before the n-th retry of a lost claim
-# grows as CLAIM_JITTER * (2**n - 2): 0, 10 ms, 30 ms, 70 ms… up to 0.5 s.
-CLAIM_JITTER = 0.005
-UPDATABLE_KEYS = ('name', 'start_date', 'end_date', 'before_end_date', 'reservations')
 
 
 class LeaseService:
@@ -43,6 +38,7 @@ class LeaseService:
         self.plugins = plugins
         self.notifier = notifier
         self._wake = wake or (lambda: None)
+        self.trusts = trusts.Trusts(plugins)
 
     def set_waker(self, wake):
         self._wake = wake
@@ -53,8 +49,13 @@ class LeaseService:
             return self._view(context, lease_db.get(context, lease_id))
 
     def list_leases(self, context, **filters):
+        query = lease_request.parse_list_query(filters)
         with db_api.reader.using(context):
-            leases = lease_db.list_leases(context, **filters)
+            try:
+                leases = lease_db.list_leases(context, **query)
+            except exceptions.LeaseNotFound:
+                raise exceptions.InvalidInput(
+                    reason=f'marker {query.get("marker")} not found') from None
             return views.leases(context, leases, self.plugins)
 
     def _view(self, context, lease):
@@ -62,13 +63,15 @@ class LeaseService:
 
     # Create ------------------------------------------------------------------------
     def create_lease(self, context, values):
-        lease_values, requests = self._validate_create(context, values)
-        lease_values['trust_id'] = self._create_trust(context, requests)
+        request = lease_request.parse_create(
+            context, values, self._plugin, self.conf.manager.minutes_before_end_lease)
+        trust_id = self.trusts.create(context, request.resource_types)
         try:
-            lease_id = self._with_claim_retries(
-                lambda: self._insert_lease(context, lease_values, requests))
+            lease_id = retry.with_claim_retries(
+                lambda: self._insert_lease(context, request, trust_id),
+                self.conf.manager.claim_retries)
         except Exception:
-            self._delete_trust(lease_values['trust_id'])
+            self.trusts.revoke(trust_id)
             raise
         lease = self._plain_lease(context, lease_id)
         prepared = []
@@ -81,7 +84,7 @@ class LeaseService:
             LOG.exception('Preparing lease %s failed; rolling it back', lease_id)
             self._release(context, lease, prepared)
             self._delete_rows(context, lease_id)
-            self._delete_trust(lease['trust_id'])
+            self.trusts.revoke(lease['trust_id'])
             raise
         lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
         view = self.get_lease(context, lease_id)
@@ -89,113 +92,27 @@ class LeaseService:
         self._wake()
         return view
 
-    def _validate_create(self, context, values):
-        if not isinstance(values, dict):
-            raise exceptions.InvalidInput(reason='the lease must be an object')
-        name = values.get('name')
-        if name is None:
-            raise exceptions.MissingParameter(param='name')
-        _check_name(name)
-        for key in ('start_date', 'end_date'):
-            if values.get(key) is None:
-                raise exceptions.MissingParameter(param=key)
-        start = _parse_date(values['start_date'])
-        end = _parse_date(values['end_date'])
-        if start < timeutils.utcnow_minute():
-            raise exceptions.InvalidInput('Start date must be later than current date')
-        if end <= start:
-            raise exceptions.InvalidInput('End date must be later than start date.')
-        before_end = self._before_end_time(values.get('before_end_date'), start, end)
-        requests = values.get('reservations') or []
-        if not isinstance(requests, list):
-            raise exceptions.MalformedParameter(param='reservations')
-        normalised = []
-        for request in requests:
-            if not isinstance(request, dict):
-                raise exceptions.MalformedParameter(param='reservations')
-            resource_type = request.get('resource_type')
-            if not resource_type:
-                raise exceptions.MissingParameter(param='resource_type')
-            plugin = self._plugin(resource_type)
-            normalised.append((resource_type, plugin.validate(context, dict(request))))
-        lease_values = dict(name=name, start_date=start, end_date=end,
-                            before_end=before_end,
-                            project_id=values.get('project_id') or context.project_id,
-                            user_id=values.get('user_id') or context.user_id)
-        if not lease_values['project_id']:
-            raise exceptions.MissingParameter(param='project_id')
-        return lease_values, normalised
-
-    # Trusts ------------------------------------------------------------------------
-    def _trusting_compute(self, resource_types):
-        """The compute driver of a plugin that acts with the owner's authority for
-        one of these resource types, or None."""
-        for resource_type in resource_types:
-            plugin = self._plugin(resource_type)
-            if plugin.acts_for_owner:
-                return plugin.compute
-        return None
-
-    def _create_trust(self, context, requests):
-        """A Keystone trust from the creator to Climate's account when a plugin of
-        the lease needs the owner's authority. Without one (no token under noauth,
-        Keystone refused, e.g. for application-credential tokens) the lease is still
-        made: the plugins then act with Climate's own account."""
-        driver = self._trusting_compute(resource_type for resource_type, _ in requests)
-        if driver is None:
-            return None
-        try:
-            return driver.create_trust(context)
-        except compute_exc.ComputeError as error:
-            LOG.warning('No Keystone trust from user %s of project %s (%s); Climate will '
-                        'act on their lease with its own account', context.user_id,
-                        context.project_id, error.message)
-            return None
-
-    def _delete_trust(self, trust_id):
-        """Revoke a lease's trust once nothing will use it (failures only logged: a
-        trust outliving its lease grants nothing Climate would use)."""
-        if not trust_id:
-            return
-        driver = self._trusting_compute(self.plugins)
-        if driver is None:
-            return
-        try:
-            driver.delete_trust(trust_id)
-        except compute_exc.ComputeError as error:
-            LOG.warning('Could not delete Keystone trust %s: %s', trust_id, error.message)
-
-    def _before_end_time(self, value, start, end):
-        if value is not None:
-            when = _parse_date(value)
-            if not start < when < end:
-                raise exceptions.NotAuthorized('Datetime is out of lease limits')
-            return when
-        minutes = self.conf.manager.minutes_before_end_lease
-        if minutes <= 0:
-            return None
-        return max(end - datetime.timedelta(minutes=minutes), start)
-
-    def _insert_lease(self, context, lease_values, requests):
+    def _insert_lease(self, context, request, trust_id):
         with db_api.writer.using(context):
             session = context.session
             lease = models.Lease(
-                name=lease_values['name'], project_id=lease_values['project_id'],
-                user_id=lease_values['user_id'], trust_id=lease_values['trust_id'],
-                start_date=lease_values['start_date'], end_date=lease_values['end_date'],
+                name=request.name, project_id=request.project_id,
+                user_id=request.user_id, trust_id=trust_id,
+                start_date=request.start, end_date=request.end,
                 status=L.CREATING, degraded=False)
             session.add(lease)
             session.flush()
-            for resource_type, request in requests:
+            for wanted in request.reservations:
                 reservation = models.Reservation(lease_id=lease.id,
-                                                 resource_type=resource_type,
+                                                 resource_type=wanted.resource_type,
                                                  status=R.PENDING, missing_resources=False,
                                                  resources_changed=False)
                 session.add(reservation)
                 session.flush()
-                self._plugin(resource_type).reserve(context, lease, reservation, request)
+                self._plugin(wanted.resource_type).reserve(context, lease, reservation,
+                                                           wanted.values)
             for event_type, when in ((E.START_LEASE, lease.start_date),
-                                     (E.BEFORE_END_LEASE, lease_values['before_end']),
+                                     (E.BEFORE_END_LEASE, request.before_end),
                                      (E.END_LEASE, lease.end_date)):
                 if when is not None:
                     session.add(models.Event(lease_id=lease.id, event_type=event_type,
@@ -203,47 +120,22 @@ class LeaseService:
                                              attempts=0))
             return lease.id
 
-    def _with_claim_retries(self, operation):
-        """Run a transaction, again against fresh data if a concurrent claim won."""
-        retries = self.conf.manager.claim_retries
-        for attempt in range(1, retries + 1):
-            try:
-                return operation()
-            except (exceptions.ClaimConflict, db_exc.DBDeadlock) as exc:
-                LOG.debug('Claim conflict (attempt %d of %d): %s', attempt, retries, exc)
-            except sa_exc.OperationalError as exc:
-                # SQLite's "database is locked": another writer held the lock longer
-                # than busy_timeout (a loaded machine); the same kind of conflict.
-                if not sqlite.is_locked_error(exc):
-                    raise
-                LOG.warning('SQLite busy (attempt %d of %d): %s', attempt, retries, exc)
-            if attempt < retries:
-                # The first retry is immediate (the winner has committed); later ones
-                # are spread out so that the same losers do not collide again.
-                time.sleep(random.uniform(0, min(CLAIM_JITTER * (2 ** attempt - 2), 0.5)))
-        raise exceptions.Conflict(reason='too many concurrent changes to the same '
-                                         'resources; try again')
-
     # Update ------------------------------------------------------------------------
     def update_lease(self, context, lease_id, values):
-        if not isinstance(values, dict):
-            raise exceptions.InvalidInput(reason='the lease must be an object')
-        values = {k: v for k, v in values.items() if k in UPDATABLE_KEYS}
         lease = self._plain_lease(context, lease_id)
-        if not values:
+        change = lease_request.parse_change(lease, values)
+        if change.is_empty:
             return self.get_lease(context, lease_id)
-        if 'name' in values:
-            _check_name(values['name'])
-        if set(values) == {'name'}:
-            return self._rename(context, lease, values['name'])
-        plan = self._plan_update(context, lease, values)
+        if change.renames_only:
+            return self._rename(context, lease, change.name)
         previous = lease['status']
         if previous not in L.STABLE:
             raise exceptions.InvalidStatus(
                 f'Lease {lease_id} is {previous}; try again when it is not')
         lease_db.set_status(context, lease_id, L.UPDATING, expected=[previous])
         try:
-            self._with_claim_retries(lambda: self._apply_update(context, lease, plan))
+            retry.with_claim_retries(lambda: self._apply_update(context, lease, change),
+                                     self.conf.manager.claim_retries)
         except exceptions.ClimateException as exc:
             if exc.code < 500:
                 lease_db.set_status(context, lease_id, previous, expected=[L.UPDATING])
@@ -270,88 +162,34 @@ class LeaseService:
         self.notifier.notify(context, 'lease.update', view)
         return view
 
-    def _plan_update(self, context, lease, values):
-        now = timeutils.utcnow()
-        start = _parse_date(values['start_date']) if 'start_date' in values \
-            else lease['start_date']
-        end = _parse_date(values['end_date']) if 'end_date' in values else lease['end_date']
-        started = lease['events'].get(E.START_LEASE, E.UNDONE) != E.UNDONE
-        ended = lease['status'] == L.TERMINATED or lease['end_date'] <= now
-        dates_change = start != lease['start_date'] or end != lease['end_date'] or \
-            values.get('before_end_date') is not None or bool(values.get('reservations'))
-        if ended and dates_change:
-            raise exceptions.InvalidInput('Terminated leases can only be renamed')
-        if started and start != lease['start_date']:
-            raise exceptions.InvalidInput(
-                'Cannot modify the start date of already started leases')
-        if not started and start != lease['start_date'] and \
-                start < timeutils.utcnow_minute():
-            raise exceptions.InvalidInput('Start date must be later than current date')
-        if end <= start:
-            raise exceptions.InvalidInput('End date must be later than start date.')
-        if end != lease['end_date'] and end < now:
-            raise exceptions.InvalidInput(
-                'End date must be later than current and start date')
-        before_end = None
-        if values.get('before_end_date') is not None:
-            before_end = _parse_date(values['before_end_date'])
-            if not start < before_end < end:
-                raise exceptions.NotAuthorized('Datetime is out of lease limits')
-        requests = self._reservation_updates(lease, values.get('reservations') or [])
-        return dict(name=values.get('name'), start=start, end=end, before_end=before_end,
-                    requests=requests)
-
-    def _reservation_updates(self, lease, requests):
-        if not isinstance(requests, list):
-            raise exceptions.MalformedParameter(param='reservations')
-        known = {r['id']: r for r in lease['reservations']}
-        updates, unknown = {}, []
-        for request in requests:
-            if not isinstance(request, dict):
-                raise exceptions.MalformedParameter(param='reservations')
-            if not request.get('id'):
-                raise exceptions.MissingParameter(param='reservation ID')
-            if request['id'] not in known:
-                unknown.append(str(request['id']))
-                continue
-            stored_type = known[request['id']]['resource_type']
-            if request.get('resource_type', stored_type) != stored_type:
-                raise exceptions.CantUpdateParameter(param='resource_type')
-            updates[request['id']] = {k: v for k, v in request.items()
-                                      if k not in ('id', 'resource_type')}
-        if unknown:
-            raise exceptions.InvalidInput(
-                f'Reservation(s) {", ".join(unknown)} do not belong to lease {lease["id"]}')
-        return updates
-
-    def _apply_update(self, context, lease, plan):
+    def _apply_update(self, context, lease, change):
         with db_api.writer.using(context):
             row = lease_db.get(context, lease['id'])
             for reservation in row.reservations:
                 if reservation.status == R.DELETED:
                     continue
                 self._plugin(reservation.resource_type).update(
-                    context, row, reservation, plan['requests'].get(reservation.id, {}),
-                    plan['start'], plan['end'])
-            self._move_events(row, plan)
-            if plan['name'] is not None:
-                row.name = plan['name']
-            row.start_date, row.end_date = plan['start'], plan['end']
+                    context, row, reservation, change.reservations.get(reservation.id, {}),
+                    change.start, change.end)
+            self._move_events(row, change)
+            if change.name is not None:
+                row.name = change.name
+            row.start_date, row.end_date = change.start, change.end
 
-    def _move_events(self, row, plan):
+    def _move_events(self, row, change):
         events = {e.event_type: e for e in row.events}
         now = timeutils.utcnow()
-        for event_type, when in ((E.START_LEASE, plan['start']), (E.END_LEASE, plan['end'])):
+        for event_type, when in ((E.START_LEASE, change.start), (E.END_LEASE, change.end)):
             event = events.get(event_type)
             if event is not None and event.status == E.UNDONE:
                 event.time = event.due_at = when
         before = events.get(E.BEFORE_END_LEASE)
         if before is None:
             return
-        if plan['before_end'] is not None:
-            when = plan['before_end']
+        if change.before_end is not None:
+            when = change.before_end
         else:  # keep its distance to the end
-            when = max(plan['end'] - (row.end_date - before.time), plan['start'])
+            when = max(change.end - (row.end_date - before.time), change.start)
         before.time = before.due_at = when
         if before.status == E.DONE and when > now:
             states.check('event', before.id, before.status, E.UNDONE)
@@ -399,7 +237,7 @@ class LeaseService:
                                 reason=f'delete failed: {exc}', expected=[L.DELETING])
             raise
         self._delete_rows(context, lease_id)
-        self._delete_trust(lease['trust_id'])
+        self.trusts.revoke(lease['trust_id'])
         self.notifier.notify(context, 'lease.delete', view)
 
     def _delete_rows(self, context, lease_id):
@@ -475,7 +313,7 @@ class LeaseService:
         self._act_then_settle(context, lease, finish, 'on_end',
                               (R.PENDING, R.ACTIVE, R.ERROR), R.DELETED,
                               L.TERMINATING, L.TERMINATED)
-        self._delete_trust(lease['trust_id'])
+        self.trusts.revoke(lease['trust_id'])
 
     def _act_then_settle(self, context, lease, finish, action, from_statuses,
                          reservation_status, lease_from, lease_to):
@@ -546,7 +384,7 @@ class LeaseService:
         plain = self._plain_lease(context, lease_id)
         self._release(context, plain, plain['reservations'])
         self._delete_rows(context, lease_id)
-        self._delete_trust(plain['trust_id'])
+        self.trusts.revoke(plain['trust_id'])
 
     # Helpers -----------------------------------------------------------------------
     def _plugin(self, resource_type):
@@ -566,16 +404,3 @@ class LeaseBusy(exceptions.InvalidStatus):
     msg_fmt = 'Lease %(lease_id)s is %(status)s'
     retryable = True
 
-
-def _check_name(name):
-    if not isinstance(name, str) or not name.strip():
-        raise exceptions.MalformedParameter(param='name')
-    if len(name) > 80:
-        raise exceptions.InvalidInput(reason='name is longer than 80 characters')
-
-
-def _parse_date(value):
-    try:
-        return timeutils.parse_date(value)
-    except timeutils.InvalidDate:
-        raise exceptions.InvalidDate(date=value) from None

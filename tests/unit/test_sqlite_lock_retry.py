@@ -3,12 +3,12 @@
 import sqlite3
 
 import pytest
-from oslo_config import cfg
 from sqlalchemy import exc as sa_exc
 
-import climate.conf as climate_conf
+from climate.db import retry
 from climate import exceptions
-from climate.manager import service as service_mod
+
+RETRIES = 3
 
 
 def _locked():
@@ -16,18 +16,7 @@ def _locked():
                                    sqlite3.OperationalError('database is locked'))
 
 
-@pytest.fixture
-def service():
-    conf = cfg.ConfigOpts()
-    for module in climate_conf.ALL_MODULES:
-        module.register_opts(conf)
-    conf([], project='climate', default_config_files=[])
-    conf.set_override('claim_retries', 3, group='manager')
-    yield service_mod.LeaseService(conf, {}, notifier=None)
-    conf.reset()
-
-
-def test_locked_database_is_retried(service):
+def test_locked_database_is_retried():
     attempts = []
 
     def operation():
@@ -35,24 +24,24 @@ def test_locked_database_is_retried(service):
         if len(attempts) < 3:
             raise _locked()
         return 'done'
-    assert service._with_claim_retries(operation) == 'done'
+    assert retry.with_claim_retries(operation, RETRIES) == 'done'
     assert len(attempts) == 3
 
 
-def test_lock_that_never_clears_is_a_409(service):
+def test_lock_that_never_clears_is_a_409():
     def operation():
         raise _locked()
     with pytest.raises(exceptions.Conflict) as err:
-        service._with_claim_retries(operation)
+        retry.with_claim_retries(operation, RETRIES)
     assert err.value.code == 409
 
 
-def test_other_operational_errors_are_not_retried(service):
+def test_other_operational_errors_are_not_retried():
     attempts = []
 
     def operation():
         attempts.append(1)
         raise sa_exc.OperationalError('SELECT', {}, sqlite3.OperationalError('no table'))
     with pytest.raises(sa_exc.OperationalError):
-        service._with_claim_retries(operation)
+        retry.with_claim_retries(operation, RETRIES)
     assert len(attempts) == 1

@@ -50,8 +50,10 @@ def allowed(rule, target=None):
     return policy.check(pecan.request.context['enforcer'], rule, target, ctxt)
 
 
-def body():
-    return validation.json_body(pecan.request)
+def body(schema):
+    """The request's JSON body, checked against ``schema`` (see
+    :func:`climate.api.validation.extract`)."""
+    return validation.extract(pecan.request, schema)
 
 
 def reply(data, status=200):

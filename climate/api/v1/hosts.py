@@ -8,22 +8,12 @@ loaded these paths answer 404, as Blazar exposes them only with its host plugin.
 
 import pecan
 
-from climate.api import validation
 from climate.api.v1 import allocations
 from climate.api.v1 import common
 from climate.api.v1 import host_schemas as schemas
 from climate.api.v1 import properties
-from climate import exceptions
 
 call = common.call_host_plugin
-
-
-def _capabilities(body, schema):
-    validation.validate(schema, body)
-    for key in body:
-        if len(key) > schemas.MAX_CAPABILITY_KEY:
-            raise exceptions.ExtraCapabilityTooLong()
-    return body
 
 
 class HostController:
@@ -44,9 +34,7 @@ class HostController:
     @index.when(**common.method('PUT'))
     def update(self):
         common.authorize('climate:oshosts:put')
-        values = _capabilities(common.body(), schemas.UPDATE)
-        if not values:
-            raise exceptions.InvalidInput(message='No data to update')
+        values = common.body(schemas.UPDATE)
         host = call('update_host', host_id=self.host_id, values=values)
         return common.reply({'host': host})
 
@@ -86,7 +74,7 @@ class HostsController:
     @index.when(**common.method('POST'))
     def create(self):
         common.authorize('climate:oshosts:post')
-        values = _capabilities(common.body(), schemas.CREATE)
+        values = common.body(schemas.CREATE)
         return common.reply({'host': call('create_host', values=values)}, status=201)
 
     @pecan.expose()

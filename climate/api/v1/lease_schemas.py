@@ -3,7 +3,8 @@
 They check types and shapes only, accepting what python-blazarclient sends
 (``before_end_date: null``, ``events: []``, the ``""`` defaults it adds for options
 left out, int-like strings, ``affinity: "None"``); the manager and the plugins check
-meanings (dates in order, capacity, ...). Keys not listed are allowed and ignored.
+meanings and convert values (dates read and in order, counts as integers, requirements
+parsed, capacity...). Keys not listed are allowed and ignored.
 """
 
 INT_LIKE = {'description_error': 'must be an integer',

@@ -4,7 +4,10 @@ Show, update and delete first read the lease, so the policy target is the lease'
 project: another project's lease answers 403, as Blazar does. Listing is limited to the
 caller's project unless ``climate:leases:get_all_projects`` allows more; it also takes
 ``limit``/``marker``, ``sort_key``/``sort_dir`` and ``status``/``name``/``project_id``
-filters (none of which Blazar's clients send).
+filters (none of which Blazar's clients send; the manager checks the sort).
+
+Bodies are checked against :mod:`lease_schemas` (shape only) and passed on: the manager
+parses and checks the dates, the plugins their reservation fields.
 """
 
 from urllib import parse
@@ -24,27 +27,24 @@ def _target(lease):
     return {'project_id': lease.get('project_id'), 'user_id': lease.get('user_id')}
 
 
-def _normalise_reservations(values):
-    """Int-like strings of known integer fields become integers ("2" → 2); the
-    ``""`` blazarclient sends for options left out stays for the plugin to refuse."""
-    for reservation in values.get('reservations') or []:
-        if 'resource_type' in reservation:
-            # Types the schemas do not know are left to their plugin entirely.
-            fields = schemas.RESOURCE_FIELDS.get(reservation['resource_type'], {})
-        else:  # an update: every known integer field was checked to be int-like
-            fields = schemas.UPDATE_FIELDS
-        for key, value in list(reservation.items()):
-            if fields.get(key) is schemas.INT_LIKE and isinstance(value, str) \
-                    and value.strip():
-                reservation[key] = int(value)
-    return values
+def _values(body, keys):
+    """What the manager gets: the keys it reads, as sent (it parses the dates and the
+    plugins the reservation fields)."""
+    return {k: body[k] for k in keys if k in body}
 
 
-def _checked(body, schema, keys):
-    validation.validate(schema, body)
-    for key in ('start_date', 'end_date', 'before_end_date'):
-        validation.check_date(body, key)
-    return _normalise_reservations({k: body[k] for k in keys if k in body})
+def _naming_the_date(call, *args):
+    """``call(*args)`` on the manager, a date it cannot read answered naming the field
+    (as every 400 of the API names its field; the manager's message starts with the
+    value, and the field travels in the exception's ``field``)."""
+    try:
+        return call(*args)
+    except exceptions.InvalidDate as exc:
+        field = exc.kwargs.get('field')
+        if not field:
+            raise
+        raise exceptions.InvalidDate(message=f'{field}: {exc.message}',
+                                     **exc.kwargs) from None
 
 
 class LeaseController:
@@ -69,9 +69,9 @@ class LeaseController:
     @index.when(**common.method('PUT'))
     def update(self):
         self._lease('climate:leases:put')
-        body = common.body()
-        values = _checked(body, schemas.UPDATE, schemas.UPDATE_KEYS)
-        lease = common.manager().update_lease(common.context(), self.lease_id, values)
+        values = _values(common.body(schemas.UPDATE), schemas.UPDATE_KEYS)
+        lease = _naming_the_date(common.manager().update_lease, common.context(),
+                                 self.lease_id, values)
         return common.reply({'lease': lease})
 
     @index.when(**common.method('DELETE'))
@@ -117,9 +117,9 @@ class LeasesController:
     @index.when(**common.method('POST'))
     def create(self):
         common.authorize('climate:leases:post')
-        body = common.body()
-        values = _checked(body, schemas.CREATE, schemas.CREATE_KEYS)
-        lease = common.manager().create_lease(common.context(), values)
+        values = _values(common.body(schemas.CREATE), schemas.CREATE_KEYS)
+        lease = _naming_the_date(common.manager().create_lease, common.context(),
+                                 values)
         return common.reply({'lease': lease}, status=201)
 
     @pecan.expose()

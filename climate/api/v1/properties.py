@@ -21,10 +21,9 @@ class PropertyController:
     @index.when(**common.method('PATCH'))
     def update(self):
         common.authorize('climate:oshosts:update_resource_properties')
-        body = common.body()
-        validation.validate(schemas.PROPERTY_UPDATE, body)
+        body = common.body(schemas.PROPERTY_UPDATE)
         found = common.call_host_plugin('update_property', property_name=self.name,
-                           values={'private': body['private']})
+                                        values={'private': body['private']})
         return common.reply({'resource_property': found})
 
 
@@ -38,9 +37,9 @@ class PropertiesController:
     def list(self):
         common.authorize('climate:oshosts:get_resource_properties')
         request = pecan.request
-        found = common.call_host_plugin('list_properties',
-                           detail=validation.truthy(request.GET.get('detail')),
-                           all=validation.truthy(request.GET.get('all')))
+        found = common.call_host_plugin(
+            'list_properties', detail=validation.truthy(request.GET.get('detail')),
+            all=validation.truthy(request.GET.get('all')))
         return common.reply({'resource_properties': found})
 
     @pecan.expose()

@@ -113,8 +113,7 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         return found
 
     def _clauses(self, context, values):
-        parsed = {field: requirements.parse(field, values.get(field))
-                  for field in request.PROPERTY_FIELDS}
+        parsed = values.requirements  # a request.HostRequest
         wanted = requirements.capability_names(*parsed.values())
         unknown = wanted - host_db.known_properties(context, RESOURCE_TYPE, wanted)
         if unknown:

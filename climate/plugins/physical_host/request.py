@@ -10,11 +10,16 @@ Fields (Blazar's, section 5.1 of the API reference):
     ``""`` (nothing), ``"snapshot"`` or ``"default"`` (``[physical:host]
     before_end`` decides); ``"default"`` when absent.
 
-Every error is a 400 naming the field.
+Every error is a 400 naming the field. These fields are checked and converted here
+only (the REST API passes them on as sent): a request becomes a :class:`HostRequest`,
+whose requirements are parsed once and then used by the plugin's host search.
 """
 
+import collections.abc
+import dataclasses
 import json
 import re
+from typing import Mapping, Tuple
 
 from climate import exceptions
 from climate.plugins.physical_host import requirements
@@ -25,6 +30,37 @@ FIELDS = ('min', 'max', 'before_end') + PROPERTY_FIELDS
 _INTEGER = re.compile(r'^\s*[+-]?\d+\s*$')
 # Far more hosts than any cloud has; keeps values inside every integer column.
 MAX_COUNT = 100000
+
+
+#: A requirement field, parsed.
+Parsed = Tuple[requirements.Requirement, ...]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class HostRequest(collections.abc.Mapping):
+    """A checked host request. As a mapping it holds the fields as stored and shown
+    (``min``, ``max``, ``before_end`` and the requirement texts, :data:`FIELDS`), so
+    it compares equal to the dict of a stored reservation; ``requirements`` holds
+    each requirement field parsed."""
+
+    min: int
+    max: int
+    before_end: str
+    hypervisor_properties: str
+    resource_properties: str
+    requirements: Mapping[str, Parsed] = \
+        dataclasses.field(default_factory=dict, repr=False)
+
+    def __getitem__(self, key):
+        if key not in FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(FIELDS)
+
+    def __len__(self):
+        return len(FIELDS)
 
 
 def parse_count(name, value):
@@ -61,33 +97,34 @@ def parse_before_end(value):
     return value
 
 
-def normalise_properties(field, value):
-    """Check the syntax and return the text to store (``""`` for no requirement)."""
+def parse_properties(field, value):
+    """``(text to store, parsed requirements)`` of a requirement field; the text is
+    ``""`` for no requirement."""
     parsed = requirements.parse(field, value)
     if not parsed:
-        return ''
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
+        return '', ()
+    return (value if isinstance(value, str) else json.dumps(value)), parsed
 
 
 def validate_create(values):
-    """The normalised fields of a new reservation."""
+    """The :class:`HostRequest` of a new reservation."""
     for name in ('min', 'max'):
         if values.get(name) is None:
             raise exceptions.MissingParameter(param=name)
     minimum = parse_count('min', values['min'])
     maximum = parse_count('max', values['max'])
     check_range(minimum, maximum)
-    result = {'min': minimum, 'max': maximum,
-              'before_end': parse_before_end(values.get('before_end'))}
+    texts, parsed = {}, {}
     for field in PROPERTY_FIELDS:
-        result[field] = normalise_properties(field, values.get(field))
-    return result
+        texts[field], parsed[field] = parse_properties(field, values.get(field))
+    return HostRequest(min=minimum, max=maximum,
+                       before_end=parse_before_end(values.get('before_end')),
+                       requirements=parsed, **texts)
 
 
 def validate_update(values, current):
-    """The fields of ``current`` (a normalised reservation) changed by ``values``.
+    """The :class:`HostRequest` ``current`` (the fields of a stored reservation)
+    becomes with the changes in ``values``.
 
     Other keys are ignored, as Blazar does (clients may send a reservation back
     with its read-only fields).
@@ -99,7 +136,13 @@ def validate_update(values, current):
     check_range(result['min'], result['max'])
     if 'before_end' in values:
         result['before_end'] = parse_before_end(values['before_end'])
+    parsed = {}
     for field in PROPERTY_FIELDS:
-        if field in values:
-            result[field] = normalise_properties(field, values[field])
-    return result
+        # A stored requirement was checked when it was stored; it is read again here
+        # because the search needs it parsed, not because it could be wrong.
+        source = values[field] if field in values else result[field]
+        result[field], parsed[field] = parse_properties(field, source)
+    return HostRequest(min=result['min'], max=result['max'],
+                       before_end=result['before_end'], requirements=parsed,
+                       hypervisor_properties=result['hypervisor_properties'],
+                       resource_properties=result['resource_properties'])

@@ -4,6 +4,7 @@ import pytest
 
 from climate import exceptions
 from climate.plugins.physical_host import request
+from climate.plugins.physical_host import requirements
 
 
 def valid(**extra):
@@ -90,3 +91,27 @@ def test_update_merges_and_checks_the_resulting_range():
         {'resource_properties': '["==", "$gpu", "true"]', 'before_end': ''}, current)
     assert updated['resource_properties'] == '["==", "$gpu", "true"]'
     assert updated['before_end'] == ''
+
+
+def test_requirements_are_parsed_once_into_the_request():
+    values = request.validate_create(valid(
+        hypervisor_properties='[">=", "$vcpus", "4"]',
+        resource_properties=['==', '$gpu', 'true']))
+    assert isinstance(values, request.HostRequest)
+    assert values.requirements == {
+        'hypervisor_properties': (requirements.Requirement('>=', 'vcpus', '4'),),
+        'resource_properties': (requirements.Requirement('==', 'gpu', 'true'),)}
+    assert request.validate_create(valid()).requirements == {
+        'hypervisor_properties': (), 'resource_properties': ()}
+
+
+def test_an_update_parses_the_new_requirements_and_the_kept_ones():
+    stored = {'min': 1, 'max': 2, 'before_end': 'default',
+              'hypervisor_properties': '["==", "$rack", "r1"]', 'resource_properties': ''}
+    updated = request.validate_update({'resource_properties': '["<", "$gpus", 3]'},
+                                      stored)
+    assert updated.requirements == {
+        'hypervisor_properties': (requirements.Requirement('==', 'rack', 'r1'),),
+        'resource_properties': (requirements.Requirement('<', 'gpus', '3'),)}
+    assert updated['hypervisor_properties'] == stored['hypervisor_properties']
+    assert dict(updated) == dict(stored, resource_properties='["<", "$gpus", 3]')
