@@ -63,7 +63,8 @@ def broker(rabbit_url):
     place = types.SimpleNamespace(url=rabbit_url, exchange=name,
                                   topic=f'notifications-{name}')
     yield place
-    with kombu.Connection(rabbit_url) as connection:
+    # kombu calls oslo.messaging's rabbit:// scheme amqp://.
+    with kombu.Connection(re.sub(r'^rabbit://', 'amqp://', rabbit_url)) as connection:
         channel = connection.channel()
         for priority in PRIORITIES:
             kombu.Queue(f'{place.topic}.{priority}', channel=channel).delete()
@@ -120,11 +121,11 @@ def live_lease(tmp_path, broker, publisher_id):
         manager.api.delete_lease(ctx, lease['id'])
         received += consumer.take(1)
     finally:
-        manager.stop()
-        manager.service.notifier.transport.cleanup()
         listener.stop()
         listener.wait()
         listen_transport.cleanup()
+        manager.stop()
+        manager.service.notifier.transport.cleanup()
     return received, shown
 
 
