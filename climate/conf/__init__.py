@@ -14,6 +14,7 @@ from climate.conf import compute_memory
 from climate.conf import database
 from climate.conf import dummy_plugin
 from climate.conf import manager
+from climate.conf import notifications
 from climate.conf import nova
 from climate.conf import paths
 from climate.conf import physical_host
@@ -21,8 +22,8 @@ from climate.conf import virtual_instance
 
 CONF = cfg.CONF
 
-ALL_MODULES = (paths, api, manager, database, compute, compute_memory, nova, allocation,
-               physical_host, virtual_instance, dummy_plugin)
+ALL_MODULES = (paths, api, manager, notifications, database, compute, compute_memory,
+               nova, allocation, physical_host, virtual_instance, dummy_plugin)
 
 for _module in ALL_MODULES:
     _module.register_opts(CONF)
