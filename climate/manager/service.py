@@ -134,8 +134,9 @@ class LeaseService:
                 f'Lease {lease_id} is {previous}; try again when it is not')
         lease_db.set_status(context, lease_id, L.UPDATING, expected=[previous])
         try:
-            retry.with_claim_retries(lambda: self._apply_update(context, lease, change),
-                                     self.conf.manager.claim_retries)
+            rearmed = retry.with_claim_retries(
+                lambda: self._apply_update(context, lease, change),
+                self.conf.manager.claim_retries)
         except exceptions.ClimateException as exc:
             if exc.code < 500:
                 lease_db.set_status(context, lease_id, previous, expected=[L.UPDATING])
@@ -150,6 +151,9 @@ class LeaseService:
         self._after_update(context, lease_id)
         view = self.get_lease(context, lease_id)
         self.notifier.notify(context, 'lease.update', view)
+        if rearmed:
+            # Blazar's consumers learn that the before-end event they saw will run again.
+            self.notifier.notify(context, 'lease.event.before_end_lease.stop', view)
         self._wake()
         return view
 
@@ -171,12 +175,15 @@ class LeaseService:
                 self._plugin(reservation.resource_type).update(
                     context, row, reservation, change.reservations.get(reservation.id, {}),
                     change.start, change.end)
-            self._move_events(row, change)
+            rearmed = self._move_events(row, change)
             if change.name is not None:
                 row.name = change.name
             row.start_date, row.end_date = change.start, change.end
+        return rearmed
 
     def _move_events(self, row, change):
+        """Move the lease's pending events to the new window; True when a before-end
+        event that had run is due again."""
         events = {e.event_type: e for e in row.events}
         now = timeutils.utcnow()
         for event_type, when in ((E.START_LEASE, change.start), (E.END_LEASE, change.end)):
@@ -185,7 +192,7 @@ class LeaseService:
                 event.time = event.due_at = when
         before = events.get(E.BEFORE_END_LEASE)
         if before is None:
-            return
+            return False
         if change.before_end is not None:
             when = change.before_end
         else:  # keep its distance to the end
@@ -194,6 +201,8 @@ class LeaseService:
         if before.status == E.DONE and when > now:
             states.check('event', before.id, before.status, E.UNDONE)
             before.status = E.UNDONE
+            return True
+        return False
 
     def _after_update(self, context, lease_id):
         lease = self._plain_lease(context, lease_id)

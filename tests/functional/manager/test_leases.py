@@ -199,6 +199,30 @@ def test_started_lease_can_change_its_end_only(service, ctx):
     assert service.get_lease(ctx, lease['id'])['status'] == 'ACTIVE'
 
 
+def test_prolonging_past_a_before_end_that_ran_rearms_it_and_says_so(
+        service, ctx, sent_notifications):
+    lease = _started(service, ctx)
+    with db_api.writer.using(ctx):
+        for event in lease_db.get(ctx, lease['id']).events:
+            if event.event_type == 'before_end_lease':
+                event.status = 'DONE'
+    new_end = timeutils.format_date(soon(5 * 3600))[:16].replace('T', ' ')
+    updated = service.update_lease(ctx, lease['id'], {'end_date': new_end})
+    assert events_of(updated)['before_end_lease']['status'] == 'UNDONE'
+    # Blazar's consumers are told the before-end they saw will run again.
+    assert [n['event_type'] for n in sent_notifications][-2:] == [
+        'lease.update', 'lease.event.before_end_lease.stop']
+    assert sent_notifications[-1]['payload']['lease_id'] == lease['id']
+
+
+def test_an_update_that_rearms_nothing_sends_no_stop(service, ctx, sent_notifications):
+    lease = _started(service, ctx)
+    new_end = timeutils.format_date(soon(5 * 3600))[:16].replace('T', ' ')
+    service.update_lease(ctx, lease['id'], {'end_date': new_end})
+    assert 'lease.event.before_end_lease.stop' not in [
+        n['event_type'] for n in sent_notifications]
+
+
 def test_terminated_lease_can_only_be_renamed(service, ctx):
     lease = service.create_lease(ctx, lease_body(soon(3600), soon(7200)))
     force_status(ctx, lease['id'], 'TERMINATED')
