@@ -1,5 +1,7 @@
 """Fixtures shared by every tier: per-backend databases, the broker, configuration."""
 
+import contextlib
+
 import pytest
 from oslo_config import cfg
 
@@ -45,12 +47,35 @@ def migrated_database(database, migrated_templates, tmp_path):
         migration.upgrade('head', engine=database.engine)
     else:
         database.use(*migrated_templates.copy(database.backend, str(tmp_path)))
+    with climate_uses(database):
+        yield database
+
+
+@pytest.fixture(scope='class', params=backends.DATABASES)
+def class_migrated_database(request, migrated_templates, tmp_path_factory):
+    """``migrated_database`` shared by the tests of a class (a gabbi story's requests),
+    on each backend in turn."""
+    use_backend(request.param)
+    db, release = migrated_templates.copy(
+        request.param, str(tmp_path_factory.mktemp('db')))
+    try:
+        with climate_uses(db):
+            yield db
+    finally:
+        release()
+
+
+@contextlib.contextmanager
+def climate_uses(database):
+    """Point Climate's ``@reader``/``@writer`` at ``database`` meanwhile."""
     manager = db_api.get_context_manager().make_new_manager()
     manager.configure(connection=database.url, sqlite_fk=True)
     restore = db_api.get_context_manager().patch_factory(manager)
-    yield database
-    restore()
-    manager.writer.get_engine().dispose()
+    try:
+        yield
+    finally:
+        restore()
+        manager.writer.get_engine().dispose()
 
 
 @pytest.fixture
