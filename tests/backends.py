@@ -10,8 +10,8 @@ failure: ``.ci/run`` sets it so a missing backend can never pass silently.
 
 import functools
 import os
-import shutil
 import socket
+import sqlite3
 import uuid
 from urllib import parse
 
@@ -163,7 +163,7 @@ class MigratedTemplates:
     """One database per backend migrated to head once (per pytest process), and
     cheap copies of it for each test, instead of running every migration per test:
 
-    * SQLite: a copy of the template file;
+    * SQLite: a copy of the template file (sqlite3's backup);
     * PostgreSQL: ``CREATE DATABASE ... TEMPLATE``;
     * MariaDB/MySQL: the template itself, emptied (``TRUNCATE``, which also resets
       the auto-increment counters) when the test releases it. ``CREATE TABLE ... LIKE``
@@ -192,8 +192,7 @@ class MigratedTemplates:
         template = self._template(backend)
         if backend == 'sqlite':
             db = ProvisionedDatabase(backend, tmpdir)
-            db.engine.dispose()
-            shutil.copyfile(template.url[len('sqlite:///'):], db.url[len('sqlite:///'):])
+            _sqlite_copy(template.url, db.url)
             return db, db.drop
         if backend == 'postgresql':
             db = ProvisionedDatabase(backend, tmpdir, template=template.name)
@@ -224,6 +223,17 @@ class MigratedTemplates:
         for db in self._templates.values():
             db.drop()
         self._templates.clear()
+
+
+def _sqlite_copy(source_url, target_url):
+    # The backup API copies what a WAL file may still hold, unlike a file copy.
+    source = sqlite3.connect(source_url[len('sqlite:///'):])
+    target = sqlite3.connect(target_url[len('sqlite:///'):])
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 class _SharedDatabase:
