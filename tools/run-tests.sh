@@ -4,9 +4,10 @@
 # CLIMATE_TEST_REQUIRE_BACKENDS=all (set by .ci/run) makes a missing backend fail,
 # the OpenStack environment included. Three runs, each only when a path (or no path)
 # selects it, with the options (-m combined with each run's own selection):
-# 1. everything but the integration tier and tests/nova, on pytest-xdist workers
-#    (CLIMATE_TEST_WORKERS, default 3; 0 runs it in one process; your own -n or
-#    --dist wins; stories of one YAML file stay on one worker, --dist loadgroup);
+# 1. everything but the integration tier and tests/nova; when it includes a directory
+#    of the functional tier, on pytest-xdist workers (CLIMATE_TEST_WORKERS, default 3;
+#    0 runs it in one process; your own -n or --dist wins; the requests of a gabbi
+#    story stay on one worker, --dist loadgroup);
 # 2. the integration tier (tests/integration, marker integration), which installs and
 #    starts real OpenStack services itself on fixed ports: in one process, one test
 #    at a time (`-m 'not integration'` leaves it out);
@@ -46,7 +47,17 @@ run_nova=$(( ${#nova_paths[@]} > 0 || no_paths ))
 both() { if [ -n "$marker" ]; then echo "($marker) and $1"; else echo "$1"; fi; }
 nova_options=("${options[@]}")
 [ -z "$marker" ] || nova_options+=(-m "$marker")
-xdist=(-n "${CLIMATE_TEST_WORKERS:-3}" --dist loadgroup)
+# Workers pay off for the functional tier, which mostly waits (servers, engines,
+# databases); the unit tests, a file or a test start faster in one process.
+xdist=()
+for path in "${main_paths[@]:-tests}"; do
+    case "$path" in
+        tests | tests/ | tests/functional | tests/functional/) ;;
+        tests/functional/*) [ -d "$path" ] || continue ;;
+        *) continue ;;
+    esac
+    xdist=(-n "${CLIMATE_TEST_WORKERS:-3}" --dist loadgroup)
+done
 serial=(-n 0)
 for arg in "${options[@]}"; do
     case "$arg" in
