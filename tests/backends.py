@@ -13,6 +13,7 @@ node in ``CLIMATE_TEST_GALERA_URLS`` (comma-separated).
 import functools
 import os
 import socket
+import sqlite3
 import uuid
 from urllib import parse
 
@@ -128,9 +129,10 @@ def check(backend, skip, fail):
 
 
 class ProvisionedDatabase:
-    """A fresh, empty database on one backend, dropped by :meth:`drop`."""
+    """A fresh, empty database on one backend, dropped by :meth:`drop`
+    (on PostgreSQL, a copy of ``template`` when one is given)."""
 
-    def __init__(self, backend, tmpdir):
+    def __init__(self, backend, tmpdir, template=None):
         self.backend = backend
         self.name = f'climate_t_{uuid.uuid4().hex[:12]}'
         if backend == 'sqlite':
@@ -138,8 +140,9 @@ class ProvisionedDatabase:
         else:
             admin = sa.engine.make_url(ADMIN_URLS[backend])
             self._admin = sa.create_engine(admin, isolation_level='AUTOCOMMIT')
+            copy = f' TEMPLATE {template}' if template else ''
             with self._admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE {self.name}'))
+                conn.execute(sa.text(f'CREATE DATABASE {self.name}{copy}'))
             self.url = admin.set(database=self.name).render_as_string(hide_password=False)
         self.engine = sa.create_engine(self.url)
 
@@ -165,3 +168,150 @@ class GaleraDatabase(ProvisionedDatabase):
         self.node_urls = [
             sa.engine.make_url(url).set(database=self.name)
             .render_as_string(hide_password=False) for url in GALERA_URLS]
+
+
+class LazyDatabase:
+    """A test's database on ``backend``: a fresh empty one, created on first use,
+    unless :meth:`use` hands it a migrated copy first (``migrated_database``), so a
+    test that asks for both gets one database, as before."""
+
+    def __init__(self, backend, tmpdir):
+        self.backend = backend
+        self._tmpdir = tmpdir
+        self._db = None
+        self._release = None
+
+    def use(self, db, release):
+        self._db, self._release = db, release
+
+    @property
+    def provisioned(self):
+        return self._db is not None
+
+    def _get(self):
+        if self._db is None:
+            self._db = ProvisionedDatabase(self.backend, self._tmpdir)
+            self._release = self._db.drop
+        return self._db
+
+    name = property(lambda self: self._get().name)
+    url = property(lambda self: self._get().url)
+    engine = property(lambda self: self._get().engine)
+
+    def drop(self):
+        if self._release is not None:
+            self._release()
+        self._db = self._release = None
+
+
+class MigratedTemplates:
+    """One database per backend migrated to head once (per pytest process), and
+    cheap copies of it for each test, instead of running every migration per test:
+
+    * SQLite: a copy of the template file (sqlite3's backup);
+    * PostgreSQL: ``CREATE DATABASE ... TEMPLATE``;
+    * MariaDB/MySQL: the template itself, emptied when the test releases it (with
+      its auto-increment counters reset). ``CREATE TABLE ... LIKE``
+      copies would lose the foreign keys.
+    """
+
+    def __init__(self, tmpdir, upgrade):
+        self._tmpdir = tmpdir
+        self._upgrade = upgrade       # upgrade(engine): migrate to head
+        self._templates = {}
+        self._tables = {}
+        self._mysql_in_use = False
+
+    def _template(self, backend):
+        if backend not in self._templates:
+            db = ProvisionedDatabase(backend, self._tmpdir)
+            self._upgrade(db.engine)
+            self._tables[backend] = set(sa.inspect(db.engine).get_table_names())
+            # PostgreSQL copies only a template nobody is connected to.
+            db.engine.dispose()
+            self._templates[backend] = db
+        return self._templates[backend]
+
+    def copy(self, backend, tmpdir):
+        """A database at head on ``backend``, and the function that releases it."""
+        template = self._template(backend)
+        if backend == 'sqlite':
+            db = ProvisionedDatabase(backend, tmpdir)
+            _sqlite_copy(template.url, db.url)
+            return db, db.drop
+        if backend == 'postgresql':
+            db = ProvisionedDatabase(backend, tmpdir, template=template.name)
+            return db, db.drop
+        if self._mysql_in_use:
+            # A second database at the same time (one test, two of them): the slow way.
+            db = ProvisionedDatabase(backend, tmpdir)
+            self._upgrade(db.engine)
+            return db, db.drop
+        self._mysql_in_use = True
+        shared = _SharedDatabase(template)
+        return shared, functools.partial(self._empty_mysql, shared)
+
+    def _empty_mysql(self, shared):
+        shared.engine.dispose()
+        template = self._templates['mysql']
+        self._mysql_in_use = False
+        try:
+            _truncate_all(template.engine, self._tables['mysql'])
+        except Exception:
+            # Left in a state we cannot clean (a lock held by a leaked connection, a
+            # changed schema): start the next test on a new template.
+            del self._templates['mysql']
+            template.drop()
+            raise
+
+    def drop(self):
+        for db in self._templates.values():
+            db.drop()
+        self._templates.clear()
+
+
+def _sqlite_copy(source_url, target_url):
+    # The backup API copies what a WAL file may still hold, unlike a file copy.
+    source = sqlite3.connect(source_url[len('sqlite:///'):])
+    target = sqlite3.connect(target_url[len('sqlite:///'):])
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+class _SharedDatabase:
+    """The MariaDB template lent to one test, with an engine of its own."""
+
+    def __init__(self, template):
+        self.backend = template.backend
+        self.name = template.name
+        self.url = template.url
+        self.engine = sa.create_engine(self.url)
+
+
+def _truncate_all(engine, expected_tables):
+    """Empty every table but ``alembic_version``: ``TRUNCATE`` (slow, a new table file)
+    only where an auto-increment counter moved, ``DELETE`` elsewhere."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            'SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES '
+            'WHERE TABLE_SCHEMA = DATABASE()')).all()
+        tables = {name for name, _ in rows}
+        if tables != expected_tables:
+            raise RuntimeError(f'the shared test database changed tables: {tables}')
+        conn.execute(sa.text('SET SESSION lock_wait_timeout = 10'))
+        conn.execute(sa.text('SET FOREIGN_KEY_CHECKS = 0'))
+        try:
+            for name, counter in rows:
+                if name == 'alembic_version':
+                    continue
+                if counter is not None and counter > 1:
+                    conn.execute(sa.text(f'TRUNCATE TABLE `{name}`'))
+                else:
+                    conn.execute(sa.text(f'DELETE FROM `{name}`'))
+            conn.commit()
+        finally:
+            conn.execute(sa.text('SET FOREIGN_KEY_CHECKS = 1'))
+    engine.dispose()

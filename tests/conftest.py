@@ -1,5 +1,12 @@
 """Fixtures shared by every tier: per-backend databases, the broker, configuration."""
 
+from climate.common import no_eventlet
+
+# Before anything loads oslo.messaging (and futurist, which would import eventlet).
+no_eventlet.hide()
+
+import contextlib
+
 import pytest
 from oslo_config import cfg
 
@@ -18,25 +25,62 @@ def use_backend(backend):
     backends.check(backend, pytest.skip, pytest.fail)
 
 
+@pytest.fixture(scope='session')
+def migrated_templates(tmp_path_factory):
+    """Each backend's database migrated once per pytest process, copied per test."""
+    templates = backends.MigratedTemplates(
+        str(tmp_path_factory.mktemp('templates')),
+        lambda engine: migration.upgrade('head', engine=engine))
+    yield templates
+    templates.drop()
+
+
 @pytest.fixture(params=backends.DATABASES)
 def database(request, tmp_path):
-    """A fresh empty database on each backend in turn."""
+    """A fresh empty database on each backend in turn (created when first used)."""
     use_backend(request.param)
-    db = backends.ProvisionedDatabase(request.param, str(tmp_path))
+    db = backends.LazyDatabase(request.param, str(tmp_path))
     yield db
     db.drop()
 
 
 @pytest.fixture
-def migrated_database(database):
-    """A database at the head migration that Climate's ``@reader``/``@writer`` use."""
-    migration.upgrade('head', engine=database.engine)
+def migrated_database(database, migrated_templates, tmp_path):
+    """A database at the head migration that Climate's ``@reader``/``@writer`` use:
+    a copy of the backend's migrated template, which ``database`` is then too."""
+    if database.provisioned:  # already used empty by another fixture: migrate it
+        migration.upgrade('head', engine=database.engine)
+    else:
+        database.use(*migrated_templates.copy(database.backend, str(tmp_path)))
+    with climate_uses(database):
+        yield database
+
+
+@pytest.fixture(scope='class', params=backends.DATABASES)
+def class_migrated_database(request, migrated_templates, tmp_path_factory):
+    """``migrated_database`` shared by the tests of a class (a gabbi story's requests),
+    on each backend in turn."""
+    use_backend(request.param)
+    db, release = migrated_templates.copy(
+        request.param, str(tmp_path_factory.mktemp('db')))
+    try:
+        with climate_uses(db):
+            yield db
+    finally:
+        release()
+
+
+@contextlib.contextmanager
+def climate_uses(database):
+    """Point Climate's ``@reader``/``@writer`` at ``database`` meanwhile."""
     manager = db_api.get_context_manager().make_new_manager()
     manager.configure(connection=database.url, sqlite_fk=True)
     restore = db_api.get_context_manager().patch_factory(manager)
-    yield database
-    restore()
-    manager.writer.get_engine().dispose()
+    try:
+        yield
+    finally:
+        restore()
+        manager.writer.get_engine().dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Fixtures for the API's functional tests: an API server in this process, wired to
 a manager in this process (each database backend) or over RabbitMQ."""
 
+import contextlib
 import threading
 
 import pytest
@@ -70,9 +71,24 @@ def local_plugins(conf, hosts=True):
     return plugins
 
 
-def local_manager(conf, plugins):
-    return manager_server.Manager(conf, serve_rpc=False, plugins=plugins,
-                                  notifier=NoNotifier())
+@contextlib.contextmanager
+def local_server(conf, hosts=True, start=True):
+    """The API wired to a manager in this process (``climate-all-in-one``'s wiring:
+    no RPC server, local calls), with the dummy and (``hosts``) the test host plugins;
+    ``start`` runs its event engine."""
+    manager = manager_server.Manager(conf, serve_rpc=False,
+                                     plugins=local_plugins(conf, hosts),
+                                     notifier=NoNotifier())
+    if start:
+        manager.start()
+    server = LiveServer(api_app.build(conf, manager.api))
+    server.manager = manager
+    try:
+        yield server
+    finally:
+        server.stop()
+        if start:
+            manager.stop()
 
 
 @pytest.fixture
@@ -80,21 +96,14 @@ def local_api(migrated_database, api_conf):
     """The API wired to a manager in this process (``climate-all-in-one``'s wiring:
     no RPC server, local calls), with the dummy and the test host plugins, on each
     database backend."""
-    manager = local_manager(api_conf, local_plugins(api_conf))
-    manager.start()
-    server = LiveServer(api_app.build(api_conf, manager.api))
-    server.manager = manager
-    yield server
-    server.stop()
-    manager.stop()
+    with local_server(api_conf) as server:
+        yield server
 
 
 @pytest.fixture
 def local_api_without_hosts(migrated_database, api_conf):
-    manager = local_manager(api_conf, local_plugins(api_conf, False))
-    server = LiveServer(api_app.build(api_conf, manager.api))
-    yield server
-    server.stop()
+    with local_server(api_conf, hosts=False, start=False) as server:
+        yield server
 
 
 @pytest.fixture
@@ -105,22 +114,29 @@ def fake_keystone():
     keystone.stop()
 
 
+@contextlib.contextmanager
+def keystone_server(keystone, tmp_path):
+    """The API behind keystonemiddleware, validating tokens with ``keystone``."""
+    config = tmp_path / 'keystone.conf'
+    config.write_text(keystone.authtoken_section())
+    conf = make_conf(files=[str(config)], auth_strategy='keystone')
+    try:
+        with local_server(conf, start=False) as server:
+            server.keystone = keystone
+            yield server
+    finally:
+        conf.reset()
+
+
 @pytest.fixture
 def keystone_api(migrated_database, fake_keystone, tmp_path):
     """The API behind keystonemiddleware, validating tokens with the fake Keystone."""
-    config = tmp_path / 'keystone.conf'
-    config.write_text(fake_keystone.authtoken_section())
-    conf = make_conf(files=[str(config)], auth_strategy='keystone')
-    manager = local_manager(conf, local_plugins(conf))
-    server = LiveServer(api_app.build(conf, manager.api))
-    server.keystone = fake_keystone
-    yield server
-    server.stop()
-    conf.reset()
+    with keystone_server(fake_keystone, tmp_path) as server:
+        yield server
 
 
-@pytest.fixture
-def rabbit_api(database, rabbit_url, tmp_path, monkeypatch):
+@contextlib.contextmanager
+def rabbit_server(database, rabbit_url, tmp_path, monkeypatch):
     """The API calling a ``climate-manager`` process over RabbitMQ (rpcapi), with the
     dummy and test host plugins in the manager."""
     from tests import manager_processes
@@ -133,7 +149,17 @@ def rabbit_api(database, rabbit_url, tmp_path, monkeypatch):
     managers.start(1)
     conf = make_conf()
     server = LiveServer(api_app.build(conf, managers.api))
-    yield server
-    server.stop()
-    managers.stop()
-    conf.reset()
+    try:
+        yield server
+    finally:
+        server.stop()
+        managers.stop()
+        conf.reset()
+
+
+@pytest.fixture
+def rabbit_api(database, rabbit_url, tmp_path, monkeypatch):
+    """The API calling a ``climate-manager`` process over RabbitMQ (rpcapi), with the
+    dummy and test host plugins in the manager."""
+    with rabbit_server(database, rabbit_url, tmp_path, monkeypatch) as server:
+        yield server

@@ -1,36 +1,105 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
 this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-keystone/``
 behind keystonemiddleware checking tokens with a fake Keystone over HTTP; and some
-stories again with a climate-manager process on MariaDB over RabbitMQ."""
+stories again with a climate-manager process on MariaDB over RabbitMQ.
+
+Each YAML file is a test class (``TestLeases``, ``TestLeasesOverRabbitmq``, …) with
+one test per request, named after it (``test_request[<backend>-<request name>]``);
+the class's server and database last for the story, on each backend in turn.
+"""
 
 import pytest
 
+from tests import backends
+from tests.functional.api import conftest as api
 from tests.functional.api import stories
 
 
-@pytest.mark.parametrize('story', stories.story_files('gabbits'))
-def test_story(local_api, story):
-    stories.run('gabbits', story, local_api.host, local_api.port)
+@pytest.fixture(scope='class')
+def story_local_api(class_migrated_database):
+    conf = api.make_conf()
+    with api.local_server(conf) as server:
+        yield server
+    conf.reset()
 
 
-@pytest.mark.parametrize('story', stories.story_files('gabbits-no-hosts'))
-def test_story_without_host_plugin(local_api_without_hosts, story):
-    stories.run('gabbits-no-hosts', story, local_api_without_hosts.host,
-                local_api_without_hosts.port)
+@pytest.fixture(scope='class')
+def story_local_api_without_hosts(class_migrated_database):
+    conf = api.make_conf()
+    with api.local_server(conf, hosts=False, start=False) as server:
+        yield server
+    conf.reset()
 
 
-@pytest.mark.parametrize('database', ['sqlite'], indirect=True)
-@pytest.mark.parametrize('story', stories.story_files('gabbits-keystone'))
-def test_story_with_keystone(keystone_api, story):
-    stories.run('gabbits-keystone', story, keystone_api.host, keystone_api.port)
-    assert keystone_api.keystone.validations  # tokens were checked over HTTP
+@pytest.fixture(scope='class')
+def story_keystone_api(class_migrated_database, tmp_path_factory):
+    from tests.functional.api import fake_keystone
+    keystone = fake_keystone.FakeKeystone()
+    try:
+        with api.keystone_server(keystone, tmp_path_factory.mktemp('keystone')) as server:
+            yield server
+    finally:
+        keystone.stop()
+
+
+@pytest.fixture(scope='class')
+def story_rabbit_api(class_migrated_database, tmp_path_factory):
+    backends.check('rabbit', pytest.skip, pytest.fail)
+    with pytest.MonkeyPatch.context() as monkeypatch, api.rabbit_server(
+            class_migrated_database, backends.RABBIT_URL,
+            tmp_path_factory.mktemp('rabbit'), monkeypatch) as server:
+        yield server
+
+
+def story_class(directory, name, server_fixture, suffix='', databases=None):
+    """A test class running ``directory/name`` against ``server_fixture``."""
+    ids = stories.request_names(directory, name)
+    class_name = 'Test' + ''.join(
+        word.capitalize() for word in name[:-5].split('-')) + suffix
+
+    def test_request(self, request, step):
+        server = request.getfixturevalue(server_fixture)
+        if not hasattr(server, 'story'):
+            server.story = stories.Story(directory, name, server.host, server.port)
+        server.story.run(step)
+
+    test_request = pytest.mark.parametrize('step', range(len(ids)), ids=ids)(test_request)
+    cls = type(class_name, (), {'test_request': test_request,
+                                '__doc__': f'The requests of {directory}/{name}.'})
+    cls = pytest.mark.usefixtures(server_fixture)(cls)
+    # A story's requests depend on each other: one xdist worker runs them in order.
+    cls = pytest.mark.xdist_group(f'story-{directory}-{name}')(cls)
+    if databases is not None:
+        cls = pytest.mark.parametrize('class_migrated_database', databases,
+                                      indirect=True)(cls)
+    return cls
+
+
+def _add(cls):
+    globals()[cls.__name__] = cls
+    return cls
+
+
+for _name in stories.story_files('gabbits'):
+    _add(story_class('gabbits', _name, 'story_local_api'))
+
+for _name in stories.story_files('gabbits-no-hosts'):
+    _add(story_class('gabbits-no-hosts', _name, 'story_local_api_without_hosts',
+                     'WithoutHostPlugin'))
+
+for _name in stories.story_files('gabbits-keystone'):
+    _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',
+                            'WithKeystone', databases=['sqlite']))
+
+    def _tokens_were_checked_over_http(self, story_keystone_api):
+        assert story_keystone_api.keystone.validations
+
+    # After the requests (pytest keeps the order of definition).
+    _cls.test_tokens_were_checked_over_http = _tokens_were_checked_over_http
 
 
 RABBIT_STORIES = ['leases.yaml', 'lease-errors.yaml', 'hosts.yaml', 'lease-events.yaml']
 
-
-@pytest.mark.parametrize('database', ['mysql'], indirect=True)
-@pytest.mark.parametrize('story', RABBIT_STORIES)
-def test_story_over_rabbitmq(rabbit_api, story):
-    """The same stories with the manager in its own process, over RabbitMQ."""
-    stories.run('gabbits', story, rabbit_api.host, rabbit_api.port)
+for _name in RABBIT_STORIES:
+    _add(story_class('gabbits', _name, 'story_rabbit_api', 'OverRabbitmq',
+                     databases=['mysql']))
