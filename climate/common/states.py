@@ -79,7 +79,7 @@ LEASE_TRANSITIONS = tuple(Transition(*row) for row in (
     (_L.UPDATING, 'settled_before_start', _L.PENDING),
     (_L.UPDATING, 'settled_started', _L.ACTIVE),
     (_L.UPDATING, 'settled_ended', _L.TERMINATED),
-    (_L.UPDATING, 'settled_failed', _L.ERROR),
+    (_L.UPDATING, 'update_failed', _L.ERROR),  # it was ERROR before
     (_L.UPDATING, 'delete_requested', _L.DELETING),
     (_L.TERMINATING, 'ended', _L.TERMINATED),
     (_L.TERMINATING, 'end_failed', _L.ERROR),

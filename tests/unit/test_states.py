@@ -76,8 +76,11 @@ def test_the_lease_machine_names_what_moves_a_lease():
     assert states.cause('lease', L.TERMINATED, L.ACTIVE) is None
     assert states.describe('lease', L.PENDING, L.STARTING) == \
         'PENDING -> STARTING (start_due)'
+    assert states.describe('lease', L.DELETING, L.STARTING) == \
+        'DELETING -> STARTING (not allowed)'
+    # A failed delete goes back to the status the lease had.
     assert states.describe('lease', L.DELETING, L.PENDING) == \
-        'DELETING -> PENDING (not allowed)'
+        'DELETING -> PENDING (delete_failed)'
 
 
 def test_dead_ends():
