@@ -290,8 +290,10 @@ class LeaseService:
             raise exceptions.InvalidStatus(
                 f'Lease {lease_id} is {previous}; try again when it is not')
         lease_db.set_status(context, lease_id, L.DELETING, expected=[previous])
+        lease = self._plain_lease(context, lease_id)
+        view = self.get_lease(context, lease_id)
         try:
-            self._finish_delete(context, lease_id)
+            self._give_back(context, lease)
         except Exception as exc:
             # The lease stays, in the status it had, and may be deleted again. What
             # was given back stays given back: an ended reservation is recorded
@@ -302,12 +304,17 @@ class LeaseService:
             lease_db.set_status(context, lease_id, previous, expected=[L.DELETING],
                                 reason=f'delete failed: {exc}')
             raise _answer(exc, lease_id, 'deleted') from exc
+        self._remove(context, lease, view)
 
     def _finish_delete(self, context, lease_id):
-        """Give back what the lease holds and remove it; raises on failure, leaving
-        the lease DELETING (recovery runs this again until it succeeds)."""
+        """Finish a delete a dead manager left; raises on failure, leaving the lease
+        DELETING (the next recovery pass runs this again)."""
         lease = self._plain_lease(context, lease_id)
         view = self.get_lease(context, lease_id)
+        self._give_back(context, lease)
+        self._remove(context, lease, view)
+
+    def _give_back(self, context, lease):
         for reservation in lease['reservations']:
             plugin = self._plugin(reservation['resource_type'])
             if reservation['status'] == R.PENDING:
@@ -315,7 +322,9 @@ class LeaseService:
             elif reservation['status'] in (R.ACTIVE, R.ERROR):
                 plugin.on_end(context, lease, reservation)
                 lease_db.set_reservation_status(context, reservation['id'], R.DELETED)
-        self._delete_rows(context, lease_id)
+
+    def _remove(self, context, lease, view):
+        self._delete_rows(context, lease['id'])
         self.trusts.revoke(lease['trust_id'])
         self.notifier.notify(context, 'lease.delete', view)
 
