@@ -92,10 +92,10 @@ LEASE_TRANSITIONS = tuple(Transition(*row) for row in (
     (_L.ERROR, 'delete_requested', _L.DELETING),
     # A delete that failed leaves the lease in the stable status it had; deleting
     # again retries.
-    (_L.DELETING, 'delete_failed', _L.PENDING),
-    (_L.DELETING, 'delete_failed', _L.ACTIVE),
-    (_L.DELETING, 'delete_failed', _L.TERMINATED),
-    (_L.DELETING, 'delete_failed', _L.ERROR),
+    (_L.DELETING, 'delete_failed_before_start', _L.PENDING),
+    (_L.DELETING, 'delete_failed_started', _L.ACTIVE),
+    (_L.DELETING, 'delete_failed_ended', _L.TERMINATED),
+    (_L.DELETING, 'delete_failed', _L.ERROR),  # it was ERROR before
 ))
 
 _R = Reservation

@@ -188,7 +188,8 @@ class LeaseService:
             saved.clear()
             saved.update(
                 name=row.name, start_date=row.start_date, end_date=row.end_date,
-                events={e.id: (e.time, e.due_at, e.status) for e in row.events},
+                events={e.id: (e.time, e.due_at, e.status, e.updated_at)
+                        for e in row.events},
                 plugins={})
             for reservation in row.reservations:
                 if reservation.status == R.DELETED:
@@ -278,7 +279,8 @@ class LeaseService:
                         context, reservation, saved['plugins'][reservation.id])
             for event in row.events:
                 if event.id in saved['events']:
-                    event.time, event.due_at, event.status = saved['events'][event.id]
+                    (event.time, event.due_at, event.status,
+                     event.updated_at) = saved['events'][event.id]
             row.name = saved['name']
             row.start_date, row.end_date = saved['start_date'], saved['end_date']
 
