@@ -13,8 +13,8 @@ through node 1, the other request's write commits through node 2.
 import pytest
 import sqlalchemy as sa
 
-from climate.db import api as db_api
 from climate import exceptions
+from climate.db import api as db_api
 from tests import backends
 from tests.functional.manager.conftest import lease_body
 
