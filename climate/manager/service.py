@@ -159,10 +159,12 @@ class LeaseService:
             self._after_update(context, lease_id)
         except Exception as exc:
             LOG.exception('Applying the update of lease %s failed; undoing it', lease_id)
-            self._undo_update(context, lease_id, previous, saved)
-            raise _answer(exc, lease_id, 'updated') from exc
-        lease_db.set_status(context, lease_id, self._settled_status(context, lease_id),
-                            expected=[L.UPDATING])
+            if not self._undo_update(context, lease_id, previous, saved):
+                raise _answer(exc, lease_id, 'updated') from exc
+        else:
+            lease_db.set_status(context, lease_id,
+                                self._settled_status(context, lease_id),
+                                expected=[L.UPDATING])
         view = self.get_lease(context, lease_id)
         self.notifier.notify(context, 'lease.update', view)
         if rearmed:
@@ -244,7 +246,8 @@ class LeaseService:
 
     def _undo_update(self, context, lease_id, previous, saved):
         """Put back the rows an update committed, make Nova follow them, and return
-        the lease to ``previous``.
+        the lease to ``previous``. True when the update stayed applied after all
+        (its rows could not be put back) and Nova now follows it: a success.
 
         The lease stays UPDATING meanwhile, which holds its events back, so the
         events' rows are still as the update left them. When Nova fails again, the
@@ -252,7 +255,8 @@ class LeaseService:
         Nova catches up at the lease's next update or event (each plugin's actions
         make Nova follow the database). Only when the capacity the update gave up
         has been taken by another lease meanwhile (so it cannot be claimed back)
-        does the update stay applied, settled as an applied update is.
+        does the update stay applied, settled as an applied update is (and answered
+        as one when Nova then followed it).
         """
         try:
             retry.with_claim_retries(lambda: self._restore_rows(context, lease_id, saved),
@@ -260,15 +264,18 @@ class LeaseService:
         except Exception:
             LOG.exception('Lease %s cannot be put back as it was before its update; '
                           'the update stays applied', lease_id)
-            status = self._settled_status(context, lease_id)
+            restored, status = False, self._settled_status(context, lease_id)
         else:
-            status = previous
+            restored, status = True, previous
         try:
             self._after_update(context, lease_id)
+            converged = True
         except Exception as exc:
             LOG.warning('Nova could not be brought back in line with lease %s yet; '
                         'its next update or event does it: %s', lease_id, exc)
+            converged = False
         lease_db.set_status(context, lease_id, status, expected=[L.UPDATING])
+        return not restored and converged
 
     def _restore_rows(self, context, lease_id, saved):
         with db_api.writer.using(context):
