@@ -123,6 +123,20 @@ class ComputeUnavailable(ClimateException):
     msg_fmt = 'Nova is unavailable; try again later: %(reason)s'
 
 
+class DatabaseUnavailable(ClimateException):
+    """The database could not be reached while serving a request; nothing changed."""
+
+    code = 503
+    msg_fmt = 'The database is unavailable; try again later: %(reason)s'
+
+
+# 500 -----------------------------------------------------------------------------------
+class LeaseChangeFailed(ClimateException):
+    """An update or delete failed unexpectedly; the lease was left as it was."""
+
+    msg_fmt = 'Lease %(lease_id)s was not %(done)s and is unchanged: %(error)s'
+
+
 # Internal ------------------------------------------------------------------------------
 class ClaimConflict(ClimateException):
     """An optimistic claim lost a race; the caller retries against fresh data."""

@@ -73,12 +73,13 @@ LEASE_TRANSITIONS = tuple(Transition(*row) for row in (
     (_L.ACTIVE, 'end_due', _L.TERMINATING),
     (_L.ACTIVE, 'update_requested', _L.UPDATING),
     (_L.ACTIVE, 'delete_requested', _L.DELETING),
-    # An update, applied or turned down, settles where the lease's events put it
-    # (derive_lease_status); recovery settles one a dead manager left UPDATING.
+    # An update applied settles where the lease's events put it (derive_lease_status);
+    # one turned down or undone goes back to the status it came from, ERROR included
+    # (an update never causes ERROR); recovery settles one a dead manager left.
     (_L.UPDATING, 'settled_before_start', _L.PENDING),
     (_L.UPDATING, 'settled_started', _L.ACTIVE),
     (_L.UPDATING, 'settled_ended', _L.TERMINATED),
-    (_L.UPDATING, 'update_failed', _L.ERROR),
+    (_L.UPDATING, 'update_failed', _L.ERROR),  # it was ERROR before
     (_L.UPDATING, 'delete_requested', _L.DELETING),
     (_L.TERMINATING, 'ended', _L.TERMINATED),
     (_L.TERMINATING, 'end_failed', _L.ERROR),
@@ -89,8 +90,12 @@ LEASE_TRANSITIONS = tuple(Transition(*row) for row in (
     (_L.ERROR, 'end_due', _L.TERMINATING),
     (_L.ERROR, 'update_requested', _L.UPDATING),
     (_L.ERROR, 'delete_requested', _L.DELETING),
-    # Deleting again retries.
-    (_L.DELETING, 'delete_failed', _L.ERROR),
+    # A delete that failed leaves the lease in the stable status it had; deleting
+    # again retries.
+    (_L.DELETING, 'delete_failed_before_start', _L.PENDING),
+    (_L.DELETING, 'delete_failed_started', _L.ACTIVE),
+    (_L.DELETING, 'delete_failed_ended', _L.TERMINATED),
+    (_L.DELETING, 'delete_failed', _L.ERROR),  # it was ERROR before
 ))
 
 _R = Reservation

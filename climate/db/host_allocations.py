@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from climate.common import timeutils
 from climate.db import api as db_api
+from climate import exceptions
 from climate.db import claims
+from climate.db import host_search
 from climate.db import models
 
 H = models.ComputeHost.__table__
@@ -52,6 +54,52 @@ def remove(context, reservation_id, host_ids=None):
             return
         query = query.where(A.c.compute_host_id.in_(sorted(host_ids)))
     context.session.execute(query.execution_options(synchronize_session=False))
+
+
+def rows_of(context, reservation_id):
+    """The reservation's allocations as plain dicts of every column (for
+    :func:`put_back`)."""
+    return [dict(row._mapping) for row in context.session.execute(
+        sa.select(A).where(A.c.reservation_id == reservation_id))]
+
+
+def put_back(context, reservation_id, rows, cleaning):
+    """Make the reservation's allocations ``rows`` again (what :func:`rows_of`
+    returned earlier), ids and all.
+
+    Whatever the rows hold beyond the current allocations (a host given up, a wider
+    window) may have been taken meanwhile, so it is claimed: the hosts must be free
+    over their old window, read with their generation in one statement.
+
+    :raises ClaimConflict: a concurrent transaction changed one of those hosts (retry).
+    :raises NotEnoughHostsAvailable: one of them is allocated to another reservation.
+    """
+    current = {row['compute_host_id']: row for row in rows_of(context, reservation_id)}
+    wanted = {row['compute_host_id']: row for row in rows}
+    to_claim = [host for host, row in wanted.items()
+                if host not in current or
+                row['start_date'] < current[host]['start_date'] or
+                row['end_date'] > current[host]['end_date']]
+    # Every row shares the lease's window; check each distinct one.
+    windows = {}
+    for host in to_claim:
+        windows.setdefault((wanted[host]['start_date'], wanted[host]['end_date']),
+                           []).append(host)
+    free = []
+    for (start, end), hosts in windows.items():
+        free += host_search.free_generations(context, hosts, start, end, cleaning,
+                                             exclude_reservation=reservation_id)
+    taken = set(to_claim) - {h.host_id for h in free}
+    if taken:
+        raise exceptions.NotEnoughHostsAvailable(
+            f'host(s) {", ".join(str(h) for h in sorted(taken))} given up by '
+            f'reservation {reservation_id} were taken meanwhile')
+    claims.claim(context, free)
+    remove(context, reservation_id)
+    # Hosts given up or shrunk: nobody loses capacity, but searches start over.
+    claims.bump(context, set(current) - {h.host_id for h in free})
+    if rows:
+        context.session.execute(sa.insert(A), [dict(row) for row in rows])
 
 
 @db_api.reader

@@ -220,3 +220,21 @@ def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
     if preferred:
         params['b_preferred'] = preferred
     return [Candidate(*row) for row in context.session.execute(statement, params)]
+
+
+@db_api.reader
+def free_generations(context, host_ids, start, end, cleaning=datetime.timedelta(0),
+                     exclude_reservation=None):
+    """The :class:`~climate.db.claims.HostGeneration` of those of ``host_ids`` that
+    are free in ``[start, end)`` ± ``cleaning`` (whether reservable or not), read in
+    the statement that checks it, for a caller that must claim these very hosts."""
+    if not host_ids:
+        return []
+    excluding = exclude_reservation is not None
+    statement = (sa.select(H.c.id, H.c.generation)
+                 .where(H.c.id.in_(sorted(host_ids)), ~_overlapping(excluding)))
+    params = {'b_lo': start - cleaning, 'b_hi': end + cleaning}
+    if excluding:
+        params['b_exclude'] = exclude_reservation
+    return [claims.HostGeneration(*row) for row in
+            context.session.execute(statement, params)]

@@ -11,6 +11,7 @@ from oslo_db.sqlalchemy import utils as db_utils
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
+from climate.db import retry
 from climate.common import states
 
 #: The columns a listing may be sorted by (checked by the caller, the lease service).
@@ -104,6 +105,7 @@ _SET_STATUS = (sa.update(_L)
 _STATUS_OF = sa.select(_L.status).where(_L.id == sa.bindparam('lease_id'))
 
 
+@retry.on_deadlock
 @db_api.writer
 def set_status(context, lease_id, target, expected, reason=None):
     """Move a lease to ``target`` only if it is still in one of ``expected``.
@@ -111,6 +113,9 @@ def set_status(context, lease_id, target, expected, reason=None):
     One conditional UPDATE: a caller that read the lease as PENDING passes
     ``expected=['PENDING']`` and loses cleanly (InvalidStateTransition) if anybody
     changed it meanwhile. Transitions the state machine does not list are refused.
+    Run as its own transaction, a commit that lost to a concurrent write of the row
+    (Galera's certification failure, DBDeadlock) is run again
+    (:func:`climate.db.retry.on_deadlock`): the loser then sees the winner's status.
     """
     for current in expected:
         states.check('lease', lease_id, current, target)
@@ -133,6 +138,7 @@ _SET_RESERVATION_STATUS = (
     .execution_options(synchronize_session=False))
 
 
+@retry.on_deadlock
 @db_api.writer
 def set_reservation_status(context, reservation_id, target):
     """Move a reservation to ``target`` from any status the state machine allows."""

@@ -8,14 +8,19 @@ This module holds the orchestration only. A request is parsed and checked by
 Database work happens in short transactions; each plugin's capacity claim runs inside
 the lease's own transaction, retried against fresh data when a concurrent request won
 the same capacity. Side effects outside the database (``prepare``, ``after_update``,
-events) happen after commit and are undone or recorded on failure, never left silent.
+events) happen after commit. A failed create is rolled back; a failed update or delete
+leaves the lease as it was, in the status it had (an update whose Nova side failed
+restores its rows and makes Nova follow them back); a failed event is retried, and
+only an event that failed for good makes the lease ERROR.
 """
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
 
 from climate.common import states
 from climate.common import timeutils
+from climate.compute import exceptions as compute_exc
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
@@ -122,6 +127,14 @@ class LeaseService:
 
     # Update ------------------------------------------------------------------------
     def update_lease(self, context, lease_id, values):
+        """Apply an update whole, or leave the lease exactly as it was and raise.
+
+        A failure inside the update transaction rolls it back. A failure of a
+        plugin's ``after_update`` (Nova, after commit) restores the rows the
+        transaction changed and runs ``after_update`` again so that Nova follows
+        them back. Either way the lease returns to the status it had: a refused or
+        failed change never makes it ERROR.
+        """
         lease = self._plain_lease(context, lease_id)
         change = lease_request.parse_change(lease, values)
         if change.is_empty:
@@ -133,22 +146,25 @@ class LeaseService:
             raise exceptions.InvalidStatus(
                 f'Lease {lease_id} is {previous}; try again when it is not')
         lease_db.set_status(context, lease_id, L.UPDATING, expected=[previous])
+        saved = {}
         try:
             rearmed = retry.with_claim_retries(
-                lambda: self._apply_update(context, lease, change),
+                lambda: self._apply_update(context, lease, change, saved),
                 self.conf.manager.claim_retries)
-        except exceptions.ClimateException as exc:
-            if exc.code < 500:
-                lease_db.set_status(context, lease_id, previous, expected=[L.UPDATING])
-            else:
-                lease_db.set_status(context, lease_id, L.ERROR, reason=str(exc),
-                                    expected=[L.UPDATING])
-            raise
         except Exception as exc:
-            lease_db.set_status(context, lease_id, L.ERROR,
-                                reason=f'update failed: {exc}', expected=[L.UPDATING])
-            raise
-        self._after_update(context, lease_id)
+            LOG.info('Update of lease %s turned down: %s', lease_id, exc)
+            lease_db.set_status(context, lease_id, previous, expected=[L.UPDATING])
+            raise _answer(exc, lease_id, 'updated') from exc
+        try:
+            self._after_update(context, lease_id)
+        except Exception as exc:
+            LOG.exception('Applying the update of lease %s failed; undoing it', lease_id)
+            if not self._undo_update(context, lease_id, previous, saved):
+                raise _answer(exc, lease_id, 'updated') from exc
+        else:
+            lease_db.set_status(context, lease_id,
+                                self._settled_status(context, lease_id),
+                                expected=[L.UPDATING])
         view = self.get_lease(context, lease_id)
         self.notifier.notify(context, 'lease.update', view)
         if rearmed:
@@ -166,13 +182,23 @@ class LeaseService:
         self.notifier.notify(context, 'lease.update', view)
         return view
 
-    def _apply_update(self, context, lease, change):
+    def _apply_update(self, context, lease, change, saved):
+        """The update transaction. ``saved`` receives what :meth:`_restore_rows`
+        needs to undo it (rewritten by each attempt; the committed one's stays)."""
         with db_api.writer.using(context):
             row = lease_db.get(context, lease['id'])
+            saved.clear()
+            saved.update(
+                name=row.name, start_date=row.start_date, end_date=row.end_date,
+                events={e.id: (e.time, e.due_at, e.status, e.updated_at)
+                        for e in row.events},
+                plugins={})
             for reservation in row.reservations:
                 if reservation.status == R.DELETED:
                     continue
-                self._plugin(reservation.resource_type).update(
+                plugin = self._plugin(reservation.resource_type)
+                saved['plugins'][reservation.id] = plugin.snapshot(context, reservation)
+                plugin.update(
                     context, row, reservation, change.reservations.get(reservation.id, {}),
                     change.start, change.end)
             rearmed = self._move_events(row, change)
@@ -205,47 +231,109 @@ class LeaseService:
         return False
 
     def _after_update(self, context, lease_id):
+        """Run every plugin's ``after_update`` on the lease as stored; raises the
+        first failure (the lease stays UPDATING: the caller decides)."""
         lease = self._plain_lease(context, lease_id)
-        status = states.derive_lease_status(lease['events'].get(E.START_LEASE, E.UNDONE),
-                                            lease['events'].get(E.END_LEASE, E.UNDONE))
+        for reservation in lease['reservations']:
+            if reservation['status'] != R.DELETED:
+                self._plugin(reservation['resource_type']).after_update(
+                    context, lease, reservation)
+
+    def _settled_status(self, context, lease_id):
+        events = self._plain_lease(context, lease_id)['events']
+        return states.derive_lease_status(events.get(E.START_LEASE, E.UNDONE),
+                                          events.get(E.END_LEASE, E.UNDONE))
+
+    def _undo_update(self, context, lease_id, previous, saved):
+        """Put back the rows an update committed, make Nova follow them, and return
+        the lease to ``previous``. True when the update stayed applied after all
+        (its rows could not be put back) and Nova now follows it: a success.
+
+        The lease stays UPDATING meanwhile, which holds its events back, so the
+        events' rows are still as the update left them. When Nova fails again, the
+        rows are restored all the same and the lease goes back to ``previous``:
+        Nova catches up at the lease's next update or event (each plugin's actions
+        make Nova follow the database). Only when the capacity the update gave up
+        has been taken by another lease meanwhile (so it cannot be claimed back)
+        does the update stay applied, settled as an applied update is (and answered
+        as one when Nova then followed it).
+        """
         try:
-            for reservation in lease['reservations']:
-                if reservation['status'] != R.DELETED:
-                    self._plugin(reservation['resource_type']).after_update(
-                        context, lease, reservation)
+            retry.with_claim_retries(lambda: self._restore_rows(context, lease_id, saved),
+                                     self.conf.manager.claim_retries)
+        except Exception:
+            LOG.exception('Lease %s cannot be put back as it was before its update; '
+                          'the update stays applied', lease_id)
+            restored, status = False, self._settled_status(context, lease_id)
+        else:
+            restored, status = True, previous
+        try:
+            self._after_update(context, lease_id)
+            converged = True
         except Exception as exc:
-            LOG.exception('Applying the update of lease %s failed', lease_id)
-            lease_db.set_status(context, lease_id, L.ERROR,
-                                reason=f'update failed: {exc}', expected=[L.UPDATING])
-            raise
+            LOG.warning('Nova could not be brought back in line with lease %s yet; '
+                        'its next update or event does it: %s', lease_id, exc)
+            converged = False
         lease_db.set_status(context, lease_id, status, expected=[L.UPDATING])
+        return not restored and converged
+
+    def _restore_rows(self, context, lease_id, saved):
+        with db_api.writer.using(context):
+            row = lease_db.get(context, lease_id)
+            for reservation in row.reservations:
+                if reservation.id in saved['plugins']:
+                    self._plugin(reservation.resource_type).restore(
+                        context, reservation, saved['plugins'][reservation.id])
+            for event in row.events:
+                if event.id in saved['events']:
+                    (event.time, event.due_at, event.status,
+                     event.updated_at) = saved['events'][event.id]
+            row.name = saved['name']
+            row.start_date, row.end_date = saved['start_date'], saved['end_date']
 
     # Delete ------------------------------------------------------------------------
     def delete_lease(self, context, lease_id):
         lease = self._plain_lease(context, lease_id)
-        if lease['status'] not in L.STABLE:
+        previous = lease['status']
+        if previous not in L.STABLE:
             raise exceptions.InvalidStatus(
-                f'Lease {lease_id} is {lease["status"]}; try again when it is not')
-        lease_db.set_status(context, lease_id, L.DELETING, expected=[lease['status']])
-        self._finish_delete(context, lease_id)
-
-    def _finish_delete(self, context, lease_id):
+                f'Lease {lease_id} is {previous}; try again when it is not')
+        lease_db.set_status(context, lease_id, L.DELETING, expected=[previous])
         lease = self._plain_lease(context, lease_id)
         view = self.get_lease(context, lease_id)
         try:
-            for reservation in lease['reservations']:
-                plugin = self._plugin(reservation['resource_type'])
-                if reservation['status'] == R.PENDING:
-                    plugin.release(context, lease, reservation)
-                elif reservation['status'] in (R.ACTIVE, R.ERROR):
-                    plugin.on_end(context, lease, reservation)
-                    lease_db.set_reservation_status(context, reservation['id'], R.DELETED)
+            self._give_back(context, lease)
         except Exception as exc:
-            LOG.exception('Deleting lease %s failed', lease_id)
-            lease_db.set_status(context, lease_id, L.ERROR,
-                                reason=f'delete failed: {exc}', expected=[L.DELETING])
-            raise
-        self._delete_rows(context, lease_id)
+            # The lease stays, in the status it had, and may be deleted again. What
+            # was given back stays given back: an ended reservation is recorded
+            # deleted; a pending one that was released gets its capacity again
+            # from its start event, as after any release.
+            LOG.exception('Deleting lease %s failed; it goes back to %s', lease_id,
+                          previous)
+            lease_db.set_status(context, lease_id, previous, expected=[L.DELETING],
+                                reason=f'delete failed: {exc}')
+            raise _answer(exc, lease_id, 'deleted') from exc
+        self._remove(context, lease, view)
+
+    def _finish_delete(self, context, lease_id):
+        """Finish a delete a dead manager left; raises on failure, leaving the lease
+        DELETING (the next recovery pass runs this again)."""
+        lease = self._plain_lease(context, lease_id)
+        view = self.get_lease(context, lease_id)
+        self._give_back(context, lease)
+        self._remove(context, lease, view)
+
+    def _give_back(self, context, lease):
+        for reservation in lease['reservations']:
+            plugin = self._plugin(reservation['resource_type'])
+            if reservation['status'] == R.PENDING:
+                plugin.release(context, lease, reservation)
+            elif reservation['status'] in (R.ACTIVE, R.ERROR):
+                plugin.on_end(context, lease, reservation)
+                lease_db.set_reservation_status(context, reservation['id'], R.DELETED)
+
+    def _remove(self, context, lease, view):
+        self._delete_rows(context, lease['id'])
         self.trusts.revoke(lease['trust_id'])
         self.notifier.notify(context, 'lease.delete', view)
 
@@ -376,7 +464,7 @@ class LeaseService:
         only make one of them log a lost race.
         """
         actions = ((L.CREATING, 'Rolling back', self._roll_back),
-                   (L.UPDATING, 'Settling', self._after_update),
+                   (L.UPDATING, 'Settling', self._settle_update),
                    (L.DELETING, 'Finishing deletion of', self._finish_delete))
         for status, verb, action in actions:
             for lease in lease_db.stuck(context, status, older_than):
@@ -388,6 +476,14 @@ class LeaseService:
                     pass
                 except Exception:
                     LOG.exception('Recovery of lease %s failed', lease.id)
+
+    def _settle_update(self, context, lease_id):
+        """Make Nova follow an update a dead manager left (committed or not), then
+        settle the lease where its events put it. If Nova fails, the lease stays
+        UPDATING and the next recovery pass tries again."""
+        self._after_update(context, lease_id)
+        lease_db.set_status(context, lease_id, self._settled_status(context, lease_id),
+                            expected=[L.UPDATING])
 
     def _roll_back(self, context, lease_id):
         plain = self._plain_lease(context, lease_id)
@@ -405,6 +501,21 @@ class LeaseService:
     def _plain_lease(self, context, lease_id):
         with db_api.reader.using(context):
             return lease_db.plain(context, lease_id)
+
+
+def _answer(exc, lease_id, done):
+    """The error a caller gets for a failed update or delete of ``lease_id``.
+
+    Climate's exceptions (4xx, and 503 ``ComputeUnavailable``...) and compute errors
+    (turned into HTTP answers by the RPC endpoint) stay themselves; an unreachable
+    database is a 503; anything else is a 500 saying the lease is unchanged.
+    """
+    if isinstance(exc, (exceptions.ClimateException, compute_exc.ComputeError)):
+        return exc
+    if isinstance(exc, db_exc.DBConnectionError):
+        return exceptions.DatabaseUnavailable(reason=str(exc))
+    return exceptions.LeaseChangeFailed(lease_id=lease_id, done=done,
+                                        error=f'{type(exc).__name__}: {exc}')
 
 
 class LeaseBusy(exceptions.InvalidStatus):

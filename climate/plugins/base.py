@@ -7,8 +7,14 @@ The manager calls a plugin at these points of a reservation's life, in this orde
                (allocation rows). Raising rolls the whole lease back;
 ``prepare``    after that transaction committed: side effects outside the database
                that must exist from creation on (e.g. an aggregate, a shelved server);
+``snapshot``   inside the update transaction, before ``update``: what ``restore``
+               needs to put the plugin's rows back as they are;
 ``update``     inside the update transaction: re-check capacity for the new window;
-``after_update`` after it committed: side effects of the change (e.g. add hosts now);
+``after_update`` after it committed: make Nova follow the database (e.g. add hosts
+               now); it is also run after ``restore``, so it must converge both ways;
+``restore``    only when an ``after_update`` of the lease failed: in a transaction of
+               its own, put back the rows ``snapshot`` saw (claiming any capacity it
+               takes back);
 ``on_start`` / ``before_end`` / ``on_end``  the lease's events;
 ``release``    undo ``prepare`` for a reservation that never started (lease deleted
                early, or creation rolled back).
@@ -65,8 +71,20 @@ class ResourcePlugin(abc.ABC):
             from climate import exceptions
             raise exceptions.CantUpdateParameter(param=', '.join(sorted(values)))
 
+    def snapshot(self, context, reservation):
+        """What :meth:`restore` needs to undo :meth:`update` (inside its transaction,
+        before it; ``reservation`` is the ORM row)."""
+        return None
+
+    def restore(self, context, reservation, saved):
+        """Put the plugin's rows back as :meth:`snapshot` saw them (inside a
+        transaction; ``reservation`` is the ORM row). Capacity it takes back must be
+        claimed as ``reserve`` does; raise ``ClaimConflict`` to be run again on fresh
+        data, or a 409 when the capacity is gone."""
+
     def after_update(self, context, lease, reservation):
-        """Side effects of an update, after it committed."""
+        """Make the outside world follow the reservation as stored, after an update
+        committed or was undone (idempotent)."""
 
     @abc.abstractmethod
     def on_start(self, context, lease, reservation):

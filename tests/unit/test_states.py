@@ -76,17 +76,21 @@ def test_the_lease_machine_names_what_moves_a_lease():
     assert states.cause('lease', L.TERMINATED, L.ACTIVE) is None
     assert states.describe('lease', L.PENDING, L.STARTING) == \
         'PENDING -> STARTING (start_due)'
+    assert states.describe('lease', L.DELETING, L.STARTING) == \
+        'DELETING -> STARTING (not allowed)'
+    # A failed delete goes back to the status the lease had.
     assert states.describe('lease', L.DELETING, L.PENDING) == \
-        'DELETING -> PENDING (not allowed)'
+        'DELETING -> PENDING (delete_failed_before_start)'
 
 
 def test_dead_ends():
-    # A deleted reservation stays deleted; a lease being deleted can only fail.
+    # A deleted reservation stays deleted; a lease being deleted can only fail, back
+    # to the stable status it had.
     assert states.sources('reservation', states.Reservation.PENDING) == []
     assert [t.target for t in states.transitions('reservation')
             if t.source == states.Reservation.DELETED] == []
     assert [t.target for t in states.transitions('lease')
-            if t.source == states.Lease.DELETING] == [states.Lease.ERROR]
+            if t.source == states.Lease.DELETING] == list(states.Lease.STABLE)
 
 
 def test_check_names_what_would_have_led_to_the_target():

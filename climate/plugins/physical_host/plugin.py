@@ -10,6 +10,10 @@ Life of a reservation (the manager calls these in order, see ``climate.plugins.b
               availability zone ``az_prefix`` + id, owner metadata);
 ``update``    re-allocate for a new window or count, atomically, keeping the hosts it
               can (all of them once started); 409 and no change when impossible;
+``after_update`` make the aggregate of a started reservation hold exactly its
+              allocated hosts (others back to the freepool);
+``snapshot``/``restore``  the allocations and request row before an update, put
+              back (claiming what was given up) when its ``after_update`` failed;
 ``on_start``  move the hosts from the freepool into the aggregate;
 ``before_end`` snapshot the servers when asked;
 ``on_end``    delete the servers left (``[physical:host] on_end``), return the hosts to
@@ -165,11 +169,21 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
                                 start_date, end_date)
         host_reservations.store(context, reservation.id, wanted)
 
+    def snapshot(self, context, reservation):
+        return {'request': host_reservations.get(context, reservation.id),
+                'allocations': host_allocations.rows_of(context, reservation.id)}
+
+    def restore(self, context, reservation, saved):
+        host_allocations.put_back(context, reservation.id, saved['allocations'],
+                                  self.cleaning_time)
+        host_reservations.store(context, reservation.id, saved['request'])
+
     def after_update(self, context, lease, reservation):
         if reservation['status'] == states.Reservation.ACTIVE:
-            # Hosts added to a running reservation join its aggregate now.
-            self.pools.take(reservation['id'], lease['project_id'],
-                            self._service_hosts(context, reservation['id']))
+            # Hosts added to a running reservation join its aggregate now; hosts an
+            # undone update had added leave it.
+            self.pools.hold_exactly(reservation['id'], lease['project_id'],
+                                    self._service_hosts(context, reservation['id']))
 
     def details(self, context, reservations):
         ids = [r.id for r in reservations]

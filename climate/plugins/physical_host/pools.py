@@ -72,6 +72,14 @@ class HostPools:
         for host in sorted(hosts):
             self._move(host, source=self.freepool, target=reservation_id)
 
+    def hold_exactly(self, reservation_id, project_id, hosts):
+        """Make the reservation's aggregate hold ``hosts`` and no other: the missing
+        ones come from the freepool, the others go back to it."""
+        self.take(reservation_id, project_id, hosts)
+        aggregate = self.driver.find_aggregate(reservation_id)
+        for host in sorted(set(aggregate.hosts if aggregate else ()) - set(hosts)):
+            self._move(host, source=reservation_id, target=self.freepool)
+
     def give_back(self, reservation_id, hosts):
         """Return the reservation's hosts to the freepool and delete its aggregate.
 

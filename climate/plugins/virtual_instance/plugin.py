@@ -12,6 +12,8 @@ How each call of the manager maps to Nova (see ``climate.plugins.base`` for the 
 ``update``     ``on_end`` and ``before_end`` may change until the end; the window may
                move freely (the hold does not depend on it);
 ``after_update`` a pending lease moved further away shelves its running server;
+``snapshot``/``restore``  ``on_end`` and ``before_end`` put back when the update is
+               undone (the hold itself never changes in an update);
 ``on_start``   unshelve, wait until ACTIVE, mark ACTIVE;
 ``before_end`` with ``before_end: snapshot``, snapshot and wait until it is saved
                (if no before-end event ran, ``on_end`` takes that snapshot first,
@@ -138,6 +140,17 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         if changes:
             instance_db.change(context, reservation.id, on_end=changes.get('on_end'),
                                **state)
+
+    def snapshot(self, context, reservation):
+        record = instance_db.get(context, reservation.id)
+        if record is None:
+            return None
+        return {'on_end': record.on_end, 'before_end': record.state.get('before_end')}
+
+    def restore(self, context, reservation, saved):
+        if saved is not None:
+            instance_db.change(context, reservation.id, on_end=saved['on_end'],
+                               before_end=saved['before_end'])
 
     def after_update(self, context, lease, reservation):
         """Shelve the running server of a pending lease that now starts later."""

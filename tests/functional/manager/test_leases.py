@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from climate.common import timeutils
+from climate.compute import exceptions as compute_exc
 from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
@@ -12,6 +13,7 @@ from climate.common import states
 from climate.plugins import dummy
 from tests.functional.manager.conftest import lease_body
 from tests.functional.manager.conftest import soon
+from tests.functional.manager.conftest import wait_for
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -310,24 +312,97 @@ def test_delete_gives_resources_back_and_removes_the_lease(
     assert sent_notifications[-1]['payload']['id'] == lease['id']
 
 
-def test_failed_delete_leaves_lease_in_error_with_reason(service, ctx, manager_conf):
+def test_failed_delete_keeps_the_lease_in_its_status_and_can_be_retried(
+        service, ctx, manager_conf):
     manager_conf.set_override('fail_actions', {'release': 'always'}, group='dummy_plugin')
     lease = service.create_lease(ctx, lease_body(soon(3600), soon(7200)))
     with pytest.raises(dummy.PermanentFailure):
         service.delete_lease(ctx, lease['id'])
     kept = service.get_lease(ctx, lease['id'])
-    assert kept['status'] == 'ERROR'
+    # A refused delete is no failure of the lease's own: it stays PENDING, not ERROR.
+    assert kept['status'] == 'PENDING'
     assert 'delete failed: dummy release always fails' in kept['status_reason']
-    # Once the cause is gone, deleting again works (ERROR -> DELETING is allowed).
+    # Once the cause is gone, deleting again works.
     manager_conf.set_override('fail_actions', {}, group='dummy_plugin')
     service.delete_lease(ctx, lease['id'])
     assert service.list_leases(ctx) == []
 
 
+class BrokenUpdatePlugin(dummy.DummyPlugin):
+    """A plugin with a bug in ``update``: not a Climate exception."""
+
+    def update(self, context, lease, reservation, values, start_date, end_date):
+        raise KeyError('count_range')
+
+
+def test_update_whose_plugin_breaks_changes_nothing_and_the_lease_still_starts(
+        service, engine, ctx, manager_conf):
+    service.plugins['dummy:resource'] = BrokenUpdatePlugin(manager_conf)
+    lease = service.create_lease(ctx, lease_body(soon(3), soon(7200)))
+    with pytest.raises(exceptions.ClimateException) as err:
+        service.update_lease(ctx, lease['id'], {'end_date': soon(3 * 3600).isoformat()})
+    assert err.value.code == 500
+    assert err.value.message == (f"Lease {lease['id']} was not updated and is unchanged: "
+                                 f"KeyError: 'count_range'")
+    kept = service.get_lease(ctx, lease['id'])
+    assert {**kept, 'updated_at': None} == {**lease, 'updated_at': None}
+    # Its start comes and it starts as if nothing had happened.
+    wait_for(lambda: service.get_lease(ctx, lease['id'])['status'] == 'ACTIVE',
+             timeout=15)
+    assert events_of(service.get_lease(ctx, lease['id']))['start_lease']['status'] == \
+        'DONE'
+
+
+class NovaFailsAfterUpdate(dummy.DummyPlugin):
+    """``after_update`` fails ``failures`` times (Nova down), then works."""
+
+    failures = 1
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.calls = []
+
+    def after_update(self, context, lease, reservation):
+        self.calls.append((lease['start_date'], lease['end_date']))
+        if len(self.calls) <= self.failures:
+            raise compute_exc.ComputeError('nova-api is down', retryable=True,
+                                           status_code=503)
+
+
+@pytest.mark.parametrize('failures', [1, 2])
+def test_update_whose_nova_side_fails_is_undone(service, ctx, manager_conf, failures):
+    plugin = service.plugins['dummy:resource'] = NovaFailsAfterUpdate(manager_conf)
+    plugin.failures = failures
+    lease = service.create_lease(ctx, lease_body('2099-01-01 10:00', '2099-01-01 12:00'))
+    with pytest.raises(compute_exc.ComputeError) as err:
+        service.update_lease(ctx, lease['id'], {'name': 'moved',
+                                                'start_date': '2099-01-02 10:00',
+                                                'end_date': '2099-01-02 12:00'})
+    assert err.value.retryable  # the RPC endpoint answers 503
+    kept = service.get_lease(ctx, lease['id'])
+    assert {**kept, 'updated_at': None} == {**lease, 'updated_at': None}
+    # after_update ran for the new window, then again for the window put back
+    # (even when Nova is still down then: the rows are back all the same).
+    new = (datetime.datetime(2099, 1, 2, 10, tzinfo=datetime.timezone.utc),
+           datetime.datetime(2099, 1, 2, 12, tzinfo=datetime.timezone.utc))
+    old = (new[0] - 24 * HOUR, new[1] - 24 * HOUR)
+    assert plugin.calls == [new, old]
+    # Nothing is left half-done: the same update works once Nova is back.
+    moved = service.update_lease(ctx, lease['id'], {'start_date': '2099-01-02 10:00',
+                                                    'end_date': '2099-01-02 12:00'})
+    assert moved['status'] == 'PENDING'
+    assert moved['start_date'] == '2099-01-02T10:00:00.000000'
+
+
 def test_state_machine_refuses_what_it_does_not_list():
     assert states.allowed('lease', 'PENDING', 'STARTING')
     assert not states.allowed('lease', 'TERMINATED', 'ACTIVE')
-    assert not states.allowed('lease', 'DELETING', 'PENDING')
+    assert not states.allowed('lease', 'DELETING', 'STARTING')
+    # Failed requests go back where they came from; nothing makes a request's
+    # failure ERROR unless the lease was ERROR before.
+    assert states.allowed('lease', 'DELETING', 'PENDING')
+    assert states.sources('lease', 'ERROR') == sorted(
+        ['STARTING', 'UPDATING', 'TERMINATING', 'DELETING'])
     assert states.sources('lease', 'DELETING') == sorted(
         ['CREATING', 'PENDING', 'STARTING', 'ACTIVE', 'UPDATING', 'TERMINATING',
          'TERMINATED', 'ERROR'])

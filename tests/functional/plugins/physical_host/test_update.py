@@ -1,14 +1,18 @@
 """Lease updates of host reservations: extend, shorten, move, min/max, properties;
 re-allocation when needed, and a 409 with nothing changed when impossible."""
 
+import itertools
+
 import pytest
 import sqlalchemy as sa
 
 from climate import exceptions
 from climate.common import timeutils
+from climate.compute import exceptions as compute_exc
 from climate.db import models
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import future
+from tests.functional.plugins.physical_host.conftest import wait_for
 
 
 def windows(env, lease):
@@ -143,3 +147,69 @@ def test_a_small_sample_never_loses_the_reservations_own_hosts(hosts_env):
     for hours in (2, 3, 4):
         update(env, lease, end_date=start + hours * HOUR)
         assert env.allocated_hosts(lease) == held
+
+
+def _allocation_rows(env, lease):
+    table = models.ComputeHostAllocation.__table__
+    with env.database.engine.connect() as conn:
+        return sorted(tuple(row) for row in conn.execute(
+            sa.select(table.c.id, table.c.compute_host_id, table.c.start_date,
+                      table.c.end_date)
+            .where(table.c.reservation_id == lease['reservations'][0]['id'])))
+
+
+def _members(env, name):
+    aggregate = env.driver.find_aggregate(name)
+    return sorted(aggregate.hosts) if aggregate else None
+
+
+@pytest.mark.parametrize('nova_back', [True, False],
+                         ids=['nova-back-for-the-undo', 'nova-still-down'])
+def test_nova_failing_half_way_through_an_update_puts_everything_back(
+        hosts_env, nova_back):
+    env = hosts_env
+    names = env.add_hypervisors(3)
+    for name in names:
+        env.enroll(name)
+    env.start_engine()
+    lease = env.create('now', timeutils.utcnow() + HOUR, min=1, max=1)
+    reservation_id = lease['reservations'][0]['id']
+    wait_for(lambda: env.service.get_lease(env.ctx, lease['id'])['status'] == 'ACTIVE',
+             timeout=20)
+
+    def state():
+        view = env.service.get_lease(env.ctx, lease['id'])
+        view.pop('updated_at')
+        return (view, _allocation_rows(env, lease), _members(env, reservation_id),
+                _members(env, 'freepool'))
+
+    before = state()
+    assert len(before[2]) == 1 and len(before[3]) == 2
+    # The update grows the reservation to 3 hosts; Nova takes the first new host
+    # into the aggregate and fails on the second (and, if still down, on the undo).
+    add_host_calls = itertools.count(1)
+    env.faults.faults.fail(
+        lambda key: key == 'add_host' and next(add_host_calls) >= 3,
+        lambda key: compute_exc.ComputeError(f'injected failure of {key}',
+                                             retryable=True, status_code=503),
+        times=1 if nova_back else None)
+    end = timeutils.utcnow_minute() + 2 * HOUR
+    with pytest.raises(compute_exc.ComputeError) as err:
+        update(env, lease, end_date=end, reservation={'min': 3, 'max': 3})
+    assert err.value.retryable  # 503 "Nova is unavailable" at the API
+    after = state()
+    assert after[:2] == before[:2]  # lease, reservation, events, allocations
+    assert after[0]['status'] == 'ACTIVE'
+    if nova_back:
+        assert after[2:] == before[2:]  # aggregates as before
+    else:
+        # The hosts Nova took before failing stay in the aggregate until Nova
+        # answers again: the next update (or the lease's end) puts them back.
+        assert set(after[2]) > set(before[2])
+    assert env.overlapping_pairs() == []
+    env.faults.clear_faults()
+    grown = update(env, lease, end_date=end, reservation={'min': 3, 'max': 3})
+    assert grown['status'] == 'ACTIVE'
+    assert len(env.allocated_hosts(lease)) == 3
+    assert _members(env, reservation_id) == sorted(names)
+    assert _members(env, 'freepool') == []
