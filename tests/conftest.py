@@ -48,7 +48,9 @@ def database(request, tmp_path):
 def migrated_database(database, migrated_templates, tmp_path):
     """A database at the head migration that Climate's ``@reader``/``@writer`` use:
     a copy of the backend's migrated template, which ``database`` is then too."""
-    if database.provisioned:  # already used empty by another fixture: migrate it
+    # A database another fixture already made (a test's own, or one used empty first)
+    # is migrated where it is.
+    if getattr(database, 'provisioned', True):
         migration.upgrade('head', engine=database.engine)
     else:
         database.use(*migrated_templates.copy(database.backend, str(tmp_path)))
