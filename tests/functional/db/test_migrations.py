@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from oslo_db.sqlalchemy import test_migrations
 
 from climate.db import migration
+from climate.db.migration import charset
 from climate.db import models
 from tests import backends
 
@@ -140,12 +141,8 @@ def test_0005_converts_latin1_tables_to_utf8mb4_keeping_their_data(database):
                                    'COLLATE latin1_swedish_ci'))
     migration.upgrade('0004', engine=database.engine)
     with database.engine.begin() as connection:
-        tables = sa.inspect(connection).get_table_names()
-        connection.execute(sa.text('SET SESSION foreign_key_checks = 0'))
-        for table in tables:  # what 0001 made before it asked for utf8mb4
-            connection.execute(sa.text(
-                f'ALTER TABLE `{table}` CONVERT TO CHARACTER SET latin1'))
-        connection.execute(sa.text('SET SESSION foreign_key_checks = 1'))
+        # What 0001 made before it asked for utf8mb4.
+        charset.convert_tables(connection, 'latin1', 'latin1_swedish_ci')
         connection.execute(sa.text(
             "INSERT INTO leases (id, name, project_id, start_date, end_date, status, "
             "degraded, created_at) VALUES ('l1', 'Café', 'p1', :d, :d, 'ACTIVE', 0, :d)"),

@@ -2,7 +2,8 @@
 
 Databases created as ``latin1`` (or 3-byte ``utf8``) made any name outside that
 character set an SQL error. Each table not already in utf8mb4 with the chosen binary
-collation (``climate.db.migration.charset``) is converted, data included. Converting
+collation (``climate.db.migration.charset``) is converted, data included (its foreign
+keys are dropped and made again around the conversion). Converting
 a ``latin1`` table widens its TEXT columns to MEDIUMTEXT (MySQL keeps the number of
 characters they hold), which changes nothing for Climate. Other backends: nothing.
 
@@ -29,18 +30,4 @@ def upgrade():
     collation = charset.collation(bind)
     bind.execute(sa.text(f'ALTER DATABASE CHARACTER SET {charset.CHARSET} '
                          f'COLLATE {collation}'))
-    tables = bind.execute(sa.text(
-        'SELECT table_name FROM information_schema.tables '
-        "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' "
-        'AND table_collation <> :collation'), {'collation': collation}).scalars().all()
-    if not tables:
-        return
-    # Tables linked by foreign keys are converted one at a time; for a moment a key's
-    # two columns differ in character set, which the checks would refuse.
-    bind.execute(sa.text('SET SESSION foreign_key_checks = 0'))
-    try:
-        for table in tables:
-            bind.execute(sa.text(f'ALTER TABLE `{table}` CONVERT TO CHARACTER SET '
-                                 f'{charset.CHARSET} COLLATE {collation}'))
-    finally:
-        bind.execute(sa.text('SET SESSION foreign_key_checks = 1'))
+    charset.convert_tables(bind, charset.CHARSET, collation)
