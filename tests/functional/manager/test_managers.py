@@ -120,9 +120,11 @@ def test_manager_killed_during_a_mass_start_is_replaced_in_seconds(managers, dat
              interval=0.2)
     leases = models.Lease.__table__
     with database.engine.connect() as conn:
-        rows = conn.execute(sa.select(leases.c.start_date, leases.c.updated_at)
-                            .where(leases.c.id.in_(lease_ids))).all()
-    late = max((row.updated_at - row.start_date).total_seconds() for row in rows)
+        became_active = conn.execute(sa.select(sa.func.max(leases.c.updated_at))
+                                     .where(leases.c.id.in_(lease_ids))).scalar()
+    # The start events were moved to ``start``; the leases' start_date was not.
+    late = (became_active - start).total_seconds()
+    print(f'killed holding {held} claims; latest start {late:.2f}s late')
     # Detection takes liveness_timeout (3 s) and the re-run 1.5 s: 15 s leaves room
     # for a loaded machine and is far below the 60 s claim_timeout it used to take.
     assert late < 15, (late, held, killed_at - start)
@@ -130,11 +132,12 @@ def test_manager_killed_during_a_mass_start_is_replaced_in_seconds(managers, dat
     done = collections.Counter(e['lease_id'] for e in journal if e['phase'] == 'done')
     assert set(done) == set(lease_ids) and set(done.values()) == {1}
     assert not [e for e in journal if e['pid'] == victim and e['phase'] == 'done']
-    # Each start the victim had begun was begun once more by the survivor, no other.
+    # Each start the victim had begun (it may have been killed before beginning any of
+    # its claims) was begun once more by the survivor, no other.
     begun = collections.Counter(e['lease_id'] for e in journal if e['phase'] == 'begin')
     by_victim = {e['lease_id'] for e in journal
                  if e['pid'] == victim and e['phase'] == 'begin'}
-    assert by_victim and {i for i, n in begun.items() if n > 1} == by_victim
+    assert {i for i, n in begun.items() if n > 1} == by_victim
     assert set(begun.values()) <= {1, 2}
 
 
