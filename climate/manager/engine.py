@@ -6,9 +6,9 @@ than ``[manager] max_poll_interval``. It claims what is due (see ``climate.db.ev
 and hands each claimed event to a bounded pool. A second thread heart-beats the claims
 this manager holds, and a third, doing nothing else, the manager's liveness row: when
 that row is missing or silent for ``[manager] liveness_timeout``, the other managers
-take this one's claims over at once. A transient failure puts the event back with a growing back-off;
-the last attempt, or a permanent failure, sets it to ERROR with the reason, and the
-lease to ERROR with the same reason.
+take this one's claims over at once. A transient failure puts the event back with a
+growing back-off; the last attempt, or a permanent failure, sets it to ERROR with the
+reason, and the lease to ERROR with the same reason.
 """
 
 import concurrent.futures
