@@ -140,7 +140,8 @@ def main(argv=None):
                 args.start_delay)
         killed = f'{r["held"]} cl' if kill else 'no'
         line = (f'{r["count"]:>7} {killed:>6} {r["p50"]:>7.3f} {r["p99"]:>7.3f} '
-                f'{r["max"]:>7.3f} {r["create_rate"]:>10.1f} {r["claim_p99"]:>10.3f} {r["run_p99"]:>8.3f}')
+                f'{r["max"]:>7.3f} {r["create_rate"]:>10.1f} {r["claim_p99"]:>10.3f} '
+                f'{r["run_p99"]:>8.3f}')
         if kill and count == TARGET_COUNT:
             verdict = 'met' if r['max'] < TARGET_KILLED_MAX else 'NOT met'
             line += (f'   target max < {TARGET_KILLED_MAX:.0f} s with a kill: '

@@ -137,15 +137,16 @@ def test_0005_converts_latin1_tables_to_utf8mb4_keeping_their_data(database):
     if database.backend != 'mysql':
         pytest.skip('MySQL/MariaDB only')
     with database.engine.begin() as connection:
-        connection.execute(sa.text(f'ALTER DATABASE {database.name} CHARACTER SET latin1 '
-                                   'COLLATE latin1_swedish_ci'))
+        connection.execute(sa.text(f'ALTER DATABASE {database.name} '
+                                   'CHARACTER SET latin1 COLLATE latin1_swedish_ci'))
     migration.upgrade('0004', engine=database.engine)
     with database.engine.begin() as connection:
         # What 0001 made before it asked for utf8mb4.
         charset.convert_tables(connection, 'latin1', 'latin1_swedish_ci')
         connection.execute(sa.text(
             "INSERT INTO leases (id, name, project_id, start_date, end_date, status, "
-            "degraded, created_at) VALUES ('l1', 'Café', 'p1', :d, :d, 'ACTIVE', 0, :d)"),
+            "degraded, created_at) "
+            "VALUES ('l1', 'Café', 'p1', :d, :d, 'ACTIVE', 0, :d)"),
             {'d': '2030-01-01 00:00:00'})
     with database.engine.begin() as connection, pytest.raises(sa.exc.DBAPIError):
         connection.execute(sa.text("UPDATE leases SET name = '🚀' WHERE id = 'l1'"))
