@@ -232,15 +232,24 @@ def get(context, event_id):
 
 
 # Liveness rows -----------------------------------------------------------------------
+def _locked_now(context):
+    """The time, read once the transaction has begun: on SQLite that is after the
+    write lock was obtained, so a beat that queued for it is not already stale."""
+    context.session.connection()
+    return timeutils.utcnow()
+
+
 @db_api.writer
-def register_manager(context, owner, host, pid, now):
+def register_manager(context, owner, host, pid, now=None):
+    now = now or _locked_now(context)
     context.session.execute(sa.insert(models.Manager).values(
         owner=owner, host=host, pid=pid, started_at=now, heartbeat_at=now))
 
 
 @db_api.writer
-def beat(context, owner, now):
+def beat(context, owner, now=None):
     """Heart-beat a liveness row; False when it is gone (deleted as long dead)."""
+    now = now or _locked_now(context)
     return context.session.execute(
         sa.update(models.Manager).where(models.Manager.owner == owner)
         .values(heartbeat_at=now).execution_options(synchronize_session=False)

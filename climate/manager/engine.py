@@ -215,6 +215,13 @@ class EventEngine:
         try:
             event = event_db.get(ctx, event_id)
             reason = f'{type(exc).__name__}: {exc}'
+            if event is None or (event.owner, event.status) != (self.owner,
+                                                                E.IN_PROGRESS):
+                # Taken over while it ran here (this manager was taken for dead): the
+                # failure is likely the new owner's progress; recording it would undo it.
+                LOG.warning('Event %s failed here after another manager took it over; '
+                            'its outcome is left to that manager: %s', event_id, reason)
+                return
             attempts = event.attempts if event else 0
             if exceptions.is_retryable(exc) and \
                     attempts < self.conf.manager.event_max_attempts:
@@ -245,14 +252,12 @@ class EventEngine:
         next_beat = time.monotonic()
         while not self._stopping.is_set():
             try:
-                now = timeutils.utcnow()
-                if not self._registered.is_set() or not event_db.beat(ctx, self.owner,
-                                                                      now):
+                if not self._registered.is_set() or not event_db.beat(ctx, self.owner):
                     if self._registered.is_set():
                         LOG.warning('The liveness row of %s was gone (taken for dead); '
                                     'writing it again', self.owner)
                     event_db.register_manager(ctx, self.owner, socket.gethostname(),
-                                              os.getpid(), now)
+                                              os.getpid())
                     self._registered.set()
                 beaten = time.monotonic()
                 if last_beat is not None and \
