@@ -105,9 +105,17 @@ def _abandoned(values=None):
                models.Event.claimed_at < _param('claim_cutoff', values)))
 
 
-_STALE = (sa.select(models.Event.id, models.Event.claimed_at, models.Event.owner)
-          .where(_abandoned())
-          .order_by(models.Event.time).limit(sa.bindparam('limit')))
+def _stale_query():
+    # An alias: joining models.Manager itself would correlate _owner_is_live to it.
+    manager = orm.aliased(models.Manager)
+    return (sa.select(models.Event.id, models.Event.claimed_at, models.Event.owner,
+                      manager.host, manager.pid)
+            .outerjoin(manager, manager.owner == models.Event.owner)
+            .where(_abandoned())
+            .order_by(models.Event.time).limit(sa.bindparam('limit')))
+
+
+_STALE = _stale_query()
 
 
 def _cutoffs(now, liveness_timeout, claim_timeout):
@@ -116,8 +124,10 @@ def _cutoffs(now, liveness_timeout, claim_timeout):
 
 @db_api.reader
 def stale(context, owner, now, liveness_timeout, claim_timeout, limit):
-    """IN_PROGRESS events another manager may take over (see the module docstring);
-    ``owner`` is the caller, whose own claims are only stale after ``claim_timeout``.
+    """IN_PROGRESS events another manager may take over (see the module docstring):
+    rows of (id, claimed_at, owner, host, pid), host and pid from the owner's liveness
+    row if it has one. ``owner`` is the caller, whose own claims are only stale after
+    ``claim_timeout``.
     """
     params = _cutoffs(now, liveness_timeout, claim_timeout)
     params.update(me=owner, limit=limit)

@@ -39,6 +39,27 @@ BLOCKED_POLL = 0.25
 SPREAD = 4
 
 
+def _local_process_alive(pid):
+    """Whether process ``pid`` of this host runs (a zombie does not)."""
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        with open(f'/proc/{pid}/stat') as stat:
+            state = stat.read().rpartition(')')[2].split()[0]
+        return state not in ('Z', 'X')
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass  # no /proc here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ClaimLost(exceptions.ClimateException):
     msg_fmt = 'The claim on event %(event_id)s was taken over'
 
@@ -63,6 +84,7 @@ class EventEngine:
         self._threads = []
         self._last_recovery = None
         self._registered = threading.Event()
+        self._host = socket.gethostname()
         self._liveness = datetime.timedelta(seconds=conf.manager.liveness_timeout)
         self._claim_timeout = datetime.timedelta(seconds=conf.manager.claim_timeout)
         if conf.manager.liveness_timeout < 2 * conf.manager.liveness_interval:
@@ -141,10 +163,17 @@ class EventEngine:
         ctx = self.context
         claimed = 0
         running = self.running
-        for event_id, claimed_at, owner in event_db.stale(
+        for event_id, claimed_at, owner, host, pid in event_db.stale(
                 ctx, self.owner, now, self._liveness, self._claim_timeout, free):
             if event_id in running:
                 continue  # its claim heart-beat failed; it is still running here
+            if (claimed_at >= now - self._claim_timeout and host == self._host
+                    and _local_process_alive(pid)):
+                # Silent but running on this host: starved (SQLite's write lock, say),
+                # not dead. Only claim_timeout takes its claims.
+                LOG.debug('Manager %s is silent but alive here; leaving event %s',
+                          owner, event_id)
+                continue
             if event_db.take_over(ctx, event_id, claimed_at, self.owner, now,
                                   self._liveness, self._claim_timeout):
                 LOG.warning('Took over event %s abandoned by manager %s', event_id,
@@ -256,7 +285,7 @@ class EventEngine:
                     if self._registered.is_set():
                         LOG.warning('The liveness row of %s was gone (taken for dead); '
                                     'writing it again', self.owner)
-                    event_db.register_manager(ctx, self.owner, socket.gethostname(),
+                    event_db.register_manager(ctx, self.owner, self._host,
                                               os.getpid())
                     self._registered.set()
                 beaten = time.monotonic()
