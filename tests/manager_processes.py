@@ -42,9 +42,9 @@ class Managers:
         self.journal = str(tmp_path / 'journal.jsonl')
         self.topic = f'climate-test-{uuid.uuid4().hex[:8]}'
         options = '\n'.join(f'{k} = {v}' for k, v in dummy_options.items())
-        # Short timeouts so that tests of take-overs do not wait long; any may be
-        # overridden.
-        manager_options = dict({'claim_timeout': 3, 'max_poll_interval': 2},
+        # Dead managers are detected by liveness_timeout; claim_timeout is only the
+        # backstop for claims a live manager lost track of. Any may be overridden.
+        manager_options = dict({'claim_timeout': 30, 'max_poll_interval': 2},
                                **(manager_options or {}))
         manager_options = '\n'.join(f'{k} = {v}' for k, v in manager_options.items())
         self.config = tmp_path / 'climate.conf'

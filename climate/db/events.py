@@ -204,10 +204,20 @@ def take_over(context, event_id, stale_claimed_at, owner, now, liveness_timeout,
                   owner, now) == 1
 
 
+def _locked_now(context):
+    """The time, read once the transaction has begun: on SQLite that is after the
+    write lock was obtained, so a beat that queued for it is not already stale."""
+    context.session.connection()
+    return timeutils.utcnow()
+
+
 @db_api.writer
 def heartbeat(context, owner, now, event_ids):
+    """Heart-beat the claims of running events (``now`` None: once the transaction
+    has begun, see ``_locked_now``)."""
     if not event_ids:
         return 0
+    now = now or _locked_now(context)
     return context.session.execute(
         sa.update(models.Event)
         .where(models.Event.owner == owner, models.Event.status == E.IN_PROGRESS,
@@ -242,13 +252,6 @@ def get(context, event_id):
 
 
 # Liveness rows -----------------------------------------------------------------------
-def _locked_now(context):
-    """The time, read once the transaction has begun: on SQLite that is after the
-    write lock was obtained, so a beat that queued for it is not already stale."""
-    context.session.connection()
-    return timeutils.utcnow()
-
-
 @db_api.writer
 def register_manager(context, owner, host, pid, now=None):
     now = now or _locked_now(context)

@@ -305,8 +305,7 @@ class EventEngine:
         interval = max(self.conf.manager.claim_timeout / 4.0, 0.5)
         while not self._stopping.wait(interval):
             try:
-                event_db.heartbeat(self.context, self.owner, timeutils.utcnow(),
-                                   self.running)
+                event_db.heartbeat(self.context, self.owner, None, self.running)
             except Exception:
                 LOG.exception('Heart-beat of claimed events failed')
 
