@@ -42,8 +42,11 @@ class Managers:
         self.journal = str(tmp_path / 'journal.jsonl')
         self.topic = f'climate-test-{uuid.uuid4().hex[:8]}'
         options = '\n'.join(f'{k} = {v}' for k, v in dummy_options.items())
-        manager_options = '\n'.join(f'{k} = {v}'
-                                     for k, v in (manager_options or {}).items())
+        # Dead managers are detected by liveness_timeout; claim_timeout is only the
+        # backstop for claims a live manager lost track of. Any may be overridden.
+        manager_options = dict({'claim_timeout': 30, 'max_poll_interval': 2},
+                               **(manager_options or {}))
+        manager_options = '\n'.join(f'{k} = {v}' for k, v in manager_options.items())
         self.config = tmp_path / 'climate.conf'
         self.config.write_text(f"""[DEFAULT]
 transport_url = {rabbit_url}
@@ -52,8 +55,6 @@ connection = {database.url}
 [manager]
 rpc_topic = {self.topic}
 plugins = dummy.plugin
-claim_timeout = 3
-max_poll_interval = 2
 {manager_options}
 [dummy_plugin]
 journal = {self.journal}

@@ -13,7 +13,10 @@ from oslo_policy import opts as policy_opts
 from oslo_upgradecheck import common_checks
 from oslo_upgradecheck import upgradecheck
 
+import sqlalchemy as sa
+
 import climate.conf  # noqa: F401  (registers every option)
+from climate.db import api as db_api
 from climate.db import migration
 from climate import exceptions
 from climate.plugins import loader
@@ -46,6 +49,26 @@ class Checks(upgradecheck.UpgradeCommands):
         return Result(Code.FAILURE, f'The schema is {found}; this release needs {head}. '
                                     f'Run: climate-db-manage upgrade head')
 
+    def _check_charset(self):
+        """MySQL/MariaDB: the database, each table and each text column in utf8mb4
+        (anything else turns a name outside its character set into an SQL error)."""
+        try:
+            engine = db_api.get_engine()
+            if engine.dialect.name != 'mysql':
+                return Result(Code.SUCCESS, f'Not MySQL ({engine.dialect.name}): '
+                                            f'every text is Unicode.')
+            with engine.connect() as connection:
+                wrong = _not_utf8mb4(connection)
+        except Exception as exc:
+            return Result(Code.FAILURE, f'Cannot read the database ([database] '
+                                        f'connection): {type(exc).__name__}: '
+                                        f'{_first_line(exc)}')
+        if not wrong:
+            return Result(Code.SUCCESS, 'The database and its tables are in utf8mb4.')
+        return Result(Code.FAILURE, 'Not in utf8mb4: ' + '; '.join(wrong) +
+                      '. Run: climate-db-manage upgrade head (migration 0005 converts '
+                      'them).')
+
     def _check_plugins(self):
         try:
             self._plugins = loader.load_plugins(self.conf)
@@ -75,10 +98,37 @@ class Checks(upgradecheck.UpgradeCommands):
 
     _upgrade_checks = (
         ('Database schema', _check_database),
+        ('Database character set', _check_charset),
         ('Resource plugins', _check_plugins),
         ('Keystone trusts', _check_trusts),
         ('Policy file', _check_policy_file),
     )
+
+
+def _not_utf8mb4(connection):
+    """What in the current MySQL database is not utf8mb4, one phrase each."""
+    wrong = []
+    database, default = connection.execute(sa.text(
+        'SELECT schema_name, default_character_set_name FROM information_schema.schemata '
+        'WHERE schema_name = DATABASE()')).one()
+    if default != 'utf8mb4':
+        wrong.append(f'database {database} (default {default})')
+    tables = connection.execute(sa.text(
+        'SELECT t.table_name, c.character_set_name FROM information_schema.tables t '
+        'JOIN information_schema.collation_character_set_applicability c '
+        'ON c.collation_name = t.table_collation '
+        "WHERE t.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' "
+        "AND c.character_set_name <> 'utf8mb4' ORDER BY t.table_name")).all()
+    wrong.extend(f'table {name} ({charset})' for name, charset in tables)
+    columns = connection.execute(sa.text(
+        'SELECT table_name, column_name, character_set_name '
+        'FROM information_schema.columns WHERE table_schema = DATABASE() '
+        "AND character_set_name IS NOT NULL AND character_set_name <> 'utf8mb4' "
+        'ORDER BY table_name, ordinal_position')).all()
+    bad_tables = {name for name, _ in tables}
+    wrong.extend(f'column {table}.{column} ({charset})'
+                 for table, column, charset in columns if table not in bad_tables)
+    return wrong
 
 
 def main(argv=None):

@@ -12,6 +12,9 @@ dummy_opts = [
                      'attempt with a permanent one.'),
     cfg.FloatOpt('action_delay', default=0.0, min=0.0,
                  help='Seconds each action takes.'),
+    cfg.DictOpt('action_delays', default={},
+                help='action:seconds makes that action take so long, instead of '
+                     'action_delay (on_start:1.5 makes only starts slow).'),
 ]
 
 

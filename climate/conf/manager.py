@@ -19,11 +19,29 @@ manager_opts = [
                help='Minutes before the end of a lease at which its before_end_lease '
                     'event runs when the lease does not give a before_end_date. '
                     '0 creates no such event.'),
+    cfg.FloatOpt('liveness_interval',
+                 default=1.0,
+                 min=0.1,
+                 help='Seconds between two heart-beats of a manager\'s liveness row '
+                      '(the managers table), written by a thread that does nothing '
+                      'else.'),
+    cfg.FloatOpt('liveness_timeout',
+                 default=3.0,
+                 min=0.5,
+                 help='Seconds after which a manager whose liveness row was not '
+                      'heart-beaten is taken for dead: its claimed events are taken '
+                      'over by another manager at once. Keep it at least twice '
+                      'liveness_interval, and well above the clock skew between '
+                      'manager hosts and the longest stall a live manager may suffer '
+                      '(a database failover, say); a live manager silent for longer '
+                      'has its running events started again elsewhere.'),
     cfg.IntOpt('claim_timeout',
                default=60,
                min=2,
-               help='Seconds after which an event claimed by a manager that stopped '
-                    'heart-beating may be taken over by another manager.'),
+               help='Seconds after which an event claimed by a manager that is alive '
+                    'but no longer heart-beats that claim (it lost track of it) may be '
+                    'taken over by another manager. Claims of a dead manager are '
+                    'taken over after liveness_timeout.'),
     cfg.IntOpt('max_poll_interval',
                default=30,
                min=1,

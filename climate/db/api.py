@@ -8,11 +8,13 @@ Code that touches the database decorates a function with ``@reader`` or ``@write
 from oslo_db.sqlalchemy import enginefacade
 
 import climate.conf  # noqa: F401  (registers [database] with Climate's defaults)
+from climate.db import mysql
 from climate.db import sqlite
 
 _CONTEXT_MANAGER = enginefacade.transaction_context()
 _CONTEXT_MANAGER.configure(sqlite_fk=True)
 _CONTEXT_MANAGER.append_on_engine_create(sqlite.configure_engine)
+_CONTEXT_MANAGER.append_on_engine_create(mysql.configure_engine)
 
 reader = _CONTEXT_MANAGER.reader
 writer = _CONTEXT_MANAGER.writer

@@ -2,9 +2,16 @@
 
 Ownership is taken with a conditional UPDATE (``... WHERE id = :id AND status =
 'UNDONE'``): whichever manager's UPDATE changes the row owns the event, on every
-backend and at its default isolation level. A claim is kept alive by heart-beats
-(``claimed_at``); one whose owner fell silent for ``claim_timeout`` is taken over the
-same way, conditioned on the stale ``claimed_at``.
+backend and at its default isolation level.
+
+Each manager also keeps a liveness row in ``managers``, heart-beaten every second or
+so. The claims of an owner whose row is missing (it stopped cleanly) or silent for
+``liveness_timeout`` (it died) are taken over at once, however recent their
+``claimed_at``; the claims of a live owner are not, however long their events run.
+A claim the live owner no longer heart-beats (``claimed_at`` older than
+``claim_timeout``: it lost track of it) is taken over too. The take-over is the same
+conditional UPDATE, conditioned on the stale ``claimed_at`` and, in its WHERE clause,
+on the owner still being dead.
 """
 
 import datetime
@@ -12,6 +19,7 @@ import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
 from climate.common import states
@@ -74,27 +82,83 @@ def claimable(context, now, limit):
     return sorted(rows, key=lambda row: (row.time, _PHASE.get(row.event_type, 3)))
 
 
-@db_api.reader
-def stale(context, now, timeout, limit):
-    """IN_PROGRESS events whose owner has not heart-beaten for ``timeout``."""
-    cutoff = now - timeout
-    query = (sa.select(models.Event.id, models.Event.claimed_at)
-             .where(models.Event.status == E.IN_PROGRESS,
-                    models.Event.claimed_at < cutoff)
-             .order_by(models.Event.time).limit(limit))
-    return context.session.execute(query).all()
+def _param(name, values):
+    return sa.bindparam(name) if values is None else sa.bindparam(name, values[name])
+
+
+def _owner_is_live(values=None):
+    """Correlated to the events row: its owner's liveness row is fresh."""
+    return (sa.select(models.Manager.owner)
+            .where(models.Manager.owner == models.Event.owner,
+                   models.Manager.heartbeat_at >= _param('live_cutoff', values))
+            .exists())
+
+
+def _abandoned(values=None):
+    """An IN_PROGRESS claim that another manager may take: its owner is dead (and is
+    not the caller ``me``), or the owner stopped heart-beating the claim itself.
+    ``values`` binds the parameters; without, they are given at execution."""
+    return sa.and_(
+        models.Event.status == E.IN_PROGRESS,
+        sa.or_(sa.and_(models.Event.owner != _param('me', values),
+                       ~_owner_is_live(values)),
+               models.Event.claimed_at < _param('claim_cutoff', values)))
+
+
+def _stale_query():
+    # An alias: joining models.Manager itself would correlate _owner_is_live to it.
+    manager = orm.aliased(models.Manager)
+    return (sa.select(models.Event.id, models.Event.claimed_at, models.Event.owner,
+                      manager.host, manager.pid)
+            .outerjoin(manager, manager.owner == models.Event.owner)
+            .where(_abandoned())
+            .order_by(models.Event.time).limit(sa.bindparam('limit')))
+
+
+_STALE = _stale_query()
+
+
+def _cutoffs(now, liveness_timeout, claim_timeout):
+    return {'live_cutoff': now - liveness_timeout, 'claim_cutoff': now - claim_timeout}
 
 
 @db_api.reader
-def next_wake(context, timeout):
-    """The earliest moment something may become runnable: a due time or a claim expiry."""
-    due = context.session.execute(
+def stale(context, owner, now, liveness_timeout, claim_timeout, limit):
+    """IN_PROGRESS events another manager may take over (see the module docstring):
+    rows of (id, claimed_at, owner, host, pid), host and pid from the owner's liveness
+    row if it has one. ``owner`` is the caller, whose own claims are only stale after
+    ``claim_timeout``.
+    """
+    params = _cutoffs(now, liveness_timeout, claim_timeout)
+    params.update(me=owner, limit=limit)
+    return context.session.execute(_STALE, params).all()
+
+
+@db_api.reader
+def next_wake(context, owner, liveness_timeout, claim_timeout):
+    """The earliest moment something may become runnable: a due time, a claim expiry,
+    or the moment a manager holding claims is taken for dead if it stays silent."""
+    session = context.session
+    due = session.execute(
         sa.select(sa.func.min(models.Event.due_at)).where(models.Event.status == E.UNDONE)
     ).scalar()
-    oldest_claim = context.session.execute(
+    oldest_claim = session.execute(
         sa.select(sa.func.min(models.Event.claimed_at))
         .where(models.Event.status == E.IN_PROGRESS)).scalar()
-    candidates = [t for t in (due, oldest_claim and oldest_claim + timeout) if t]
+    others = (models.Event.status == E.IN_PROGRESS, models.Event.owner != owner)
+    oldest_beat = session.execute(
+        sa.select(sa.func.min(models.Manager.heartbeat_at))
+        .join(models.Event, models.Event.owner == models.Manager.owner)
+        .where(*others)).scalar()
+    candidates = [t for t in (due, oldest_claim and oldest_claim + claim_timeout,
+                              oldest_beat and oldest_beat + liveness_timeout) if t]
+    orphaned = session.execute(
+        sa.select(models.Event.id).where(
+            *others, ~sa.select(models.Manager.owner)
+            .where(models.Manager.owner == models.Event.owner).exists()).limit(1)
+    ).first()
+    if orphaned:
+        candidates.append(timeutils.utcnow())
     return min(candidates) if candidates else None
 
 
@@ -129,18 +193,31 @@ def claim(context, event_ids, owner, now):
 
 
 @db_api.writer
-def take_over(context, event_id, stale_claimed_at, owner, now):
-    """Take an abandoned IN_PROGRESS event, conditioned on the stale heart-beat seen."""
+def take_over(context, event_id, stale_claimed_at, owner, now, liveness_timeout,
+              claim_timeout):
+    """Take an abandoned IN_PROGRESS event, conditioned on the stale heart-beat seen
+    and on its owner still being dead (or the claim still stale) at this moment."""
+    values = dict(_cutoffs(now, liveness_timeout, claim_timeout), me=owner)
     return _claim(context, (models.Event.id == event_id,
-                            models.Event.status == E.IN_PROGRESS,
-                            models.Event.claimed_at == stale_claimed_at),
+                            models.Event.claimed_at == stale_claimed_at,
+                            _abandoned(values)),
                   owner, now) == 1
+
+
+def _locked_now(context):
+    """The time, read once the transaction has begun: on SQLite that is after the
+    write lock was obtained, so a beat that queued for it is not already stale."""
+    context.session.connection()
+    return timeutils.utcnow()
 
 
 @db_api.writer
 def heartbeat(context, owner, now, event_ids):
+    """Heart-beat the claims of running events (``now`` None: once the transaction
+    has begun, see ``_locked_now``)."""
     if not event_ids:
         return 0
+    now = now or _locked_now(context)
     return context.session.execute(
         sa.update(models.Event)
         .where(models.Event.owner == owner, models.Event.status == E.IN_PROGRESS,
@@ -172,3 +249,44 @@ def finish(context, event_id, owner, status, error=None, due_at=None):
 @db_api.reader
 def get(context, event_id):
     return context.session.get(models.Event, event_id)
+
+
+# Liveness rows -----------------------------------------------------------------------
+@db_api.writer
+def register_manager(context, owner, host, pid, now=None):
+    now = now or _locked_now(context)
+    context.session.execute(sa.insert(models.Manager).values(
+        owner=owner, host=host, pid=pid, started_at=now, heartbeat_at=now))
+
+
+@db_api.writer
+def beat(context, owner, now=None):
+    """Heart-beat a liveness row; False when it is gone (deleted as long dead)."""
+    now = now or _locked_now(context)
+    return context.session.execute(
+        sa.update(models.Manager).where(models.Manager.owner == owner)
+        .values(heartbeat_at=now).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+@db_api.writer
+def unregister_manager(context, owner):
+    """A clean stop: the claims still held, if any, may be taken over at once."""
+    context.session.execute(
+        sa.delete(models.Manager).where(models.Manager.owner == owner)
+        .execution_options(synchronize_session=False))
+
+
+@db_api.writer
+def forget_dead_managers(context, silent_since):
+    """Delete the rows of managers silent since ``silent_since`` (killed ones); a
+    missing row means dead as much as a stale one does."""
+    return context.session.execute(
+        sa.delete(models.Manager).where(models.Manager.heartbeat_at < silent_since)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+@db_api.reader
+def managers(context):
+    return context.session.execute(
+        sa.select(models.Manager).order_by(models.Manager.started_at)).scalars().all()

@@ -222,3 +222,17 @@ class InstanceReservation(TimestampMixin, Base):
     on_end_snapshot = sa.Column(sa.String(36), nullable=True)
     aggregate_id = sa.Column(sa.Integer, nullable=True)
     server_group_id = sa.Column(sa.String(36), nullable=True)
+
+
+class Manager(Base):
+    """A running ``climate-manager``'s liveness row, heart-beaten every
+    ``[manager] liveness_interval``; the claims of an owner whose row is missing or
+    silent for ``[manager] liveness_timeout`` are taken over (``climate.db.events``)."""
+
+    __tablename__ = 'managers'
+
+    owner = sa.Column(sa.String(255), primary_key=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    pid = sa.Column(sa.Integer, nullable=False)
+    started_at = sa.Column(UTCDateTime, nullable=False)
+    heartbeat_at = sa.Column(UTCDateTime, nullable=False)

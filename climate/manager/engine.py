@@ -4,9 +4,11 @@ One thread sleeps until the earliest due event (or a claim that may expire), wok
 early by :meth:`EventEngine.wake` when a lease is created or moved, and never longer
 than ``[manager] max_poll_interval``. It claims what is due (see ``climate.db.events``)
 and hands each claimed event to a bounded pool. A second thread heart-beats the claims
-this manager holds. A transient failure puts the event back with a growing back-off;
-the last attempt, or a permanent failure, sets it to ERROR with the reason, and the
-lease to ERROR with the same reason.
+this manager holds, and a third, doing nothing else, the manager's liveness row: when
+that row is missing or silent for ``[manager] liveness_timeout``, the other managers
+take this one's claims over at once. A transient failure puts the event back with a
+growing back-off; the last attempt, or a permanent failure, sets it to ERROR with the
+reason, and the lease to ERROR with the same reason.
 """
 
 import concurrent.futures
@@ -15,6 +17,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 
 from oslo_log import log as logging
@@ -34,6 +37,27 @@ BLOCKED_POLL = 0.25
 # A manager looks at SPREAD times as many due events as it can take, and takes a
 # random sample of them.
 SPREAD = 4
+
+
+def _local_process_alive(pid):
+    """Whether process ``pid`` of this host runs (a zombie does not)."""
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        with open(f'/proc/{pid}/stat') as stat:
+            state = stat.read().rpartition(')')[2].split()[0]
+        return state not in ('Z', 'X')
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass  # no /proc here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ClaimLost(exceptions.ClimateException):
@@ -59,6 +83,15 @@ class EventEngine:
         self._stopping = threading.Event()
         self._threads = []
         self._last_recovery = None
+        self._registered = threading.Event()
+        self._host = socket.gethostname()
+        self._liveness = datetime.timedelta(seconds=conf.manager.liveness_timeout)
+        self._claim_timeout = datetime.timedelta(seconds=conf.manager.claim_timeout)
+        if conf.manager.liveness_timeout < 2 * conf.manager.liveness_interval:
+            LOG.warning('[manager] liveness_timeout (%.1fs) is under twice '
+                        'liveness_interval (%.1fs): one late heart-beat will have this '
+                        'manager taken for dead', conf.manager.liveness_timeout,
+                        conf.manager.liveness_interval)
 
     @property
     def context(self):
@@ -66,7 +99,8 @@ class EventEngine:
 
     # Life cycle --------------------------------------------------------------------
     def start(self):
-        for name, target in (('climate-engine', self._loop),
+        for name, target in (('climate-liveness', self._liveness_loop),
+                             ('climate-engine', self._loop),
                              ('climate-heartbeat', self._heartbeat_loop)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -80,6 +114,15 @@ class EventEngine:
         self._pool.shutdown(wait=wait, cancel_futures=True)
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.running:
+            # Events still run here: let the row go stale (liveness_timeout) when the
+            # process exits rather than have them started again while they run.
+            return
+        try:
+            event_db.unregister_manager(self.context, self.owner)
+        except Exception:
+            LOG.exception('Could not delete the liveness row of %s; other managers '
+                          'will take it for dead after liveness_timeout', self.owner)
 
     def wake(self):
         self._wake.set()
@@ -91,6 +134,10 @@ class EventEngine:
 
     # Main loop ---------------------------------------------------------------------
     def _loop(self):
+        # No claim before the liveness row exists: it would be taken over at once.
+        while not self._registered.wait(0.5):
+            if self._stopping.is_set():
+                return
         while not self._stopping.is_set():
             self._wake.clear()
             try:
@@ -115,10 +162,22 @@ class EventEngine:
         now = timeutils.utcnow()
         ctx = self.context
         claimed = 0
-        timeout = datetime.timedelta(seconds=self.conf.manager.claim_timeout)
-        for event_id, claimed_at in event_db.stale(ctx, now, timeout, free):
-            if event_db.take_over(ctx, event_id, claimed_at, self.owner, now):
-                LOG.warning('Took over event %s abandoned by its manager', event_id)
+        running = self.running
+        for event_id, claimed_at, owner, host, pid in event_db.stale(
+                ctx, self.owner, now, self._liveness, self._claim_timeout, free):
+            if event_id in running:
+                continue  # its claim heart-beat failed; it is still running here
+            if (claimed_at >= now - self._claim_timeout and host == self._host
+                    and _local_process_alive(pid)):
+                # Silent but running on this host: starved (SQLite's write lock, say),
+                # not dead. Only claim_timeout takes its claims.
+                LOG.debug('Manager %s is silent but alive here; leaving event %s',
+                          owner, event_id)
+                continue
+            if event_db.take_over(ctx, event_id, claimed_at, self.owner, now,
+                                  self._liveness, self._claim_timeout):
+                LOG.warning('Took over event %s abandoned by manager %s', event_id,
+                            owner)
                 self._submit(event_id)
                 claimed += 1
         limit = free - claimed
@@ -145,8 +204,8 @@ class EventEngine:
             return self.conf.manager.max_poll_interval  # a finishing event wakes us
         if more_claimable:
             return 0
-        timeout = datetime.timedelta(seconds=self.conf.manager.claim_timeout)
-        next_wake = event_db.next_wake(self.context, timeout)
+        next_wake = event_db.next_wake(self.context, self.owner, self._liveness,
+                                       self._claim_timeout)
         ceiling = float(self.conf.manager.max_poll_interval)
         if next_wake is None:
             return ceiling
@@ -185,6 +244,13 @@ class EventEngine:
         try:
             event = event_db.get(ctx, event_id)
             reason = f'{type(exc).__name__}: {exc}'
+            if event is None or (event.owner, event.status) != (self.owner,
+                                                                E.IN_PROGRESS):
+                # Taken over while it ran here (this manager was taken for dead): the
+                # failure is likely the new owner's progress; recording it would undo it.
+                LOG.warning('Event %s failed here after another manager took it over; '
+                            'its outcome is left to that manager: %s', event_id, reason)
+                return
             attempts = event.attempts if event else 0
             if exceptions.is_retryable(exc) and \
                     attempts < self.conf.manager.event_max_attempts:
@@ -201,16 +267,45 @@ class EventEngine:
             self.service.fail_event(ctx, event_id, reason)
             event_db.finish(ctx, event_id, self.owner, E.ERROR, error=reason)
         except Exception:
-            # The claim stays IN_PROGRESS and will be taken over after claim_timeout.
+            # The claim stays IN_PROGRESS, no longer heart-beaten: it is taken over
+            # after claim_timeout.
             LOG.exception('Could not record the failure of event %s', event_id)
 
     # Heart-beats and recovery ------------------------------------------------------
+    def _liveness_loop(self):
+        """Heart-beat this manager's liveness row, and nothing else, so that neither a
+        busy event pool nor a slow claim query delays it."""
+        interval = self.conf.manager.liveness_interval
+        ctx = self.context
+        last_beat = None
+        next_beat = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                if not self._registered.is_set() or not event_db.beat(ctx, self.owner):
+                    if self._registered.is_set():
+                        LOG.warning('The liveness row of %s was gone (taken for dead); '
+                                    'writing it again', self.owner)
+                    event_db.register_manager(ctx, self.owner, self._host,
+                                              os.getpid())
+                    self._registered.set()
+                beaten = time.monotonic()
+                if last_beat is not None and \
+                        beaten - last_beat > self.conf.manager.liveness_timeout:
+                    LOG.warning('Manager %s could not heart-beat for %.1fs, over '
+                                '[manager] liveness_timeout: other managers may have '
+                                'taken over (and started again) its running events',
+                                self.owner, beaten - last_beat)
+                last_beat = beaten
+            except Exception:
+                LOG.exception('Heart-beat of the liveness row of %s failed', self.owner)
+            next_beat = max(next_beat + interval, time.monotonic())
+            self._stopping.wait(max(0.0, next_beat - time.monotonic()))
+
     def _heartbeat_loop(self):
         interval = max(self.conf.manager.claim_timeout / 4.0, 0.5)
         while not self._stopping.wait(interval):
             try:
-                event_db.heartbeat(self.context, self.owner, timeutils.utcnow(),
-                                   self.running)
+                event_db.heartbeat(self.context, self.owner, None, self.running)
             except Exception:
                 LOG.exception('Heart-beat of claimed events failed')
 
@@ -220,6 +315,11 @@ class EventEngine:
         if self._last_recovery is not None and now - self._last_recovery < period:
             return
         self._last_recovery = now
+        try:
+            event_db.forget_dead_managers(self.context, now - max(
+                self._claim_timeout, 10 * self._liveness))
+        except Exception:
+            LOG.exception('Deleting the liveness rows of dead managers failed')
         older_than = now - datetime.timedelta(
             seconds=self.conf.manager.stuck_lease_timeout)
         try:

@@ -5,7 +5,8 @@ event engine's guarantees (exactly once, retries, take-over). It reserves nothin
 Every action appends a JSON line to ``[dummy_plugin] journal`` (when set), which several
 processes may share. ``fail_actions`` makes the first N attempts of an action fail with
 a transient error (``on_start:2``), or every attempt with a permanent one
-(``on_start:always``); ``action_delay`` makes each action slow.
+(``on_start:always``); ``action_delay`` makes each action slow, ``action_delays``
+only the actions it names.
 """
 
 import json
@@ -72,8 +73,9 @@ class DummyPlugin(base.ResourcePlugin):
             key = (action, reservation_id)
             attempt = self._attempts[key] = self._attempts.get(key, 0) + 1
         self._record(action, 'begin', lease_id, reservation_id, attempt)
-        if conf.action_delay:
-            time.sleep(conf.action_delay)
+        delay = float(conf.action_delays.get(action, conf.action_delay))
+        if delay:
+            time.sleep(delay)
         failing = conf.fail_actions.get(action)
         if failing == 'always':
             self._record(action, 'failed', lease_id, reservation_id, attempt)

@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+import sqlalchemy as sa
+
 from climate.db import migration
 
 OK, WARNING, FAILURE = 0, 1, 2
@@ -63,3 +66,25 @@ def test_a_nova_account_that_cannot_use_trusts_warns(migrated_database, tmp_path
     result, details = checks['Keystone trusts']
     assert result == WARNING
     assert 'auth_type = password' in details
+
+
+def test_a_table_or_database_not_in_utf8mb4_fails(migrated_database, tmp_path):
+    if migrated_database.backend != 'mysql':
+        pytest.skip('MySQL/MariaDB only')
+    code, checks = _check(tmp_path, migrated_database.url, PLUGINS)
+    assert checks['Database character set'] == (
+        OK, 'The database and its tables are in utf8mb4.')
+    with migrated_database.engine.begin() as connection:
+        connection.execute(sa.text('CREATE TABLE legacy (name VARCHAR(20)) '
+                                   'CHARACTER SET latin1'))
+        connection.execute(sa.text(f'ALTER DATABASE {migrated_database.name} '
+                                   'CHARACTER SET latin1'))
+        connection.execute(sa.text('ALTER TABLE leases MODIFY name VARCHAR(80) '
+                                   'CHARACTER SET latin1 NOT NULL'))
+    code, checks = _check(tmp_path, migrated_database.url, PLUGINS)
+    assert code == FAILURE
+    result, details = checks['Database character set']
+    assert result == FAILURE
+    assert (f'database {migrated_database.name} (default latin1); table legacy '
+            f'(latin1); column leases.name (latin1)') in details
+    assert 'climate-db-manage upgrade head' in details

@@ -5,10 +5,12 @@ import subprocess
 import sys
 import unittest
 
+import pytest
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import test_migrations
 
 from climate.db import migration
+from climate.db.migration import charset
 from climate.db import models
 from tests import backends
 
@@ -127,3 +129,40 @@ def test_0003_moves_the_shelving_state_out_of_resource_properties(database):
                                            None, None)
     # A capacity-mode row (no server) keeps its host filter.
     assert rows['i2'].resource_properties == '["==", "$gpu", "yes"]'
+
+
+def test_0005_converts_latin1_tables_to_utf8mb4_keeping_their_data(database):
+    """A deployment made before the migrations asked for utf8mb4, on a database
+    created as latin1: its tables are converted, and names outside Latin-1 work."""
+    if database.backend != 'mysql':
+        pytest.skip('MySQL/MariaDB only')
+    with database.engine.begin() as connection:
+        connection.execute(sa.text(f'ALTER DATABASE {database.name} '
+                                   'CHARACTER SET latin1 COLLATE latin1_swedish_ci'))
+    migration.upgrade('0004', engine=database.engine)
+    with database.engine.begin() as connection:
+        # What 0001 made before it asked for utf8mb4.
+        charset.convert_tables(connection, 'latin1', 'latin1_swedish_ci')
+        connection.execute(sa.text(
+            "INSERT INTO leases (id, name, project_id, start_date, end_date, status, "
+            "degraded, created_at) "
+            "VALUES ('l1', 'Café', 'p1', :d, :d, 'ACTIVE', 0, :d)"),
+            {'d': '2030-01-01 00:00:00'})
+    with database.engine.begin() as connection, pytest.raises(sa.exc.DBAPIError):
+        connection.execute(sa.text("UPDATE leases SET name = '🚀' WHERE id = 'l1'"))
+
+    migration.upgrade('head', engine=database.engine)
+    with database.engine.begin() as connection:
+        collations = dict(connection.execute(sa.text(
+            'SELECT table_name, table_collation FROM information_schema.tables '
+            'WHERE table_schema = DATABASE()')).all())
+        default = connection.execute(sa.text(
+            'SELECT default_collation_name FROM information_schema.schemata '
+            'WHERE schema_name = DATABASE()')).scalar()
+        assert connection.execute(sa.text(
+            "SELECT name FROM leases WHERE id = 'l1'")).scalar() == 'Café'
+        connection.execute(sa.text("UPDATE leases SET name = '🚀 実験' WHERE id = 'l1'"))
+        assert connection.execute(sa.text(
+            "SELECT name FROM leases WHERE id = 'l1'")).scalar() == '🚀 実験'
+    assert set(collations) >= set(models.Base.metadata.tables) | {'alembic_version'}
+    assert set(collations.values()) == {default} == {'utf8mb4_nopad_bin'}

@@ -8,6 +8,7 @@ Create Date: 2026-11-21
 from alembic import op
 import sqlalchemy as sa
 
+from climate.db.migration import charset
 from climate.db.types import UTCDateTime
 
 revision = '0001'
@@ -17,6 +18,8 @@ depends_on = None
 
 
 def upgrade():
+    # utf8mb4 with a binary collation on MySQL (see climate.db.migration.charset).
+    options = charset.table_options(op.get_bind())
     op.create_table('computehosts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('hypervisor_id', sa.String(length=36), nullable=True),
@@ -36,7 +39,8 @@ def upgrade():
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_computehosts')),
-    sa.UniqueConstraint('hypervisor_hostname', name=op.f('uq_computehosts_hypervisor_hostname'))
+    sa.UniqueConstraint('hypervisor_hostname', name=op.f('uq_computehosts_hypervisor_hostname')),
+    **options
     )
     op.create_table('leases',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -51,7 +55,8 @@ def upgrade():
     sa.Column('degraded', sa.Boolean(), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_leases'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_leases')),
+    **options
     )
     with op.batch_alter_table('leases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_leases_project_id'), ['project_id'], unique=False)
@@ -64,7 +69,8 @@ def upgrade():
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_resource_properties')),
-    sa.UniqueConstraint('resource_type', 'property_name', name=op.f('uq_resource_properties_resource_type_property_name'))
+    sa.UniqueConstraint('resource_type', 'property_name', name=op.f('uq_resource_properties_resource_type_property_name')),
+    **options
     )
     op.create_table('computehost_extra_capabilities',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -76,7 +82,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['computehost_id'], ['computehosts.id'], name=op.f('fk_computehost_extra_capabilities_computehost_id_computehosts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['property_id'], ['resource_properties.id'], name=op.f('fk_computehost_extra_capabilities_property_id_resource_properties')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_computehost_extra_capabilities')),
-    sa.UniqueConstraint('computehost_id', 'property_id', name=op.f('uq_computehost_extra_capabilities_computehost_id_property_id'))
+    sa.UniqueConstraint('computehost_id', 'property_id', name=op.f('uq_computehost_extra_capabilities_computehost_id_property_id')),
+    **options
     )
     with op.batch_alter_table('computehost_extra_capabilities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_computehost_extra_capabilities_property_id'), ['property_id'], unique=False)
@@ -95,7 +102,8 @@ def upgrade():
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['lease_id'], ['leases.id'], name=op.f('fk_events_lease_id_leases'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
+    **options
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_lease_id'), ['lease_id'], unique=False)
@@ -113,7 +121,8 @@ def upgrade():
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['lease_id'], ['leases.id'], name=op.f('fk_reservations_lease_id_leases'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_reservations'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reservations')),
+    **options
     )
     with op.batch_alter_table('reservations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reservations_lease_id'), ['lease_id'], unique=False)
@@ -128,7 +137,8 @@ def upgrade():
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['compute_host_id'], ['computehosts.id'], name=op.f('fk_computehost_allocations_compute_host_id_computehosts')),
     sa.ForeignKeyConstraint(['reservation_id'], ['reservations.id'], name=op.f('fk_computehost_allocations_reservation_id_reservations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_computehost_allocations'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_computehost_allocations')),
+    **options
     )
     with op.batch_alter_table('computehost_allocations', schema=None) as batch_op:
         batch_op.create_index('ix_computehost_allocations_host_window', ['compute_host_id', 'start_date', 'end_date'], unique=False)
@@ -146,7 +156,8 @@ def upgrade():
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['reservation_id'], ['reservations.id'], name=op.f('fk_computehost_reservations_reservation_id_reservations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_computehost_reservations')),
-    sa.UniqueConstraint('reservation_id', name=op.f('uq_computehost_reservations_reservation_id'))
+    sa.UniqueConstraint('reservation_id', name=op.f('uq_computehost_reservations_reservation_id')),
+    **options
     )
     op.create_table('instance_reservations',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -166,7 +177,8 @@ def upgrade():
     sa.Column('updated_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['reservation_id'], ['reservations.id'], name=op.f('fk_instance_reservations_reservation_id_reservations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_reservations')),
-    sa.UniqueConstraint('reservation_id', name=op.f('uq_instance_reservations_reservation_id'))
+    sa.UniqueConstraint('reservation_id', name=op.f('uq_instance_reservations_reservation_id')),
+    **options
     )
     with op.batch_alter_table('instance_reservations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_instance_reservations_server_id'), ['server_id'], unique=False)
