@@ -6,39 +6,15 @@ live no longer count and are deleted a few at a time by later creates.
 """
 
 import datetime
-import hashlib
-import json
-import re
 
 import sqlalchemy as sa
 
 from climate.common import timeutils
-from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
 
-MAX_LENGTH = 255
-# Printable ASCII, space included (HTTP servers strip it at either end of a header).
-_VALID = re.compile(r'^[\x20-\x7e]+$')
 # At most this many expired keys are deleted by one create.
 PURGE_BATCH = 100
-
-
-def check(key):
-    """``key`` if it is 1 to 255 printable ASCII characters, else a 400."""
-    if not isinstance(key, str) or not 0 < len(key) <= MAX_LENGTH \
-            or not _VALID.match(key):
-        raise exceptions.InvalidInput(
-            message='Invalid Idempotency-Key header: it must be 1 to '
-                    f'{MAX_LENGTH} printable ASCII characters')
-    return key
-
-
-def fingerprint(values):
-    """The sha256 (hex) of the canonical JSON of a request's values."""
-    text = json.dumps(values, sort_keys=True, separators=(',', ':'),
-                      ensure_ascii=False)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
 def _oldest_valid(ttl):

@@ -17,6 +17,7 @@ from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
 
+from climate.common import idempotency as idempotency_keys
 from climate.common import states
 from climate.common import timeutils
 from climate import exceptions
@@ -77,8 +78,8 @@ class LeaseService:
         lease the first one made; see :meth:`_replay` for the other answers."""
         if idempotency_key is None:
             return self._create(context, values, None)
-        key = idempotency.check(idempotency_key)
-        digest = idempotency.fingerprint(values)
+        key = idempotency_keys.check(idempotency_key)
+        digest = idempotency_keys.fingerprint(values)
         project_id = values.get('project_id') or context.project_id
         # Twice at most: a concurrent request holding the key may roll back its lease
         # (then this one makes it) or commit it (then this one replays it).
