@@ -68,10 +68,8 @@ def test_keys_are_per_project(service, ctx):
     assert mine['id'] != theirs['id']
 
 
-@pytest.mark.parametrize('key', ['', 'k' * 256, 'tab\there', 'clé', None])
+@pytest.mark.parametrize('key', ['', 'k' * 256, 'tab\there', 'clé', 42])
 def test_bad_keys_are_400(service, ctx, key):
-    if key is None:
-        key = 42
     with pytest.raises(exceptions.InvalidInput, match='Idempotency-Key'):
         service.create_lease(ctx, body(), idempotency_key=key)
     assert lease_count() == 0
