@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from climate import context as climate_context
 from climate import exceptions
 from climate.common import states
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
 from climate.manager import endpoint as endpoint_mod
@@ -81,7 +82,7 @@ def test_expired_key_makes_a_new_lease_and_is_purged(service, ctx, manager_conf)
     # Both keys two days old: past the default time to live of a day.
     with db_api.writer.using(ctx):
         ctx.session.execute(sa.update(models.IdempotencyKey).values(
-            created_at=models.IdempotencyKey.created_at - datetime.timedelta(days=2)))
+            created_at=timeutils.utcnow() - datetime.timedelta(days=2)))
     second = service.create_lease(ctx, body(), idempotency_key='k1')
     assert second['id'] != first['id']
     rows = key_rows()
@@ -93,7 +94,7 @@ def test_ttl_is_the_api_option(service, ctx, manager_conf):
     first = service.create_lease(ctx, body(), idempotency_key='k1')
     with db_api.writer.using(ctx):
         ctx.session.execute(sa.update(models.IdempotencyKey).values(
-            created_at=models.IdempotencyKey.created_at - datetime.timedelta(seconds=2)))
+            created_at=timeutils.utcnow() - datetime.timedelta(seconds=2)))
     assert service.create_lease(ctx, body(), idempotency_key='k1')['id'] != first['id']
 
 
