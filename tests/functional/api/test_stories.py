@@ -26,7 +26,8 @@ def test_story_with_keystone(keystone_api, story):
     assert keystone_api.keystone.validations  # tokens were checked over HTTP
 
 
-RABBIT_STORIES = ['leases.yaml', 'lease-errors.yaml', 'hosts.yaml', 'lease-events.yaml']
+RABBIT_STORIES = ['leases.yaml', 'lease-errors.yaml', 'hosts.yaml', 'lease-events.yaml',
+                  'lease-idempotency.yaml']
 
 
 @pytest.mark.parametrize('database', ['mysql'], indirect=True)
