@@ -1,5 +1,6 @@
 """Options of the REST API service: where it listens and how it authenticates
-([DEFAULT], as in Blazar), and request limits, development identity and idempotency keys ([api])."""
+([DEFAULT], as in Blazar), and request limits, development identity and idempotency
+keys ([api])."""
 
 from oslo_config import cfg
 

@@ -3,6 +3,8 @@
 import datetime
 import json
 
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import session
 import pytest
 
 from climate.client import api
@@ -115,7 +117,6 @@ class FakeHttp:
 
 
 def _client(http, monkeypatch):
-    from keystoneauth1 import session
     monkeypatch.setattr(api.Client, 'RETRY_PAUSE', 0)
     client = api.Client(session.Session(), endpoint_override='http://x/v1')
     client.http = http
@@ -128,7 +129,6 @@ def _create(client, **kwargs):
 
 
 def test_create_is_retried_with_the_same_key(monkeypatch):
-    from keystoneauth1 import exceptions as ks_exceptions
     http = FakeHttp(ks_exceptions.ConnectFailure('reset by peer'),
                     (503, {'error_message': 'no manager'}),
                     (201, {'lease': LEASE}))
@@ -138,7 +138,6 @@ def test_create_is_retried_with_the_same_key(monkeypatch):
 
 
 def test_create_gives_up_after_three_attempts(monkeypatch):
-    from keystoneauth1 import exceptions as ks_exceptions
     http = FakeHttp(*[ks_exceptions.ConnectFailure('refused')] * 3)
     with pytest.raises(ClimateClientError, match='Cannot reach'):
         _create(_client(http, monkeypatch))
@@ -153,7 +152,6 @@ def test_create_keeps_a_given_key_and_does_not_retry_answers(monkeypatch):
 
 
 def test_other_requests_are_not_retried(monkeypatch):
-    from keystoneauth1 import exceptions as ks_exceptions
     http = FakeHttp(ks_exceptions.ConnectFailure('refused'))
     with pytest.raises(ClimateClientError, match='Cannot reach'):
         _client(http, monkeypatch).leases.list()
