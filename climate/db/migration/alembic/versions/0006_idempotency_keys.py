@@ -1,18 +1,18 @@
 """The ``idempotency_keys`` table: the ``Idempotency-Key`` of lease creations.
 
-Revision ID: 0005
-Revises: 0003 (to be chained after 0004 when both are merged: this revision depends
-on no table or column of 0004)
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 """
 
 from alembic import op
 import sqlalchemy as sa
 
+from climate.db.migration import charset
 from climate.db.types import UTCDateTime
 
-revision = '0005'
-down_revision = '0003'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
@@ -28,7 +28,8 @@ def upgrade():
         sa.Column('created_at', UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
         sa.UniqueConstraint('project_id', 'idempotency_key',
-                            name=op.f('uq_idempotency_keys_project_id_idempotency_key')))
+                            name=op.f('uq_idempotency_keys_project_id_idempotency_key')),
+        **charset.table_options(op.get_bind()))
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_lease_id'), ['lease_id'],
                               unique=False)
