@@ -1,12 +1,19 @@
 """The typed client: ``Client(session)`` with ``leases``, ``hosts``, ``allocations`` and
 ``properties`` managers over a keystoneauth Adapter for service type ``reservation``.
 
+``leases.create`` sends an ``Idempotency-Key`` (a fresh uuid4 unless given) and
+retries with the same key when the connection fails or the answer is 502/503/504, so
+that a retried create never makes a second lease.
+
 Every method returns plain dicts (or lists of dicts) as the API sends them and raises
 :class:`~climate.client.exceptions.ClimateClientError` for any error response.
 """
 
 import datetime
+import logging
 import re
+import time
+import uuid
 
 from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exceptions
@@ -14,6 +21,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from climate.client import dates
 from climate.client.exceptions import ClimateClientError
 
+LOG = logging.getLogger(__name__)
 SERVICE_TYPE = 'reservation'
 API_VERSION = '1.0'
 _ZERO = datetime.timedelta()
@@ -53,15 +61,42 @@ class Client:
         self.allocations = AllocationManager(self)
         self.properties = PropertyManager(self)
 
-    def request(self, method, path, body=None, params=None):
-        """Send one request; the decoded JSON body (``None`` for 204) or an error."""
+    #: Attempts of a request that is safe to repeat (a create with its key).
+    RETRY_ATTEMPTS = 3
+    #: Seconds before the first retry; doubled before each next one.
+    RETRY_PAUSE = 0.5
+    RETRY_STATUSES = (502, 503, 504)
+
+    def request(self, method, path, body=None, params=None, headers=None,
+                retry=False):
+        """Send a request; the decoded JSON body (``None`` for 204) or an error.
+
+        With ``retry`` (only for a request the server recognizes when repeated), a
+        failed connection or a 502/503/504 is retried up to :attr:`RETRY_ATTEMPTS`
+        times in all.
+        """
         kwargs = {'raise_exc': False,
                   'headers': {'OpenStack-API-Version': f'reservation {API_VERSION}',
-                              'Accept': 'application/json'}}
+                              'Accept': 'application/json', **(headers or {})}}
         if body is not None:
             kwargs['json'] = body
         if params:
             kwargs['params'] = params
+        attempts = self.RETRY_ATTEMPTS if retry else 1
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            try:
+                response = self._send(method, path, kwargs, retrying=not last)
+            except _Retry as why:
+                pause = self.RETRY_PAUSE * 2 ** (attempt - 1)
+                LOG.warning('%s %s: %s; retrying in %.1f s', method, path, why, pause)
+                time.sleep(pause)
+                continue
+            return self._answer(response)
+
+    def _send(self, method, path, kwargs, retrying):
+        """One attempt; raises :class:`_Retry` when ``retrying`` and it may be
+        repeated."""
         try:
             response = self.http.request(path, method, **kwargs)
         except ks_exceptions.EndpointNotFound as exc:
@@ -73,9 +108,21 @@ class Client:
             # The API's own answers do not raise (raise_exc=False): this is Keystone's.
             raise ClimateClientError(f'Authentication failed: {exc}',
                                      status=exc.http_status) from exc
+        except ks_exceptions.ConnectionError as exc:
+            # Refused, reset, dropped before the answer, timed out.
+            if retrying:
+                raise _Retry(f'connection failed ({exc})') from exc
+            raise ClimateClientError(
+                f'Cannot reach the reservation service: {exc}') from exc
         except ks_exceptions.ClientException as exc:
             raise ClimateClientError(
                 f'Cannot reach the reservation service: {exc}') from exc
+        if retrying and response.status_code in self.RETRY_STATUSES:
+            raise _Retry(f'HTTP {response.status_code}')
+        return response
+
+    @staticmethod
+    def _answer(response):
         if response.status_code >= 400:
             raise ClimateClientError(
                 _error_message(response), status=response.status_code,
@@ -83,6 +130,10 @@ class Client:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+
+class _Retry(Exception):
+    """An attempt failed in a way that a retry may fix."""
 
 
 class _Manager:
@@ -126,14 +177,23 @@ class LeaseManager(_Manager):
     def get(self, lease_id):
         return self.client.request('GET', f'/leases/{lease_id}')['lease']
 
-    def create(self, name, start, end, reservations, events=(), before_end=None):
-        """Create a lease; ``start``/``end`` as :func:`dates.to_api_date` takes them."""
+    def create(self, name, start, end, reservations, events=(), before_end=None,
+               idempotency_key=None):
+        """Create a lease; ``start``/``end`` as :func:`dates.to_api_date` takes them.
+
+        Sent with ``idempotency_key`` (default: a new uuid4) and retried with it on
+        connection failures and 502/503/504: the server answers a repeat with the
+        lease the first attempt made.
+        """
         body = {'name': name, 'start_date': dates.to_api_date(start),
                 'end_date': dates.to_api_date(end), 'reservations': list(reservations),
                 'events': list(events)}
         if before_end:
             body['before_end_date'] = dates.to_api_date(before_end)
-        return self.client.request('POST', '/leases', body)['lease']
+        key = idempotency_key or str(uuid.uuid4())
+        return self.client.request('POST', '/leases', body,
+                                   headers={'Idempotency-Key': key},
+                                   retry=True)['lease']
 
     def update(self, lease_id, name=None, start=None, end=None, prolong_for=None,
                reduce_by=None, defer_by=None, advance_by=None, reservations=None,

@@ -1,5 +1,6 @@
 """Options of the REST API service: where it listens and how it authenticates
-([DEFAULT], as in Blazar), and request limits and development identity ([api])."""
+([DEFAULT], as in Blazar), and request limits, development identity and idempotency
+keys ([api])."""
 
 from oslo_config import cfg
 
@@ -43,6 +44,13 @@ api_group_opts = [
                 help='With auth_strategy = noauth: the roles of a request that sends '
                      'no X-Roles header (python-blazarclient with OS_AUTH_TYPE=none '
                      'sends none, and host management needs admin).'),
+    cfg.IntOpt('idempotency_ttl',
+               default=86400,
+               min=1,
+               help='Seconds during which an Idempotency-Key sent with POST '
+                    '/v1/leases stands for the same request: a retry with the key '
+                    'gets the lease the first request made. Read by climate-manager, '
+                    'which keeps the keys; older keys are forgotten.'),
 ]
 
 

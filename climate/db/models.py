@@ -25,6 +25,11 @@ def _uuid():
     return str(uuid.uuid4())
 
 
+def new_id():
+    """A new row id, for code that needs it before the row is flushed."""
+    return _uuid()
+
+
 class Base(orm.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -236,3 +241,28 @@ class Manager(Base):
     pid = sa.Column(sa.Integer, nullable=False)
     started_at = sa.Column(UTCDateTime, nullable=False)
     heartbeat_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a project sent with ``POST /v1/leases``: a retry with the
+    same key and the same body gets the lease the first request made.
+
+    Inserted in the transaction that inserts the lease, so both exist or neither;
+    ``UNIQUE(project_id, idempotency_key)`` decides between concurrent requests.
+    ``lease_id`` is no foreign key: the row outlives a deleted lease, so that a late
+    retry is told the lease was deleted instead of making a new one.
+    """
+
+    __tablename__ = 'idempotency_keys'
+    __table_args__ = (
+        sa.UniqueConstraint('project_id', 'idempotency_key'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    project_id = sa.Column(sa.String(255), nullable=False)
+    idempotency_key = sa.Column(sa.String(255), nullable=False)
+    # sha256 (hex) of the canonical JSON of the lease fields of the request.
+    fingerprint = sa.Column(sa.String(64), nullable=False)
+    lease_id = sa.Column(sa.String(36), nullable=False, index=True)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=timeutils.utcnow,
+                           index=True)

@@ -1,4 +1,5 @@
-"""The manager's RPC endpoint: version 1.0 of the API ``climate.manager.rpcapi`` calls.
+"""The manager's RPC endpoint: version 1.1 of the API ``climate.manager.rpcapi`` calls
+(1.1: ``create_lease`` takes an optional ``idempotency_key``).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -49,7 +50,7 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, service, engine, plugins):
         self.service = service
@@ -58,8 +59,8 @@ class ManagerEndpoint:
 
     @_answers
     @_request
-    def create_lease(self, ctxt, values):
-        return self.service.create_lease(ctxt, values)
+    def create_lease(self, ctxt, values, idempotency_key=None):
+        return self.service.create_lease(ctxt, values, idempotency_key=idempotency_key)
 
     @_answers
     def get_lease(self, ctxt, lease_id):

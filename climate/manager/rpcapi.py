@@ -70,7 +70,8 @@ class LocalCaller:
 
 
 class ManagerAPI:
-    """Client of the manager's RPC API, version :attr:`VERSION`.
+    """Client of the manager's RPC API, version :attr:`VERSION` (1.1 added
+    ``create_lease``'s ``idempotency_key``; a call needing it asks for 1.1).
 
     ``local`` is the endpoint of a manager in this process: calls go to it directly
     (and :meth:`wake` wakes that manager's engine only). Without it, calls go over
@@ -90,14 +91,25 @@ class ManagerAPI:
                 target, conf, transport=transport,
                 serializer=climate_context.ContextSerializer(), timeout=timeout)
 
-    def _prepare(self, fanout=False):
-        """Where this call goes: the manager in this process if there is one."""
+    def _prepare(self, fanout=False, version=None):
+        """Where this call goes: the manager in this process if there is one;
+        ``version``, the least version of the API the manager must serve."""
         if self._local is not None:
             return self._local
-        return self._client.prepare(fanout=True) if fanout else self._client
+        options = {}
+        if fanout:
+            options['fanout'] = True
+        if version:
+            options['version'] = version
+        return self._client.prepare(**options) if options else self._client
 
-    def create_lease(self, ctxt, values):
-        return self._prepare().call(ctxt, 'create_lease', values=values)
+    def create_lease(self, ctxt, values, idempotency_key=None):
+        """``idempotency_key`` (the ``Idempotency-Key`` header) is sent only when
+        given, so that a call without one works with any 1.x manager."""
+        if idempotency_key is None:
+            return self._prepare().call(ctxt, 'create_lease', values=values)
+        return self._prepare(version='1.1').call(ctxt, 'create_lease', values=values,
+                                                 idempotency_key=idempotency_key)
 
     def get_lease(self, ctxt, lease_id):
         return self._prepare().call(ctxt, 'get_lease', lease_id=lease_id)

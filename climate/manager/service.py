@@ -14,15 +14,19 @@ restores its rows and makes Nova follow them back); a failed event is retried, a
 only an event that failed for good makes the lease ERROR.
 """
 
+import time
+
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
 
+from climate.common import idempotency as idempotency_keys
 from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
 from climate import exceptions
 from climate.db import api as db_api
+from climate.db import idempotency
 from climate.db import leases as lease_db
 from climate.db import models
 from climate.db import retry
@@ -34,6 +38,11 @@ LOG = logging.getLogger(__name__)
 L = states.Lease
 R = states.Reservation
 E = states.Event
+
+# Seconds a retry waits for the request that holds its idempotency key to finish
+# creating the lease, and between two looks.
+IN_FLIGHT_WAIT = 10
+IN_FLIGHT_POLL = 0.2
 
 
 class LeaseService:
@@ -67,13 +76,37 @@ class LeaseService:
         return views.leases(context, [lease], self.plugins)[0]
 
     # Create ------------------------------------------------------------------------
-    def create_lease(self, context, values):
+    def create_lease(self, context, values, idempotency_key=None):
+        """Create a lease. With ``idempotency_key``, a retry of the same request
+        (same project, key and values, within ``[api] idempotency_ttl``) gets the
+        lease the first one made; see :meth:`_replay` for the other answers."""
+        if idempotency_key is None:
+            return self._create(context, values, None)
+        key = idempotency_keys.check(idempotency_key)
+        digest = idempotency_keys.fingerprint(values)
+        project_id = values.get('project_id') or context.project_id
+        # Twice at most: a concurrent request holding the key may roll back its lease
+        # (then this one makes it) or commit it (then this one replays it).
+        for _attempt in range(2):
+            replay = self._replay(context, project_id, key, digest)
+            if replay is not None:
+                return replay
+            try:
+                return self._create(context, values, (key, digest))
+            except _KeyTaken:
+                continue
+        raise exceptions.Conflict(
+            reason='a request with this Idempotency-Key is in progress; try again')
+
+    def _create(self, context, values, idempotent):
         request = lease_request.parse_create(
             context, values, self._plugin, self.conf.manager.minutes_before_end_lease)
+        if idempotent is not None:
+            self._purge_keys(context, request.project_id, idempotent[0])
         trust_id = self.trusts.create(context, request.resource_types)
         try:
             lease_id = retry.with_claim_retries(
-                lambda: self._insert_lease(context, request, trust_id),
+                lambda: self._insert_lease(context, request, trust_id, idempotent),
                 self.conf.manager.claim_retries)
         except Exception:
             self.trusts.revoke(trust_id)
@@ -88,7 +121,7 @@ class LeaseService:
         except Exception:
             LOG.exception('Preparing lease %s failed; rolling it back', lease_id)
             self._release(context, lease, prepared)
-            self._delete_rows(context, lease_id)
+            self._discard_created(context, lease_id)
             self.trusts.revoke(lease['trust_id'])
             raise
         lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
@@ -97,11 +130,61 @@ class LeaseService:
         self._wake()
         return view
 
-    def _insert_lease(self, context, request, trust_id):
+    def _purge_keys(self, context, project_id, key):
+        try:
+            idempotency.purge(context, project_id, key, self.conf.api.idempotency_ttl)
+        except db_exc.DBError:
+            # Only housekeeping: a later create purges them.
+            LOG.debug('Purging expired idempotency keys failed', exc_info=True)
+
+    def _replay(self, context, project_id, key, digest):
+        """The lease an earlier request with ``key`` made, or None when the key is
+        free (never used, expired, or its lease was rolled back).
+
+        A different request under the same key is a 409, and so is a key whose
+        lease was deleted since (a late retry must not make it again). While the
+        first request is still creating its lease, wait up to
+        :data:`IN_FLIGHT_WAIT` seconds for it to finish, then 409.
+        """
+        deadline = time.monotonic() + IN_FLIGHT_WAIT
+        while True:
+            with db_api.reader.using(context):
+                row = idempotency.find(context, project_id, key,
+                                       self.conf.api.idempotency_ttl)
+                if row is None:
+                    return None
+                if row.fingerprint != digest:
+                    raise exceptions.Conflict(
+                        reason='this Idempotency-Key was already used for a '
+                               'different request')
+                try:
+                    lease = lease_db.get(context, row.lease_id)
+                except exceptions.LeaseNotFound:
+                    raise exceptions.Conflict(
+                        reason=f'the lease {row.lease_id} made with this '
+                               'Idempotency-Key has been deleted') from None
+                if lease.status != L.CREATING:
+                    return self._view(context, lease)
+            if time.monotonic() >= deadline:
+                raise exceptions.Conflict(
+                    reason='a request with this Idempotency-Key is in progress; '
+                           'try again')
+            time.sleep(IN_FLIGHT_POLL)
+
+    def _insert_lease(self, context, request, trust_id, idempotent=None):
         with db_api.writer.using(context):
             session = context.session
+            lease_id = models.new_id()
+            if idempotent is not None:
+                # First, so that a concurrent request with the same key waits on the
+                # unique index here and fails before it claims any capacity.
+                try:
+                    idempotency.add(context, request.project_id, idempotent[0],
+                                    idempotent[1], lease_id)
+                except db_exc.DBDuplicateEntry:
+                    raise _KeyTaken() from None
             lease = models.Lease(
-                name=request.name, project_id=request.project_id,
+                id=lease_id, name=request.name, project_id=request.project_id,
                 user_id=request.user_id, trust_id=trust_id,
                 start_date=request.start, end_date=request.end,
                 status=L.CREATING, degraded=False)
@@ -124,6 +207,13 @@ class LeaseService:
                                              time=when, due_at=when, status=E.UNDONE,
                                              attempts=0))
             return lease.id
+
+    def _discard_created(self, context, lease_id):
+        """Delete the rows of a create that is rolled back, its idempotency key
+        with them (in one transaction): a retry may then make the lease."""
+        with db_api.writer.using(context):
+            idempotency.forget(context, lease_id)
+            self._delete_rows(context, lease_id)
 
     # Update ------------------------------------------------------------------------
     def update_lease(self, context, lease_id, values):
@@ -488,7 +578,7 @@ class LeaseService:
     def _roll_back(self, context, lease_id):
         plain = self._plain_lease(context, lease_id)
         self._release(context, plain, plain['reservations'])
-        self._delete_rows(context, lease_id)
+        self._discard_created(context, lease_id)
         self.trusts.revoke(plain['trust_id'])
 
     # Helpers -----------------------------------------------------------------------
@@ -524,3 +614,7 @@ class LeaseBusy(exceptions.InvalidStatus):
     msg_fmt = 'Lease %(lease_id)s is %(status)s'
     retryable = True
 
+
+
+class _KeyTaken(Exception):
+    """A concurrent request inserted the same idempotency key first."""

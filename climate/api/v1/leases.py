@@ -6,6 +6,10 @@ caller's project unless ``climate:leases:get_all_projects`` allows more; it also
 ``limit``/``marker``, ``sort_key``/``sort_dir`` and ``status``/``name``/``project_id``
 filters (none of which Blazar's clients send; the manager checks the sort).
 
+``POST`` takes an ``Idempotency-Key`` header (1 to 255 printable ASCII characters):
+the manager answers a retry with the same key and body with the lease the first
+request made (see ``doc/source/reference/api.rst``).
+
 Bodies are checked against :mod:`lease_schemas` (shape only) and passed on: the manager
 parses and checks the dates, the plugins their reservation fields.
 """
@@ -17,6 +21,7 @@ import pecan
 from climate.api import validation
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
+from climate.common import idempotency
 from climate import exceptions
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
@@ -117,9 +122,16 @@ class LeasesController:
     @index.when(**common.method('POST'))
     def create(self):
         common.authorize('climate:leases:post')
+        key = pecan.request.headers.get(idempotency.HEADER)
+        if key is not None:
+            idempotency.check(key)
         values = _values(common.body(schemas.CREATE), schemas.CREATE_KEYS)
-        lease = _naming_the_date(common.manager().create_lease, common.context(),
-                                 values)
+        if key is None:
+            lease = _naming_the_date(common.manager().create_lease, common.context(),
+                                     values)
+        else:
+            lease = _naming_the_date(common.manager().create_lease, common.context(),
+                                     values, key)
         return common.reply({'lease': lease}, status=201)
 
     @pecan.expose()

@@ -98,7 +98,8 @@ for _name in stories.story_files('gabbits-keystone'):
     _cls.test_tokens_were_checked_over_http = _tokens_were_checked_over_http
 
 
-RABBIT_STORIES = ['leases.yaml', 'lease-errors.yaml', 'hosts.yaml', 'lease-events.yaml']
+RABBIT_STORIES = ['leases.yaml', 'lease-errors.yaml', 'hosts.yaml', 'lease-events.yaml',
+                  'lease-idempotency.yaml']
 
 for _name in RABBIT_STORIES:
     _add(story_class('gabbits', _name, 'story_rabbit_api', 'OverRabbitmq',

@@ -3,6 +3,8 @@
 import datetime
 import json
 
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import session
 import pytest
 
 from climate.client import api
@@ -90,3 +92,67 @@ def test_find_by_uuid_name_and_ambiguous_name():
     assert leases.find('l1')['id'] == LEASE['id']
     with pytest.raises(ClimateClientError, match="2 leases are named 'twin'"):
         leases.find('twin')
+
+
+# Retried creates ----------------------------------------------------------------------
+
+class FakeHttp:
+    """Stands in for the keystoneauth Adapter: each call takes the next outcome (an
+    exception to raise or a (status, body) to answer) and records its headers."""
+
+    def __init__(self, *outcomes):
+        self.outcomes = list(outcomes)
+        self.calls = []
+
+    def request(self, path, method, **kwargs):
+        self.calls.append((method, path, dict(kwargs['headers'])))
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        status, body = outcome
+        response = FakeResponse(status, body)
+        response.headers = {}
+        response.content = response.text.encode()
+        return response
+
+
+def _client(http, monkeypatch):
+    monkeypatch.setattr(api.Client, 'RETRY_PAUSE', 0)
+    client = api.Client(session.Session(), endpoint_override='http://x/v1')
+    client.http = http
+    return client
+
+
+def _create(client, **kwargs):
+    return client.leases.create('l1', '2030-01-01 10:00', '2030-01-02 10:00',
+                                [{'resource_type': 'dummy:resource'}], **kwargs)
+
+
+def test_create_is_retried_with_the_same_key(monkeypatch):
+    http = FakeHttp(ks_exceptions.ConnectFailure('reset by peer'),
+                    (503, {'error_message': 'no manager'}),
+                    (201, {'lease': LEASE}))
+    assert _create(_client(http, monkeypatch)) == LEASE
+    keys = [headers.get('Idempotency-Key') for _, _, headers in http.calls]
+    assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]
+
+
+def test_create_gives_up_after_three_attempts(monkeypatch):
+    http = FakeHttp(*[ks_exceptions.ConnectFailure('refused')] * 3)
+    with pytest.raises(ClimateClientError, match='Cannot reach'):
+        _create(_client(http, monkeypatch))
+    assert len(http.calls) == 3
+
+
+def test_create_keeps_a_given_key_and_does_not_retry_answers(monkeypatch):
+    http = FakeHttp((409, {'error_message': 'Conflict: not enough hosts'}))
+    with pytest.raises(ClimateClientError, match='not enough hosts'):
+        _create(_client(http, monkeypatch), idempotency_key='mine')
+    assert [headers['Idempotency-Key'] for _, _, headers in http.calls] == ['mine']
+
+
+def test_other_requests_are_not_retried(monkeypatch):
+    http = FakeHttp(ks_exceptions.ConnectFailure('refused'))
+    with pytest.raises(ClimateClientError, match='Cannot reach'):
+        _client(http, monkeypatch).leases.list()
+    assert len(http.calls) == 1

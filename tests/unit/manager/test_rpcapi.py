@@ -26,9 +26,11 @@ class Service:
 
     def __init__(self):
         self.seen = []
+        self.keys = []
 
-    def create_lease(self, ctxt, values):
+    def create_lease(self, ctxt, values, idempotency_key=None):
         self.seen.append((ctxt, values))
+        self.keys.append(idempotency_key)
         if values.get('nova') == 409:
             raise compute_exc.ComputeError('in use', status_code=409)
         if values.get('nova') == 503:
@@ -105,6 +107,22 @@ def test_arguments_are_json_round_tripped(api, service):
     api.create_lease(CTX, {'start': datetime.datetime(2030, 1, 1), 'pair': (1, 2)})
     _ctxt, values = service.seen[0]
     assert values == {'start': '2030-01-01T00:00:00.000000', 'pair': [1, 2]}
+
+
+def test_the_idempotency_key_travels_with_create_lease(api, service):
+    api.create_lease(CTX, {'name': 'a'}, 'key-1')
+    api.create_lease(CTX, {'name': 'b'})
+    assert service.keys == ['key-1', None]
+
+
+def test_a_call_with_a_key_asks_for_version_1_1():
+    transport = messaging.get_rpc_transport(cfg.CONF, url='fake:///')
+    try:
+        remote = rpcapi.ManagerAPI(cfg.CONF, transport=transport)
+        assert remote._prepare(version='1.1').target.version == '1.1'
+        assert endpoint_mod.ManagerEndpoint.target.version == '1.1'
+    finally:
+        transport.cleanup()
 
 
 def test_the_context_arrives_as_a_fresh_copy(api, service):
