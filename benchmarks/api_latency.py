@@ -12,17 +12,17 @@ import concurrent.futures
 import http.client
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from tests import backends
+from tests.functional.api.all_in_one import free_port
 from tests.manager_processes import Managers
 from tests.manager_processes import wait_for
-from tests.functional.api.all_in_one import free_port
 
 
 def percentile(values, fraction):

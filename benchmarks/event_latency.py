@@ -18,11 +18,11 @@ import argparse
 import concurrent.futures
 import datetime
 import os
+from pathlib import Path
 import signal
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 

@@ -18,14 +18,14 @@ import tempfile
 import time
 import uuid
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 import sqlalchemy as sa
-from oslo_config import cfg
 
-import climate.conf as climate_conf
-from climate.common import timeutils
 from climate import context as climate_context
+from climate.common import timeutils
 from climate.compute import memory
+import climate.conf as climate_conf
 from climate.db import api as db_api
 from climate.db import migration
 from climate.db import models

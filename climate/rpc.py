@@ -5,8 +5,8 @@ tests use the in-process ``fake://`` transport. Servers always use the threading
 executor: Climate does not use eventlet.
 """
 
-import oslo_messaging as messaging
 from oslo_config import cfg
+import oslo_messaging as messaging
 
 _TRANSPORTS = {}
 # Exceptions from these modules are re-raised on the calling side as the same class.

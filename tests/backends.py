@@ -14,8 +14,8 @@ import functools
 import os
 import socket
 import sqlite3
-import uuid
 from urllib import parse
+import uuid
 
 import sqlalchemy as sa
 

@@ -7,13 +7,15 @@ no_eventlet.hide()
 
 import contextlib
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from climate.db import api as db_api
 from climate.db import migration
 from tests import backends
-from tests.fakes.fixtures import fake_nova, nova_conf, nova_driver  # noqa: F401
+from tests.fakes.fixtures import fake_nova  # noqa: F401
+from tests.fakes.fixtures import nova_conf  # noqa: F401
+from tests.fakes.fixtures import nova_driver  # noqa: F401
 
 
 def pytest_report_header(config):

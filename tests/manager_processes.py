@@ -15,11 +15,11 @@ import uuid
 
 from oslo_config import cfg
 
-import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
 from climate import context as climate_context
+from climate import rpc
+import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
 from climate.db import migration
 from climate.manager import rpcapi
-from climate import rpc
 from climate.plugins import dummy
 
 

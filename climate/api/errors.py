@@ -9,8 +9,8 @@ exceptions (as Blazar answers) and an upper-case HTTP name for errors of the HTT
 import http
 import json
 
-import oslo_messaging as messaging
 from oslo_log import log as logging
+import oslo_messaging as messaging
 import webob
 
 from climate import exceptions

@@ -2,10 +2,10 @@
 
 from pecan import hooks
 
+from climate import context as climate_context
 from climate.api import errors
 from climate.api import policy
 from climate.api import validation
-from climate import context as climate_context
 
 
 class ContextHook(hooks.PecanHook):

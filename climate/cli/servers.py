@@ -9,6 +9,7 @@ none``).
 """
 
 import importlib
+
 from cliff import show
 
 from climate.cli import params

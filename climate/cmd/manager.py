@@ -4,7 +4,6 @@ import signal
 import sys
 import threading
 
-
 from climate.common import service
 from climate.manager import server
 

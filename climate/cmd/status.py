@@ -12,13 +12,12 @@ from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 from oslo_upgradecheck import common_checks
 from oslo_upgradecheck import upgradecheck
-
 import sqlalchemy as sa
 
+from climate import exceptions
 import climate.conf  # noqa: F401  (registers every option)
 from climate.db import api as db_api
 from climate.db import migration
-from climate import exceptions
 from climate.plugins import loader
 
 CONF = cfg.CONF

@@ -3,8 +3,8 @@
 from oslo_config import cfg
 from oslo_log import log as logging
 
-import climate.conf  # noqa: F401  (registers every option)
 from climate import version
+import climate.conf  # noqa: F401  (registers every option)
 
 _LOGGING_REGISTERED = False
 

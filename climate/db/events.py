@@ -19,10 +19,10 @@ import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from climate.common import states
 from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
-from climate.common import states
 
 E = states.Event
 _OPEN = (E.UNDONE, E.IN_PROGRESS)

@@ -13,9 +13,9 @@ import uuid
 
 import sqlalchemy as sa
 
+from climate import exceptions
 from climate.common import timeutils
 from climate.db import api as db_api
-from climate import exceptions
 from climate.db import claims
 from climate.db import host_search
 from climate.db import models

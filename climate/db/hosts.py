@@ -10,11 +10,11 @@ Capability names (``resource_properties``) belong to a resource type, which the
 callers pass: the plugin whose requests name them in their requirements.
 """
 
-import sqlalchemy as sa
 from oslo_db import exception as db_exc
+import sqlalchemy as sa
 
-from climate.common import timeutils
 from climate import exceptions
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
 

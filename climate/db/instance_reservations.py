@@ -42,9 +42,9 @@ import uuid
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
+from climate import exceptions
 from climate.db import api as db_api
 from climate.db import models
-from climate import exceptions
 
 _HOLD_NAMESPACE = uuid.UUID('0f5e2d8a-7b1c-4c3e-9a6d-2b8f4e1c7a90')
 IR = models.InstanceReservation

@@ -4,15 +4,15 @@ Functions take a context and run in the caller's transaction when there is one
 (``@reader``/``@writer`` join an enclosing transaction of the same context).
 """
 
+from oslo_db.sqlalchemy import utils as db_utils
 import sqlalchemy as sa
 from sqlalchemy import orm
-from oslo_db.sqlalchemy import utils as db_utils
 
 from climate import exceptions
+from climate.common import states
 from climate.db import api as db_api
 from climate.db import models
 from climate.db import retry
-from climate.common import states
 
 #: The columns a listing may be sorted by (checked by the caller, the lease service).
 SORT_KEYS = ('created_at', 'name', 'start_date', 'end_date', 'status', 'id')

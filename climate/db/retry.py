@@ -17,7 +17,8 @@ UPDATE again on the winner's row and ends as the ordinary ``InvalidStateTransiti
 import functools
 import random
 import time
-from typing import Callable, TypeVar
+from typing import Callable
+from typing import TypeVar
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging

@@ -15,8 +15,8 @@ import functools
 
 import oslo_messaging as messaging
 
-from climate.compute import exceptions as compute_exc
 from climate import exceptions
+from climate.compute import exceptions as compute_exc
 
 
 def _answers(method):

@@ -22,11 +22,11 @@ import uuid
 
 from oslo_log import log as logging
 
-from climate.common import timeutils
 from climate import context as climate_context
 from climate import exceptions
-from climate.db import events as event_db
 from climate.common import states
+from climate.common import timeutils
+from climate.db import events as event_db
 
 LOG = logging.getLogger(__name__)
 E = states.Event

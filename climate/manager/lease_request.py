@@ -17,12 +17,16 @@ fields (counts, requirements, server ids...) and returns them normalised.
 
 import dataclasses
 import datetime
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any
+from typing import Callable
+from typing import Mapping
+from typing import Optional
+from typing import Tuple
 
+from climate import exceptions
 from climate.common import states
 from climate.common import timeutils
 from climate.db import leases as lease_db
-from climate import exceptions
 
 E = states.Event
 L = states.Lease

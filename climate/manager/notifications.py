@@ -10,8 +10,8 @@ lease's API view values (Blazar's date formats), and keeps the view's other keys
 (``id``, ``status_reason``, an event's ``error`` ...) beside them.
 """
 
-import oslo_messaging as messaging
 from oslo_log import log as logging
+import oslo_messaging as messaging
 
 LOG = logging.getLogger(__name__)
 

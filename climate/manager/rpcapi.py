@@ -13,9 +13,9 @@ in-process ``fake://`` one costs ~50 ms a call and needs the global ``cfg.CONF``
 
 import sys
 
-import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+import oslo_messaging as messaging
 from oslo_messaging._drivers import common as rpc_common
 from oslo_serialization import jsonutils
 

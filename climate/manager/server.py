@@ -4,8 +4,8 @@ built the same way for ``climate-manager`` (with an RPC server) and
 through :attr:`Manager.api`).
 """
 
-import oslo_messaging as messaging
 from oslo_log import log as logging
+import oslo_messaging as messaging
 
 from climate import context as climate_context
 from climate import rpc

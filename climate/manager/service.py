@@ -20,11 +20,11 @@ from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import sqlalchemy as sa
 
+from climate import exceptions
 from climate.common import idempotency as idempotency_keys
 from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
-from climate import exceptions
 from climate.db import api as db_api
 from climate.db import idempotency
 from climate.db import leases as lease_db

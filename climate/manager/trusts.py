@@ -5,7 +5,9 @@ on Nova with the owner's authority (``acts_for_owner``); the trust is revoked wh
 lease ends, is deleted, or its creation is rolled back.
 """
 
-from typing import Iterable, Mapping, Optional
+from typing import Iterable
+from typing import Mapping
+from typing import Optional
 
 from oslo_log import log as logging
 

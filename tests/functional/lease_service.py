@@ -3,8 +3,8 @@ plugins: the real notifier on oslo.messaging's in-memory ``test`` driver."""
 
 import contextlib
 
-import oslo_messaging as messaging
 from oslo_config import cfg
+import oslo_messaging as messaging
 
 from climate.manager import engine as engine_mod
 from climate.manager import notifications

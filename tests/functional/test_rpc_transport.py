@@ -6,16 +6,16 @@ import logging
 import threading
 import uuid
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
-import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
 from climate import context as climate_context
 from climate import exceptions
+from climate import rpc
+import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
 from climate.manager import endpoint as manager_endpoint
 from climate.manager import rpcapi
-from climate import rpc
 
 
 class _Echo:

@@ -4,8 +4,8 @@ import contextlib
 import datetime
 import time
 
-import pytest
 from novaclient import exceptions as nova_exc
+import pytest
 
 FREEPOOL = 'freepool'
 

@@ -9,9 +9,9 @@ import dataclasses
 import time
 import uuid
 
-import pytest
 from keystoneauth1 import exceptions as ks_exc
 from novaclient import exceptions as nova_exc
+import pytest
 
 from tests.integration.openstack_lite import provision
 from tests.integration.openstack_lite import settings as settings_mod

@@ -14,13 +14,12 @@ import sys
 import textwrap
 from unittest import mock
 
-import pytest
-from oslo_utils.fixture import uuidsentinel as uuids
-
-import nova.conf
 from nova import context
 from nova import objects
+import nova.conf
 from nova.scheduler import host_manager
+from oslo_utils.fixture import uuidsentinel as uuids
+import pytest
 
 objects.register_all()
 CONF = nova.conf.CONF

@@ -1,10 +1,10 @@
 """Plugins load by Blazar's entry-point names, share one compute driver, fail loudly."""
 
-import pytest
 from oslo_config import cfg
+import pytest
 
-import climate.conf as climate_conf
 from climate import exceptions
+import climate.conf as climate_conf
 from climate.plugins import loader
 
 

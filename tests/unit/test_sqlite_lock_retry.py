@@ -5,8 +5,8 @@ import sqlite3
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from climate.db import retry
 from climate import exceptions
+from climate.db import retry
 
 RETRIES = 3
 

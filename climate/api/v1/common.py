@@ -7,9 +7,9 @@ import pecan
 import webob
 import webob.exc
 
+from climate import exceptions
 from climate.api import policy
 from climate.api import validation
-from climate import exceptions
 
 HOST_RESOURCE_TYPE = 'physical:host'
 

@@ -18,11 +18,11 @@ from urllib import parse
 
 import pecan
 
+from climate import exceptions
 from climate.api import validation
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
 from climate.common import idempotency
-from climate import exceptions
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
 MAX_LIMIT = 1000

@@ -16,9 +16,9 @@ capability; keys naming host fields are refused (400).
 from oslo_log import log as logging
 from oslo_utils import strutils
 
+from climate import exceptions
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
-from climate import exceptions
 from climate.db import host_allocations
 from climate.db import host_reservations
 from climate.db import hosts as host_db

@@ -32,15 +32,15 @@ import threading
 
 from oslo_log import log as logging
 
-from climate.common import timeutils
 from climate import compute
 from climate import exceptions
+from climate.common import states
+from climate.common import timeutils
 from climate.db import claims
 from climate.db import host_allocations
 from climate.db import host_reservations
 from climate.db import host_search
 from climate.db import hosts as host_db
-from climate.common import states
 from climate.plugins import base
 from climate.plugins.physical_host import admin
 from climate.plugins.physical_host import pools

@@ -19,7 +19,8 @@ import collections.abc
 import dataclasses
 import json
 import re
-from typing import Mapping, Tuple
+from typing import Mapping
+from typing import Tuple
 
 from climate import exceptions
 from climate.plugins.physical_host import requirements

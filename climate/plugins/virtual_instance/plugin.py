@@ -39,13 +39,13 @@ import threading
 
 from oslo_log import log as logging
 
-from climate.common import timeutils
 from climate import compute
+from climate import exceptions
+from climate.common import states
+from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
 from climate.conf import virtual_instance as options
 from climate.db import instance_reservations as instance_db
-from climate import exceptions
-from climate.common import states
 from climate.plugins import base
 from climate.plugins.virtual_instance import request
 from climate.plugins.virtual_instance import servers

@@ -19,8 +19,8 @@ import uuid
 
 from oslo_utils import uuidutils
 
-from climate.conf.virtual_instance import ON_END_ACTIONS
 from climate import exceptions
+from climate.conf.virtual_instance import ON_END_ACTIONS
 
 BEFORE_END_ACTIONS = ('default', 'snapshot')
 CAPACITY_FIELDS = ('vcpus', 'memory_mb', 'disk_gb', 'amount', 'affinity',

@@ -4,12 +4,12 @@ a manager in this process (each database backend) or over RabbitMQ."""
 import contextlib
 import threading
 
-import pytest
 from oslo_config import cfg
+import pytest
 
-import climate.conf as climate_conf
 from climate.api import app as api_app
 from climate.api import server as api_server
+import climate.conf as climate_conf
 from climate.manager import server as manager_server
 from climate.plugins import dummy
 from tests.functional.api import host_plugin

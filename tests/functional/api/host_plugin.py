@@ -14,9 +14,9 @@ that ``tests.functional.api.plugin_dist`` registers for a subprocess.
 
 import threading
 
+from climate import exceptions
 from climate.common import timeutils
 from climate.compute import memory
-from climate import exceptions
 from climate.plugins import base
 
 NOVA_KEYS = ('name', 'id')

@@ -14,10 +14,10 @@ import os
 import re
 import unittest
 
-import pytest
 from gabbi import handlers
 from gabbi import suitemaker
 from gabbi import utils
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

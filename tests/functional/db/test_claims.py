@@ -2,9 +2,9 @@
 
 import threading
 
+from oslo_db.sqlalchemy import enginefacade
 import pytest
 import sqlalchemy as sa
-from oslo_db.sqlalchemy import enginefacade
 
 from climate import exceptions
 from climate.db import api as db_api

@@ -3,9 +3,8 @@ physical:host would call it, on each backend."""
 
 import datetime
 
-import pytest
-import sqlalchemy as sa
 from oslo_db.sqlalchemy import enginefacade
+import pytest
 
 from climate import exceptions
 from climate.db import api as db_api

@@ -5,13 +5,13 @@ import subprocess
 import sys
 import unittest
 
+from oslo_db.sqlalchemy import test_migrations
 import pytest
 import sqlalchemy as sa
-from oslo_db.sqlalchemy import test_migrations
 
 from climate.db import migration
-from climate.db.migration import charset
 from climate.db import models
+from climate.db.migration import charset
 from tests import backends
 
 

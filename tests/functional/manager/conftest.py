@@ -2,13 +2,13 @@
 
 import datetime
 
-import pytest
 from oslo_config import cfg
 from oslo_messaging.notify import _impl_test as test_notifications
+import pytest
 
-import climate.conf as climate_conf
-from climate.common import timeutils
 from climate import context as climate_context
+from climate.common import timeutils
+import climate.conf as climate_conf
 from climate.plugins import dummy
 from tests import manager_processes
 from tests.functional import lease_service

@@ -4,12 +4,12 @@ import datetime
 
 import pytest
 
+from climate import exceptions
+from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
-from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
-from climate.common import states
 from climate.plugins import dummy
 from tests.functional.manager.conftest import lease_body
 from tests.functional.manager.conftest import soon

@@ -15,9 +15,9 @@ import signal
 import pytest
 import sqlalchemy as sa
 
+from climate import exceptions
 from climate.common import timeutils
 from climate.db import models
-from climate import exceptions
 from tests.functional.manager.conftest import lease_body
 from tests.functional.manager.conftest import wait_for
 from tests.manager_processes import Managers

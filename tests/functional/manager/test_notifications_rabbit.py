@@ -16,12 +16,12 @@ import types
 import uuid
 
 import kombu
+from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
-import climate.conf as climate_conf
 from climate import context as climate_context
+import climate.conf as climate_conf
 from climate.manager import server
 from climate.plugins import dummy
 from tests.functional.manager.conftest import lease_body

@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
-from climate.common import timeutils
 from climate import exceptions
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import leases as lease_db
 from climate.manager import engine as engine_mod

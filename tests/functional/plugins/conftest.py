@@ -11,9 +11,9 @@ import datetime
 
 import pytest
 
+from climate import context as climate_context
 from climate.common import timeutils
 from climate.compute import memory
-from climate import context as climate_context
 from climate.plugins.virtual_instance import plugin as plugin_mod
 from tests import manager_processes
 from tests.fakes import faults

@@ -6,8 +6,8 @@ Nova and Keystone are the HTTP double (``tests.fakes.nova_api``); the user's req
 go through a real keystoneauth1 session authenticated by that Keystone.
 """
 
-from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
 import pytest
 
 from climate.client import nova as user_nova

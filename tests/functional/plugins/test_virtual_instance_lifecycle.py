@@ -6,9 +6,9 @@ import datetime
 
 import pytest
 
+from climate import exceptions
 from climate.db import api as db_api
 from climate.db import leases as lease_db
-from climate import exceptions
 from tests.functional.plugins.conftest import lease_body
 from tests.functional.plugins.conftest import soon
 from tests.functional.plugins.conftest import sqlite_only

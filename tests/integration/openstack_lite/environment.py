@@ -13,9 +13,9 @@ import os
 import pathlib
 import socket
 import time
+from urllib import parse
 import urllib.error
 import urllib.request
-from urllib import parse
 
 from novaclient import client as nova_client
 from sqlalchemy import engine
@@ -27,7 +27,6 @@ from tests.integration.openstack_lite import handle
 from tests.integration.openstack_lite import installer
 from tests.integration.openstack_lite import processes
 from tests.integration.openstack_lite import provision
-
 
 # Every HTTP call of the start has this limit, so the start as a whole is bounded:
 # waiting and bootstrap by start_timeout, provisioning by a few calls of at most this.

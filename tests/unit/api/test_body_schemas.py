@@ -3,11 +3,11 @@ the manager refuses is answered naming its field."""
 
 import pytest
 
+from climate import exceptions
 from climate.api import validation
 from climate.api.v1 import host_schemas
 from climate.api.v1 import lease_schemas
 from climate.api.v1 import leases
-from climate import exceptions
 
 
 def refused(schema, body):

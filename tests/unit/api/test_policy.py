@@ -1,11 +1,11 @@
 """The default policy: who may do what, and Blazar's rule names in policy files."""
 
-import pytest
 from oslo_policy import opts as policy_opts
+import pytest
 
-from climate.api import policy
 from climate import context as climate_context
 from climate import exceptions
+from climate.api import policy
 
 
 def ctx(roles, project='p1', user='u1'):

@@ -3,9 +3,9 @@
 import subprocess
 import sys
 
-from keystoneauth1.identity import v3
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
 import pytest
 
 from climate.client import nova as user_nova

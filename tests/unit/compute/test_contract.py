@@ -10,10 +10,9 @@ import uuid
 
 import pytest
 
+from climate import context
 from climate.compute import base
 from climate.compute import exceptions
-from climate import context
-
 
 # --- hypervisors -----------------------------------------------------------------------
 

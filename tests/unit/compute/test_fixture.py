@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from climate import context
 from climate.compute import exceptions
 from climate.compute import fixture as compute_fixture
 from climate.compute import memory
-from climate import context
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import time
 import pytest
 import requests
 
+from climate import context
 from climate.compute import exceptions
 from climate.compute import nova
-from climate import context
 
 
 def test_one_token_serves_many_calls(fake_nova, nova_driver):
@@ -297,6 +297,7 @@ def test_no_trust_when_the_service_account_could_not_use_one(fake_nova, conf):
     # An application credential cannot be scoped to a trust: no trust is made (the
     # lease is served with the account itself) rather than one nobody can use.
     from keystoneauth1 import loading as ks_loading
+
     from climate.compute import nova
     conf.register_opts(ks_loading.get_auth_plugin_conf_options('v3applicationcredential'),
                        group='nova')

@@ -5,9 +5,9 @@ import datetime
 
 import pytest
 
-from climate.common import timeutils
 from climate import context as climate_context
 from climate import exceptions
+from climate.common import timeutils
 from climate.manager import lease_request
 
 UTC = datetime.timezone.utc

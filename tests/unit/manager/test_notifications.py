@@ -6,10 +6,10 @@ import datetime
 import re
 import types
 
-import oslo_messaging as messaging
-import pytest
 from oslo_config import cfg
+import oslo_messaging as messaging
 from oslo_messaging.notify import _impl_test as test_notifications
+import pytest
 
 from climate import context as climate_context
 from climate.manager import notifications

@@ -5,14 +5,14 @@ them, the context passed as its dict), and it has exactly the endpoint's methods
 import datetime
 import inspect
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
-import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
-from climate.compute import exceptions as compute_exc
 from climate import context as climate_context
 from climate import exceptions
+from climate.compute import exceptions as compute_exc
+import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
 from climate.manager import endpoint as endpoint_mod
 from climate.manager import rpcapi
 

@@ -7,16 +7,16 @@ enroll hosts and create leases, and SQL checks of the allocations.
 
 import datetime
 
+from oslo_config import cfg
 import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
-from oslo_config import cfg
 
-import climate.conf as climate_conf
-from climate.common import timeutils
 from climate import context as climate_context
+from climate.common import timeutils
 from climate.compute import fixture as compute_fixture
 from climate.compute import memory
+import climate.conf as climate_conf
 from climate.db import models
 from climate.manager import engine as engine_mod
 from climate.manager import notifications

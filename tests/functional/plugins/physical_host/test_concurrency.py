@@ -16,11 +16,11 @@ import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
 
-from climate.common import timeutils
 from climate import exceptions
+from climate import rpc
+from climate.common import timeutils
 from climate.db import models
 from climate.manager import rpcapi
-from climate import rpc
 from tests.fakes import nova_api
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import HostsEnv

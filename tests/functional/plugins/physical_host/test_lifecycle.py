@@ -6,8 +6,8 @@ import datetime
 import pytest
 import sqlalchemy as sa
 
-from climate.common import timeutils
 from climate import exceptions
+from climate.common import timeutils
 from climate.db import models
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import wait_for
