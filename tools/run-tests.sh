@@ -5,7 +5,7 @@
 # the OpenStack environment included. Three runs, each only when a path (or no path)
 # selects it, with the options (-m combined with each run's own selection):
 # 1. everything but the integration tier and tests/nova; when it includes a directory
-#    of the functional tier, on pytest-xdist workers (CLIMATE_TEST_WORKERS, default 4;
+#    of the functional tier, on pytest-xdist workers (CLIMATE_TEST_WORKERS, default 3;
 #    0 runs it in one process; your own -n or --dist wins; the requests of a gabbi
 #    story stay on one worker, --dist loadgroup);
 # 2. the integration tier (tests/integration, marker integration), which installs and
@@ -56,7 +56,7 @@ for path in "${main_paths[@]:-tests}"; do
         tests/functional/*) [ -d "$path" ] || continue ;;
         *) continue ;;
     esac
-    xdist=(-n "${CLIMATE_TEST_WORKERS:-4}" --dist loadgroup)
+    xdist=(-n "${CLIMATE_TEST_WORKERS:-3}" --dist loadgroup)
 done
 serial=(-n 0)
 for arg in "${options[@]}"; do
@@ -65,7 +65,7 @@ for arg in "${options[@]}"; do
         no:xdist | -pno:xdist) xdist=() serial=() ;;
     esac
 done
-[ "${CLIMATE_TEST_WORKERS:-4}" != 0 ] || xdist=()
+[ "${CLIMATE_TEST_WORKERS:-3}" != 0 ] || xdist=()
 pytest=("${CLIMATE_VENV:-$ROOT/.venv}/bin/python" -m pytest)
 
 rcs=()
