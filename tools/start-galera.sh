@@ -46,10 +46,15 @@ q() {
         -N -B -e "$*" 2>/dev/null
 }
 status() { q "$1" "SHOW GLOBAL STATUS LIKE '$2'" | cut -f2; }
+# A pidfile outlives its process (a machine restarted, a node killed) and its number
+# may since belong to anything else: the process counts as the node only when it is
+# a mariadbd started with that node's configuration file.
 running() {
     local pid
     pid=$(cat "$(pidfile "$1")" 2>/dev/null) || return 1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null |
+        grep -qxF -- "--defaults-file=$(dir "$1")/my.cnf"
 }
 synced() {
     [ "$(status "$1" wsrep_ready)" = ON ] &&
@@ -165,6 +170,7 @@ start_node() {
     done
     say "starting node $node on port $(sql_port "$node") $*"
     : >"$(errlog "$node")"
+    rm -f "$(pidfile "$node")"
     chown -R mysql:mysql "$(dir "$node")"
     setsid mariadbd --defaults-file="$(dir "$node")/my.cnf" "$@" \
         </dev/null >>"$(errlog "$node")" 2>&1 &
