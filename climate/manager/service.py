@@ -528,23 +528,29 @@ class LeaseService:
         raise exceptions.InvalidStatus(
             f'Lease {lease["id"]} is {lease["status"]}, expected {" or ".join(expected)}')
 
-    def fail_event(self, context, event_id, reason):
-        """Record a final failure: the lease goes to ERROR with the reason shown."""
-        with db_api.reader.using(context):
+    def fail_event(self, context, event_id, reason, finish=None):
+        """Record a final failure: the lease goes to ERROR with the reason shown.
+
+        ``finish(context)`` records the event's own outcome in the same transaction,
+        so nobody sees the lease in ERROR while its event still looks in progress.
+        """
+        with db_api.writer.using(context):
             event = context.session.get(models.Event, event_id)
             event_type, lease_id = event.event_type, event.lease_id
-        lease = self._plain_lease(context, lease_id)
-        message = f'{event_type} failed: {reason}'
-        for reservation in lease['reservations']:
-            if reservation['status'] in (R.PENDING, R.ACTIVE) and \
-                    event_type != E.BEFORE_END_LEASE:
-                lease_db.set_reservation_status(context, reservation['id'], R.ERROR)
-        if states.allowed('lease', lease['status'], L.ERROR):
-            lease_db.set_status(context, lease_id, L.ERROR, reason=message,
-                                expected=[lease['status']])
-        else:
-            with db_api.writer.using(context):
+            lease = self._plain_lease(context, lease_id)
+            message = f'{event_type} failed: {reason}'
+            for reservation in lease['reservations']:
+                if reservation['status'] in (R.PENDING, R.ACTIVE) and \
+                        event_type != E.BEFORE_END_LEASE:
+                    lease_db.set_reservation_status(context, reservation['id'],
+                                                    R.ERROR)
+            if states.allowed('lease', lease['status'], L.ERROR):
+                lease_db.set_status(context, lease_id, L.ERROR, reason=message,
+                                    expected=[lease['status']])
+            else:
                 lease_db.get(context, lease_id).status_reason = message
+            if finish is not None:
+                finish(context)
 
     # Recovery ----------------------------------------------------------------------
     def recover(self, context, older_than):
