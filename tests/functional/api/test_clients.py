@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from tests.functional.api import all_in_one
 from tests.functional import client_shells
+from tests.functional.api import all_in_one
 
 START, END = '2030-01-01 10:00', '2030-01-02 10:00'
 HOST_RESERVATION = 'min=1,max=1,hypervisor_properties=,resource_properties='
