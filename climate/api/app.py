@@ -22,10 +22,10 @@ from climate.api.v1 import root
 LOG = logging.getLogger(__name__)
 
 
-def pecan_app(manager_api, enforcer):
+def pecan_app(manager_api, enforcer, max_limit=1000):
     return pecan.make_app(
         root.RootController(),
-        hooks=[hooks.ContextHook(manager_api, enforcer), hooks.ErrorHook()],
+        hooks=[hooks.ContextHook(manager_api, enforcer, max_limit), hooks.ErrorHook()],
         force_canonical=False, guess_content_type_from_ext=True, debug=False)
 
 
@@ -36,7 +36,8 @@ def build(conf, manager_api):
     oslo.messaging, or calling a manager in this process).
     """
     enforcer = policy.make_enforcer(conf)
-    app = middleware.Microversion(pecan_app(manager_api, enforcer))
+    app = middleware.Microversion(pecan_app(manager_api, enforcer,
+                                                conf.api.max_limit))
     if conf.auth_strategy == 'noauth':
         LOG.warning('auth_strategy = noauth: requests are NOT authenticated; the '
                     'X-User-Id, X-Project-Id and X-Roles headers are trusted as sent')

@@ -66,11 +66,11 @@ class LeaseService:
         query = lease_request.parse_list_query(filters)
         with db_api.reader.using(context):
             try:
-                leases = lease_db.list_leases(context, **query)
+                listed = lease_db.list_leases(context, **query)
             except exceptions.LeaseNotFound:
                 raise exceptions.InvalidInput(
                     reason=f'marker {query.get("marker")} not found') from None
-            return views.leases(context, leases, self.plugins)
+            return views.page(context, listed, self.plugins)
 
     def _view(self, context, lease):
         return views.leases(context, [lease], self.plugins)[0]

@@ -18,20 +18,31 @@ def _timestamps(row):
 
 
 def leases(context, rows, plugins):
-    """The API view of lease rows, with each plugin's fields asked for once per page."""
+    """The API view of lease ORM rows (with their ``reservations`` and ``events``),
+    each plugin's fields asked for once for all of them."""
+    return page(context, (rows, {lease.id: lease.reservations for lease in rows},
+                          {lease.id: lease.events for lease in rows}), plugins)
+
+
+def page(context, listed, plugins):
+    """The API view of ``(leases, reservations, events)`` as
+    ``climate.db.leases.list_leases`` returns them (reservations and events grouped by
+    lease id), each plugin's fields asked for once per page."""
+    rows, reservations, events = listed
     by_type = {}
-    for lease in rows:
-        for reservation in lease.reservations:
+    for lease_reservations in reservations.values():
+        for reservation in lease_reservations:
             by_type.setdefault(reservation.resource_type, []).append(reservation)
     details = {}
-    for resource_type, reservations in by_type.items():
+    for resource_type, typed in by_type.items():
         plugin = plugins.get(resource_type)
         if plugin is not None:
-            details.update(plugin.details(context, reservations))
-    return [_lease(lease, details) for lease in rows]
+            details.update(plugin.details(context, typed))
+    return [_lease(lease, reservations.get(lease.id, ()), events.get(lease.id, ()),
+                   details) for lease in rows]
 
 
-def _lease(row, details):
+def _lease(row, reservations, events, details):
     view = {'id': row.id, 'name': row.name, 'project_id': row.project_id,
             'user_id': row.user_id, 'trust_id': row.trust_id,
             'start_date': timeutils.format_date(row.start_date),
@@ -39,8 +50,8 @@ def _lease(row, details):
             'status': row.status, 'status_reason': row.status_reason,
             'degraded': row.degraded,
             'reservations': [_reservation(r, details.get(r.id, {}))
-                             for r in row.reservations],
-            'events': [_event(e) for e in row.events]}
+                             for r in reservations],
+            'events': [_event(e) for e in events]}
     view.update(_timestamps(row))
     return view
 

@@ -2,6 +2,7 @@
 checks and JSON replies (201 on create, 204 on delete, 200 otherwise)."""
 
 import json
+from urllib import parse
 
 import pecan
 import webob
@@ -61,6 +62,29 @@ def reply(data, status=200):
                           charset='utf-8')
     resp.text = json.dumps(data)
     return resp
+
+
+def page_limit():
+    """The size of the page a listing answers: the request's ``limit`` (an integer
+    of at least 1), capped at ``[api] max_limit``, which is also the default (as
+    Nova does: a larger limit is not an error)."""
+    largest = pecan.request.context['max_limit']
+    limit = validation.query_int(pecan.request, 'limit', minimum=1)
+    return largest if limit is None else min(limit, largest)
+
+
+def page_reply(collection, items, limit, marker_of):
+    """``{collection: items}``, with ``<collection>_links`` holding a ``next`` link
+    (Nova's style) when the page is full, so there may be more: the same query with
+    ``marker`` set to the last item. Clients that do not know the key ignore it."""
+    data = {collection: items}
+    if items and len(items) >= limit:
+        request = pecan.request
+        query = [(k, v) for k, v in request.GET.items() if k != 'marker']
+        query.append(('marker', marker_of(items[-1])))
+        data[f'{collection}_links'] = [{'rel': 'next', 'href': '%s?%s' % (
+            request.path_url, parse.urlencode(query))}]
+    return reply(data)
 
 
 def no_content():
