@@ -14,6 +14,7 @@ restores its rows and makes Nova follow them back); a failed event is retried, a
 only an event that failed for good makes the lease ERROR.
 """
 
+import json
 import time
 
 from oslo_db import exception as db_exc
@@ -71,6 +72,13 @@ class LeaseService:
                 raise exceptions.InvalidInput(
                     reason=f'marker {query.get("marker")} not found') from None
             return views.page(context, listed, self.plugins)
+
+    def list_leases_page(self, context, **filters):
+        """:meth:`list_leases` encoded as JSON text, with its size and last id (for
+        the API's ``next`` link)."""
+        leases = self.list_leases(context, **filters)
+        return {'leases': json.dumps(leases, check_circular=False),
+                'count': len(leases), 'last_id': leases[-1]['id'] if leases else None}
 
     def _view(self, context, lease):
         return views.leases(context, [lease], self.plugins)[0]

@@ -73,18 +73,38 @@ def page_limit():
     return largest if limit is None else min(limit, largest)
 
 
+def next_links(collection, count, limit, last_marker):
+    """``{"<collection>_links": [next link]}`` (Nova's style) when a page of ``count``
+    items is full, so there may be more: the same query with ``marker`` set to the
+    last item; else ``{}``. Clients that do not know the key ignore it."""
+    if not count or count < limit:
+        return {}
+    request = pecan.request
+    query = [(k, v) for k, v in request.GET.items() if k != 'marker']
+    query.append(('marker', last_marker))
+    return {f'{collection}_links': [{'rel': 'next', 'href': '%s?%s' % (
+        request.path_url, parse.urlencode(query))}]}
+
+
 def page_reply(collection, items, limit, marker_of):
-    """``{collection: items}``, with ``<collection>_links`` holding a ``next`` link
-    (Nova's style) when the page is full, so there may be more: the same query with
-    ``marker`` set to the last item. Clients that do not know the key ignore it."""
+    """``{collection: items}`` and its ``next`` link (:func:`next_links`)."""
     data = {collection: items}
-    if items and len(items) >= limit:
-        request = pecan.request
-        query = [(k, v) for k, v in request.GET.items() if k != 'marker']
-        query.append(('marker', marker_of(items[-1])))
-        data[f'{collection}_links'] = [{'rel': 'next', 'href': '%s?%s' % (
-            request.path_url, parse.urlencode(query))}]
+    data.update(next_links(collection, len(items), limit,
+                           marker_of(items[-1]) if items else None))
     return reply(data)
+
+
+def encoded_page_reply(collection, page, limit):
+    """The reply of a page the manager encoded (``{collection: JSON text, "count",
+    "last_id"}``): the text goes out as it came, not decoded and encoded again."""
+    links = next_links(collection, page['count'], limit, page['last_id'])
+    resp = webob.Response(status=200, content_type='application/json',
+                          charset='utf-8')
+    text = '{"%s": %s' % (collection, page[collection])
+    for key, value in links.items():
+        text += ', %s: %s' % (json.dumps(key), json.dumps(value))
+    resp.text = text + '}'
+    return resp
 
 
 def no_content():

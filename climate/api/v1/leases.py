@@ -107,8 +107,8 @@ class LeasesController:
             raise exceptions.PolicyNotAuthorized(action='climate:leases:get_all_projects')
         else:
             filters['project_id'] = ctxt.project_id
-        leases = common.manager().list_leases(ctxt, filters)
-        return common.page_reply('leases', leases, limit, lambda lease: lease['id'])
+        page = common.manager().list_leases_page(ctxt, filters)
+        return common.encoded_page_reply('leases', page, limit)
 
     @index.when(**common.method('POST'))
     def create(self):
