@@ -2,7 +2,8 @@
 
 Outermost first: request id (``X-Openstack-Request-Id`` on every response), error
 shaping (every error body has ``error_code``/``error_message``/``error_name``), body
-size limit (413), the anonymous version document at ``/`` and ``/versions``,
+size limit (413), the anonymous OpenAPI description at ``/openapi.yaml`` and version
+document at ``/`` and ``/versions``,
 authentication (keystonemiddleware ``auth_token``, or noauth), microversion headers,
 and the Pecan app with its hooks (context, policy, errors).
 """
@@ -15,6 +16,7 @@ import pecan
 from climate.api import errors
 from climate.api import hooks
 from climate.api import middleware
+from climate.api import openapi
 from climate.api import policy
 from climate.api import versions
 from climate.api.v1 import root
@@ -46,6 +48,7 @@ def build(conf, manager_api):
     else:
         app = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
     app = middleware.Dispatch(versions.application, app)
+    app = openapi.Serve(app)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
     app = errors.ErrorShape(app)
     return request_id.RequestId(app, conf)
