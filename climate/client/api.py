@@ -13,8 +13,8 @@ import datetime
 import logging
 import re
 import time
-import uuid
 from urllib import parse
+import uuid
 
 from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exceptions
