@@ -2,7 +2,8 @@
 
 Outermost first: request id (``X-Openstack-Request-Id`` on every response), error
 shaping (every error body has ``error_code``/``error_message``/``error_name``), body
-size limit (413), the anonymous version document at ``/`` and ``/versions``,
+size limit (413), the anonymous OpenAPI description at ``/openapi.yaml`` and version
+document at ``/`` and ``/versions``,
 authentication (keystonemiddleware ``auth_token``, or noauth), microversion headers,
 and the Pecan app with its hooks (context, policy, errors).
 """
@@ -15,6 +16,7 @@ import pecan
 from climate.api import errors
 from climate.api import hooks
 from climate.api import middleware
+from climate.api import openapi
 from climate.api import policy
 from climate.api import versions
 from climate.api.v1 import root
@@ -22,10 +24,10 @@ from climate.api.v1 import root
 LOG = logging.getLogger(__name__)
 
 
-def pecan_app(manager_api, enforcer):
+def pecan_app(manager_api, enforcer, max_limit=1000):
     return pecan.make_app(
         root.RootController(),
-        hooks=[hooks.ContextHook(manager_api, enforcer), hooks.ErrorHook()],
+        hooks=[hooks.ContextHook(manager_api, enforcer, max_limit), hooks.ErrorHook()],
         force_canonical=False, guess_content_type_from_ext=True, debug=False)
 
 
@@ -36,7 +38,8 @@ def build(conf, manager_api):
     oslo.messaging, or calling a manager in this process).
     """
     enforcer = policy.make_enforcer(conf)
-    app = middleware.Microversion(pecan_app(manager_api, enforcer))
+    app = middleware.Microversion(pecan_app(manager_api, enforcer,
+                                                conf.api.max_limit))
     if conf.auth_strategy == 'noauth':
         LOG.warning('auth_strategy = noauth: requests are NOT authenticated; the '
                     'X-User-Id, X-Project-Id and X-Roles headers are trusted as sent')
@@ -45,6 +48,7 @@ def build(conf, manager_api):
     else:
         app = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
     app = middleware.Dispatch(versions.application, app)
+    app = openapi.Serve(app)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
     app = errors.ErrorShape(app)
     return request_id.RequestId(app, conf)

@@ -10,13 +10,15 @@ from climate.api import validation
 
 class ContextHook(hooks.PecanHook):
     """Builds the RequestContext from the identity headers keystonemiddleware (or
-    noauth) set, and hands controllers the manager client and the policy enforcer."""
+    noauth) set, and hands controllers the manager client, the policy enforcer and
+    the largest page of a listing (``[api] max_limit``)."""
 
     priority = 10
 
-    def __init__(self, manager_api, enforcer):
+    def __init__(self, manager_api, enforcer, max_limit=1000):
         self.manager_api = manager_api
         self.enforcer = enforcer
+        self.max_limit = max_limit
 
     def on_route(self, state):
         request = state.request
@@ -29,6 +31,7 @@ class ContextHook(hooks.PecanHook):
         request.context['climate'] = ctxt
         request.context['manager'] = self.manager_api
         request.context['enforcer'] = self.enforcer
+        request.context['max_limit'] = self.max_limit
 
 
 class ErrorHook(hooks.PecanHook):

@@ -190,6 +190,14 @@ def test_lease_list_show_in_each_format(host_lease, climate):
     # nested values are JSON text in value output, for scripts
     value = climate('lease', 'show', name, '-f', 'value', '-c', 'reservations').stdout
     assert json.loads(value)[0]['resource_type'] == 'physical:host'
+    by_name = _out(climate('lease', 'list', '--name', name, '-f', 'json'), 'json')
+    assert [lease['id'] for lease in by_name] == [host_lease['id']]
+    assert _out(climate('lease', 'list', '--status', 'PENDING', '--name', name,
+                        '-f', 'json'), 'json') == by_name
+    assert _out(climate('lease', 'list', '--status', 'ACTIVE', '--name', name,
+                        '-f', 'json'), 'json') == []
+    assert len(_out(climate('lease', 'list', '--limit', '1', '-f', 'json'),
+                    'json')) == 1
     climate('lease', 'delete', name)
 
 
