@@ -71,6 +71,13 @@ class Outcome:
                 'reason': self.reason}
 
 
+def _date(value):
+    try:
+        return timeutils.parse_date(value)
+    except timeutils.InvalidDate:
+        raise exceptions.InvalidDate(date=value) from None
+
+
 class HostHealing:
 
     #: ``callable(context, [Outcome])``, set by the manager to send notifications.
@@ -347,8 +354,7 @@ class HostHealing:
         for name in ('start_date', 'end_date'):
             if body.get(name) in (None, ''):
                 raise exceptions.MissingParameter(param=name)
-        start = timeutils.parse_date(body['start_date'])
-        end = timeutils.parse_date(body['end_date'])
+        start, end = (_date(body['start_date']), _date(body['end_date']))
         now = timeutils.utcnow()
         if end <= start:
             raise exceptions.InvalidInput('end_date must be later than start_date')
