@@ -84,6 +84,10 @@ physical_host_opts = [
     cfg.ListOpt('notification_topics',
                 default=['notifications', 'versioned_notifications'],
                 help='Topics the notification monitor listens to.'),
+    cfg.StrOpt('notification_exchange',
+               default='nova',
+               help='Exchange Nova publishes its notifications to (Nova\'s '
+                    'control_exchange).'),
     cfg.IntOpt('healing_interval',
                default=60,
                min=0,

@@ -6,7 +6,8 @@ any plugin with ``check_hosts``, ``apply_host_states`` and ``heal`` takes part):
 * the polling monitor (``[physical:host] enable_polling_monitor``) reads every
   nova-compute service in one call each ``polling_interval`` seconds;
 * the notification monitor (``enable_notification_monitor``) consumes Nova's
-  versioned ``service.update`` notifications on ``notification_topics``, in a listener
+  versioned ``service.update`` notifications on ``notification_topics`` of
+  ``notification_exchange``, in a listener
   pool of its own (``climate-host-monitor``) so that each notification reaches one
   manager and Nova's other consumers still get theirs;
 * healing (:meth:`heal`) runs at once when a host fails or recovers, and again every
@@ -96,7 +97,8 @@ class HostMonitor:
         if self.options.enable_notification_monitor:
             transport = self._transport or messaging.get_notification_transport(
                 self.conf)
-            targets = [messaging.Target(topic=topic)
+            targets = [messaging.Target(topic=topic,
+                                        exchange=self.options.notification_exchange)
                        for topic in self.options.notification_topics]
             self._listener = messaging.get_notification_listener(
                 transport, targets, [ServiceUpdateEndpoint(self)],

@@ -9,8 +9,13 @@ where a test needs to know when it ran.
 """
 
 import concurrent.futures
+import re
 import threading
+import uuid
 
+import kombu
+from oslo_config import cfg
+import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
 
@@ -25,6 +30,10 @@ from tests.functional.plugins.physical_host.conftest import wait_for
 from tests.functional.plugins.physical_host.test_lifecycle import aggregate_hosts
 from tests.functional.plugins.physical_host.test_lifecycle import seconds
 from tests.functional.plugins.physical_host.test_lifecycle import status
+
+# Nova's side and the monitor do not depend on the database: SQLite only. What races
+# (healing against healing, and against creations) runs on every backend.
+sqlite_only = pytest.mark.parametrize('database', ['sqlite'], indirect=True)
 
 
 def host_name(env, host_id):
@@ -65,12 +74,13 @@ class Notified:
 
 # Through the Nova HTTP double -----------------------------------------------------------
 
+@sqlite_only
 def test_host_failing_before_a_pending_lease_starts_is_replaced(nova_hosts_env):
     env = nova_hosts_env
     env.conf.set_override('healing_interval', 0, group='physical:host')
     for name in env.add_hypervisors(3):
         env.enroll(name)
-    lease = env.create(seconds(4), seconds(3600), min=2)
+    lease = env.create(seconds(2), seconds(3600), min=2)
     held = env.allocated_hosts(lease)
     failed = held[0]
     env.fake_nova.set_service(host_name(env, failed), status='disabled',
@@ -96,6 +106,7 @@ def test_host_failing_before_a_pending_lease_starts_is_replaced(nova_hosts_env):
     assert host_name(env, failed) in aggregate_hosts(env, 'freepool')
 
 
+@sqlite_only
 def test_host_failing_during_an_active_lease_leaves_its_aggregate(nova_hosts_env):
     env = nova_hosts_env
     for name in env.add_hypervisors(3):
@@ -162,6 +173,7 @@ def test_no_replacement_degrades_then_whole_again_when_a_host_frees(hosts_env):
         'degraded', 'replaced', 'restored']
 
 
+@sqlite_only
 def test_keep_policy_degrades_and_recovers_with_the_same_host(hosts_env):
     env = hosts_env
     env.conf.set_override('healing_interval', 0, group='physical:host')
@@ -183,6 +195,7 @@ def test_keep_policy_degrades_and_recovers_with_the_same_host(hosts_env):
         'degraded', 'restored']
 
 
+@sqlite_only
 def test_a_failed_host_is_not_offered_to_new_leases(hosts_env):
     env = hosts_env
     env.enroll_many(2)
@@ -195,6 +208,7 @@ def test_a_failed_host_is_not_offered_to_new_leases(hosts_env):
         env.create(start, start + HOUR, min=1)
 
 
+@sqlite_only
 def test_healing_horizon_leaves_later_allocations_for_later(hosts_env):
     env = hosts_env
     env.conf.set_override('healing_interval', 60, group='physical:host')
@@ -284,6 +298,7 @@ def test_concurrent_creates_during_healing_never_double_book(hosts_env):
 
 # The manager's monitor ------------------------------------------------------------------
 
+@sqlite_only
 def test_polling_monitor_notices_a_failure_and_heals(hosts_env):
     env = hosts_env
     for name, value in (('enable_polling_monitor', True), ('polling_interval', 1),
@@ -310,3 +325,90 @@ def test_polling_monitor_notices_a_failure_and_heals(hosts_env):
     assert payload['id'] == lease['id']
     assert payload['healing']['failed_host'] == str(failed)
 
+
+
+@sqlite_only
+def test_reallocating_an_active_lease_moves_its_aggregate_or_changes_nothing(
+        nova_hosts_env):
+    env = nova_hosts_env
+    for name in env.add_hypervisors(3):
+        env.enroll(name)
+    env.start_engine()
+    lease = env.create('now', seconds(3600), min=2)
+    wait_for(lambda: status(env, lease) == 'ACTIVE', timeout=20)
+    reservation_id = lease['reservations'][0]['id']
+    held = env.allocated_hosts(lease)
+    spare = ({1, 2, 3} - set(held)).pop()
+    blocker = env.create(seconds(1800), seconds(2400), min=1,
+                         hypervisor_properties=f'["==", "$hypervisor_hostname", '
+                         f'"{host_name(env, spare)}"]')
+    # The spare host is taken later on: the active lease cannot move there.
+    with pytest.raises(exceptions.NotEnoughHostsAvailable):
+        env.plugin.reallocate(env.admin, str(held[0]), lease_id=lease['id'])
+    assert env.allocated_hosts(lease) == held
+    assert aggregate_hosts(env, reservation_id) == sorted(host_name(env, h)
+                                                          for h in held)
+    env.service.delete_lease(env.ctx, blocker['id'])
+    allocation = env.plugin.reallocate(env.admin, str(held[0]), lease_id=lease['id'])
+    assert allocation == {'resource_id': str(held[0]), 'reservations': [],
+                          'maintenances': []}
+    now_held = env.allocated_hosts(lease)
+    assert sorted(now_held) == sorted([held[1], spare])
+    assert aggregate_hosts(env, reservation_id) == sorted(host_name(env, h)
+                                                          for h in now_held)
+    assert host_name(env, held[0]) in aggregate_hosts(env, 'freepool')
+    assert reservation(env, lease)['resources_changed'] is True
+
+
+@sqlite_only
+def test_notification_monitor_reads_nova_service_updates_over_rabbitmq(hosts_env,
+                                                                       rabbit_url):
+    env = hosts_env
+    name = f'climate-test-{uuid.uuid4().hex[:8]}'
+    for option, value in (('enable_notification_monitor', True),
+                          ('notification_topics', [name]),
+                          ('notification_exchange', name),
+                          ('polling_interval', 60), ('healing_interval', 0)):
+        env.conf.set_override(option, value, group='physical:host')
+    env.enroll_many(3)
+    start = future()
+    lease = env.create(start, start + HOUR, min=1)
+    failed = env.allocated_hosts(lease)[0]
+    failed_name = host_name(env, failed)
+    # Nova's side: a notifier on Nova's exchange, as nova-compute sends them.
+    nova_conf = cfg.ConfigOpts()
+    nova_conf([], project='nova', default_config_files=[])
+    # The first transport registers the options; the second uses the exchange.
+    messaging.get_notification_transport(nova_conf, url=rabbit_url).cleanup()
+    nova_conf.set_override('control_exchange', name)
+    nova_transport = messaging.get_notification_transport(nova_conf, url=rabbit_url)
+    listen_transport = messaging.get_notification_transport(env.conf, url=rabbit_url)
+    notifier = messaging.Notifier(nova_transport, publisher_id=f'nova-compute:{name}',
+                                  driver='messagingv2', topics=[name])
+    monitor = host_monitor.HostMonitor(env.conf, env.service,
+                                       {'physical:host': env.plugin},
+                                       transport=listen_transport)
+    monitor.start()
+    try:
+        notifier.info({}, 'service.update', {
+            'nova_object.name': 'ServiceStatusPayload', 'nova_object.data': {
+                'host': failed_name, 'binary': 'nova-compute', 'disabled': True,
+                'disabled_reason': 'replacing a disk', 'forced_down': False}})
+        wait_for(lambda: failed not in env.allocated_hosts(lease), timeout=15)
+        assert env.plugin.get_host(env.admin, failed)['status_reason'] == \
+            'service disabled (replacing a disk)'
+        notifier.info({}, 'service.update', {
+            'nova_object.name': 'ServiceStatusPayload', 'nova_object.data': {
+                'host': failed_name, 'binary': 'nova-compute', 'disabled': False,
+                'forced_down': False}})
+        wait_for(lambda: env.plugin.get_host(env.admin, failed)['status'] == 'up',
+                 timeout=15)
+    finally:
+        monitor.stop()
+        nova_transport.cleanup()
+        listen_transport.cleanup()
+        with kombu.Connection(re.sub(r'^rabbit://', 'amqp://', rabbit_url)) as conn:
+            channel = conn.channel()
+            for queue_name in (f'{name}.info', host_monitor.LISTENER_POOL):
+                kombu.Queue(queue_name, channel=channel).delete()
+            kombu.Exchange(name, channel=channel).delete()
