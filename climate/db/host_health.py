@@ -173,6 +173,19 @@ def flagged_reservations(context):
 
 # Changes, in the caller's transaction -------------------------------------------------
 
+def hold_lease(context, lease_id):
+    """Lock the lease's row for the caller's transaction if it is PENDING or ACTIVE;
+    False otherwise. A start, end or update of the lease changes its status in a
+    transaction of its own: it waits for this one, or this one sees the new status and
+    leaves the lease for the next pass, so no event reads the hosts of a reservation
+    half-moved."""
+    return context.session.execute(
+        sa.update(L).where(L.c.id == lease_id,
+                           L.c.status.in_((states.Lease.PENDING, states.Lease.ACTIVE)))
+        .values(updated_at=L.c.updated_at)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
 def move_allocation(context, allocation_id, from_host, to_host, start=None):
     """Move one allocation from ``from_host`` to ``to_host`` (claimed already); False
     when it is no longer on ``from_host`` (another manager moved it, or it ended)."""

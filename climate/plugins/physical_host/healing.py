@@ -159,7 +159,10 @@ class HostHealing:
 
     def _move(self, context, allocation, now, action, reason, avoid=()):
         """Move one allocation inside the caller's transaction; the new host id,
-        or None when no host fits. :raises _Lost: it moved meanwhile."""
+        or None when no host fits. :raises _Lost: it moved meanwhile, or its lease
+        is no longer PENDING or ACTIVE (an event or a request has it)."""
+        if not host_health.hold_lease(context, allocation['lease_id']):
+            raise _Lost(allocation=allocation['id'])
         start = max(allocation['start'], now)
         found = self._search(context, allocation['reservation_id'], start,
                              allocation['end'], avoid=avoid)
