@@ -242,10 +242,18 @@ def test_two_managers_never_heal_the_same_allocation_twice(hosts_env):
                    if h in failing)
     for host_id in failing:
         env.driver.set_service(host_name(env, host_id), state='down')
-    env.plugin.check_hosts(env.admin)
-    # A second manager: its own plugin over the same database and Nova.
+    # A second manager: its own plugin over the same database and Nova. Both see
+    # the failures; each is recorded (and acted on at once) by one of them.
     second = plugin_mod.PhysicalHostPlugin(env.conf, compute_driver=env.driver)
     barrier = threading.Barrier(2)
+
+    def check(plugin):
+        barrier.wait()
+        return plugin.check_hosts(env.admin)[0]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        noticed = list(pool.map(check, [env.plugin, second]))
+    assert sorted(noticed[0] + noticed[1]) == failing
 
     def run(plugin):
         barrier.wait()
