@@ -119,7 +119,6 @@ class HostHealing:
         now = now or timeutils.utcnow()
         horizon = host_health.horizon_end(now, self.options.healing_interval)
         outcomes, resync = [], {}
-        degraded_now = set()
         for allocation in host_health.allocations_to_heal(context, now, horizon):
             if allocation['lease_status'] not in HEALABLE_LEASES:
                 continue  # busy with a request or an event: the next pass
@@ -132,8 +131,6 @@ class HostHealing:
                 outcome = self._replace(context, allocation, now)
             if outcome is None:
                 continue
-            if outcome.action == host_health.DEGRADED:
-                degraded_now.add(outcome.reservation_id)
             outcomes.append(outcome)
             if outcome.action == host_health.REPLACED and \
                     allocation['reservation_status'] == states.Reservation.ACTIVE:
