@@ -1,10 +1,12 @@
-"""Operator commands: ``climate host …``, ``allocation list``, ``property list|set``."""
+"""Operator commands: ``climate host …`` (with ``host reallocate`` and ``host
+maintenance create|list|delete``), ``allocation list``, ``property list|set``."""
 
 from cliff import command
 from cliff import lister
 from cliff import show
 
 from climate.cli import params
+from climate.client import dates
 from climate.client.exceptions import ClimateClientError
 
 
@@ -24,10 +26,12 @@ def _add_extra(parser):
 
 
 class ListHosts(lister.Lister):
-    """List the hosts in the reservable pool."""
+    """List the hosts in the reservable pool, with their state (``status`` is
+    ``down`` while Nova's compute service is down, disabled or forced down)."""
 
     def take_action(self, parsed):
-        columns = ('id', 'hypervisor_hostname', 'vcpus', 'memory_mb', 'local_gb')
+        columns = ('id', 'hypervisor_hostname', 'vcpus', 'memory_mb', 'local_gb',
+                   'reservable', 'status', 'status_reason')
         return columns, [[host.get(c) for c in columns]
                          for host in self.app.client.hosts.list()]
 
@@ -92,6 +96,84 @@ class DeleteHost(command.Command):
             client.hosts.delete(host['id'])
             self.app.stdout.write(
                 f"Deleted host {host['hypervisor_hostname']} ({host['id']})\n")
+
+
+class ReallocateHost(show.ShowOne):
+    """Move a host's allocations (of one lease or reservation, or all) to other
+    matching hosts; nothing moves unless all can."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', metavar='HOST', help='id or hypervisor hostname')
+        parser.add_argument('--lease', help='only this lease (id or name)')
+        parser.add_argument('--reservation-id', help='only this reservation')
+        return parser
+
+    def take_action(self, parsed):
+        client = self.app.client
+        host_id = client.hosts.find(parsed.host)['id']
+        lease_id = client.leases.find(parsed.lease)['id'] if parsed.lease else None
+        allocation = client.hosts.reallocate(host_id, lease_id=lease_id,
+                                             reservation_id=parsed.reservation_id)
+        return params.show(allocation, parsed)
+
+
+class CreateMaintenance(show.ShowOne):
+    """Take a host out of service for a window: the leases on it then move to
+    other hosts (refused, naming them, when some cannot, unless --force)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', metavar='HOST', help='id or hypervisor hostname')
+        parser.add_argument('--start-date', required=True, metavar='DATE',
+                            help="'now', 'YYYY-MM-DD HH:MM' (UTC) or RFC 3339")
+        parser.add_argument('--end-date', required=True, metavar='DATE')
+        parser.add_argument('--reason', help='shown with the window')
+        parser.add_argument('--force', action='store_true',
+                            help='store the window even if leases cannot move '
+                                 '(they are degraded)')
+        return parser
+
+    def take_action(self, parsed):
+        client = self.app.client
+        host_id = client.hosts.find(parsed.host)['id']
+        maintenance = client.hosts.add_maintenance(
+            host_id, dates.to_api_date(parsed.start_date),
+            dates.to_api_date(parsed.end_date), reason=parsed.reason,
+            force=parsed.force)
+        return params.show(maintenance, parsed)
+
+
+class ListMaintenances(lister.Lister):
+    """List a host's maintenance windows that have not ended."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', metavar='HOST', help='id or hypervisor hostname')
+        return parser
+
+    def take_action(self, parsed):
+        client = self.app.client
+        host_id = client.hosts.find(parsed.host)['id']
+        columns = ('id', 'start_date', 'end_date', 'reason')
+        return columns, [[item.get(c) for c in columns]
+                         for item in client.hosts.maintenances(host_id)]
+
+
+class DeleteMaintenance(command.Command):
+    """End a host's maintenance window."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('host', metavar='HOST', help='id or hypervisor hostname')
+        parser.add_argument('maintenance', metavar='ID')
+        return parser
+
+    def take_action(self, parsed):
+        client = self.app.client
+        host_id = client.hosts.find(parsed.host)['id']
+        client.hosts.delete_maintenance(host_id, parsed.maintenance)
+        self.app.stdout.write(f'Deleted maintenance {parsed.maintenance}\n')
 
 
 class ListAllocations(lister.Lister):

@@ -296,6 +296,32 @@ class HostManager(_Manager):
     def delete(self, host_id):
         self.client.request('DELETE', f'/os-hosts/{host_id}')
 
+    def reallocate(self, host_id, lease_id=None, reservation_id=None):
+        """Move the host's allocations (of a lease or reservation, or all) to other
+        hosts (``PUT /os-hosts/{id}/allocation``); the host's allocation after."""
+        body = {key: value for key, value in (('lease_id', lease_id),
+                                              ('reservation_id', reservation_id))
+                if value}
+        return self.client.request('PUT', f'/os-hosts/{host_id}/allocation',
+                                   body)['allocation']
+
+    def maintenances(self, host_id):
+        return self.client.request(
+            'GET', f'/os-hosts/{host_id}/maintenances')['maintenances']
+
+    def add_maintenance(self, host_id, start, end, reason=None, force=False):
+        body = {'start_date': start, 'end_date': end}
+        if reason:
+            body['reason'] = reason
+        if force:
+            body['force'] = True
+        return self.client.request('POST', f'/os-hosts/{host_id}/maintenances',
+                                   body)['maintenance']
+
+    def delete_maintenance(self, host_id, maintenance_id):
+        self.client.request('DELETE',
+                            f'/os-hosts/{host_id}/maintenances/{maintenance_id}')
+
 
 class AllocationManager(_Manager):
     """``/v1/os-hosts/allocations``: which reservations hold which hosts."""

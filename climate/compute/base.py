@@ -52,6 +52,31 @@ class Hypervisor:
 
 
 @dataclasses.dataclass(frozen=True)
+class ComputeService:
+    """A nova-compute service as host monitoring sees it."""
+
+    host: str                       # the compute service host (``service_host``)
+    state: str = 'up'               # 'up' or 'down' (heart-beats reach Nova or not)
+    status: str = 'enabled'         # 'enabled' or 'disabled' (by an operator)
+    forced_down: bool = False
+    disabled_reason: str | None = None
+
+    @property
+    def failure(self):
+        """Why the host cannot run servers (None when it can)."""
+        reasons = []
+        if self.forced_down:
+            reasons.append('forced down')
+        if self.state != 'up':
+            reasons.append(f'service {self.state}')
+        if self.status != 'enabled':
+            reasons.append(f'service {self.status}'
+                           + (f' ({self.disabled_reason})' if self.disabled_reason
+                              else ''))
+        return ', '.join(reasons) or None
+
+
+@dataclasses.dataclass(frozen=True)
 class Server:
     id: str
     name: str
@@ -109,6 +134,15 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def list_hypervisors(self) -> list[Hypervisor]:
         """Every hypervisor Nova knows."""
+
+    def list_compute_services(self) -> list[ComputeService]:
+        """Every nova-compute service, in ONE call to Nova (host monitoring polls it).
+
+        This default reads the hypervisor list; drivers override it with Nova's
+        services list, which also tells a forced-down service.
+        """
+        return [ComputeService(host=h.service_host, state=h.state, status=h.status)
+                for h in self.list_hypervisors()]
 
     @abc.abstractmethod
     def list_servers_on_host(self, host: str) -> list[Server]:

@@ -154,6 +154,15 @@ class NovaDriver(base.ComputeDriver):
             running_vms=data.get('running_vms', 0),
             state=data.get('state', 'up'), status=data.get('status', 'enabled'))
 
+    def list_compute_services(self):
+        with _translated():
+            services = self._nova.services.list(binary='nova-compute')
+        return [base.ComputeService(
+            host=s.host, state=getattr(s, 'state', 'up') or 'up',
+            status=getattr(s, 'status', 'enabled') or 'enabled',
+            forced_down=bool(getattr(s, 'forced_down', False)),
+            disabled_reason=getattr(s, 'disabled_reason', None)) for s in services]
+
     def list_servers_on_host(self, host):
         with _translated():
             servers = self._nova.servers.list(

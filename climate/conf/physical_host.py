@@ -66,6 +66,36 @@ physical_host_opts = [
                                   'with their servers.')],
                help='What happens at the end of a reservation to the servers still '
                     'running on its hosts.'),
+    cfg.BoolOpt('enable_polling_monitor',
+                default=False,
+                help='Poll Nova\'s nova-compute services (one call per '
+                     'polling_interval) and treat a host whose service is down, '
+                     'disabled or forced down as failed, until it is up and enabled '
+                     'again.'),
+    cfg.IntOpt('polling_interval',
+               default=60,
+               min=1,
+               help='Seconds between two polls of the nova-compute services.'),
+    cfg.BoolOpt('enable_notification_monitor',
+                default=False,
+                help='Listen to Nova\'s versioned service.update notifications (on '
+                     'the notification transport) for host failures and '
+                     'recoveries.'),
+    cfg.ListOpt('notification_topics',
+                default=['notifications', 'versioned_notifications'],
+                help='Topics the notification monitor listens to.'),
+    cfg.StrOpt('notification_exchange',
+               default='nova',
+               help='Exchange Nova publishes its notifications to (Nova\'s '
+                    'control_exchange).'),
+    cfg.IntOpt('healing_interval',
+               default=60,
+               min=0,
+               help='Minutes. Healing moves the allocations of failed hosts that '
+                    'start within this horizon (and runs again every such period, '
+                    'and whenever a host fails or recovers); 0 heals every future '
+                    'allocation at once. Allocations overlapping a maintenance window '
+                    'are moved whatever their start.'),
 ]
 
 

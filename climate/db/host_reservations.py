@@ -2,7 +2,8 @@
 
 One row per reservation keeps the request as the API shows it back: ``min``/``max``
 (stored as Blazar's ``count_range`` text ``"min-max"``), the two requirement texts and
-``before_end``. Functions take and return the request's fields as a dict with the
+``before_end``, and ``on_host_failure`` (NULL for the default ``replace``).
+Functions take and return the request's fields as a dict with the
 API's names; the hosts a reservation holds are its allocations
 (:mod:`climate.db.host_allocations`).
 """
@@ -21,7 +22,9 @@ def _stored(values):
     return {'count_range': f'{values["min"]}-{values["max"]}',
             'hypervisor_properties': values['hypervisor_properties'],
             'resource_properties': values['resource_properties'],
-            'before_end': values['before_end']}
+            'before_end': values['before_end'],
+            'on_host_failure': (None if values.get('on_host_failure', 'replace')
+                                == 'replace' else values['on_host_failure'])}
 
 
 def _fields(row):
@@ -30,7 +33,8 @@ def _fields(row):
     return {'min': int(minimum), 'max': int(maximum or minimum),
             'hypervisor_properties': row.hypervisor_properties or '',
             'resource_properties': row.resource_properties or '',
-            'before_end': row.before_end if row.before_end is not None else 'default'}
+            'before_end': row.before_end if row.before_end is not None else 'default',
+            'on_host_failure': row.on_host_failure or 'replace'}
 
 
 # In the lease's transaction -----------------------------------------------------------

@@ -1,19 +1,19 @@
 """The search for free compute hosts: requirements, a window, a choice strategy.
 
-One statement finds the reservable hosts that match a request's requirements and have
-no allocation overlapping ``[start - cleaning, end + cleaning)``, ranks them by the
-choice strategy and returns the first ``limit`` with their ``generation``, which the
-caller hands to :func:`climate.db.claims.claim` in the transaction that writes its
-allocations (the generation must be read in this same statement as the overlap check:
-that is what makes the claim safe).
+One statement finds the reservable hosts, up and out of maintenance, that match a
+request's requirements and have no allocation overlapping ``[start - cleaning, end +
+cleaning)``, ranks them by the choice strategy and returns the first ``limit`` with
+their ``generation``, which the caller hands to :func:`climate.db.claims.claim` in the
+transaction that writes its allocations (the generation must be read in this same
+statement as the overlap check: that is what makes the claim safe).
 
 Every check is a correlated probe of the ``(compute_host_id, start_date, end_date)``
 index or of the capabilities' unique ``(computehost_id, property_id)`` index: one per
-matching host to know it is free, two more per host the strategy ranks (a random
-sample of the free ones, ``[physical:host] selection_sample``). The cost grows with
-the number of candidate hosts (and the few allocations each holds before the window's
-end; ended reservations keep none), not with the number of allocations elsewhere, and
-there is no per-host round trip.
+matching host to know it is free (and one for its maintenance windows), two more per
+host the strategy ranks (a random sample of the free ones, ``[physical:host]
+selection_sample``). The cost grows with the number of candidate hosts (and the few
+allocations each holds before the window's end; ended reservations keep none), not
+with the number of allocations elsewhere, and there is no per-host round trip.
 
 What is resource-type specific comes in as arguments: the resource type whose
 capability names a requirement refers to (:func:`requirement_clause`), and any further
@@ -36,6 +36,7 @@ H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
 C = models.ComputeHostExtraCapability.__table__
 P = models.ResourceProperty.__table__
+M = models.HostMaintenance.__table__
 
 BEST_FIT = 'best_fit'
 SPREAD = 'spread'
@@ -113,6 +114,17 @@ _NO_MERGE = 2 ** 31 - 1
 _STATEMENTS = {}
 
 
+def _healthy():
+    """The outer host is not down (:mod:`climate.db.host_health`) and has no
+    maintenance window overlapping ``[lo, hi)``."""
+    in_maintenance = (sa.select(M.c.id)
+                      .where(M.c.compute_host_id == H.c.id, M.c.start_date < WINDOW_HI,
+                             M.c.end_date > WINDOW_LO)
+                      .exists())
+    return sa.and_(sa.or_(H.c.status.is_(None), H.c.status != 'down'),
+                   ~in_maintenance)
+
+
 def _own(excluding):
     return [A.c.reservation_id != _EXCLUDE] if excluding else []
 
@@ -151,7 +163,8 @@ def _ranked(strategy, clauses, excluding, preferring, sampling):
     """
     first = [sa.case((H.c.id.in_(_PREFERRED), 0), else_=1)] if preferring else []
     free = (sa.select(H.c.id, H.c.generation, H.c.service_name)
-            .where(H.c.reservable.is_(True), ~_overlapping(excluding), *clauses))
+            .where(H.c.reservable.is_(True), _healthy(), ~_overlapping(excluding),
+                   *clauses))
     if strategy == RANDOM:
         return free.order_by(*first, sa.func.random()).limit(_LIMIT)
     if strategy not in (BEST_FIT, SPREAD):

@@ -27,7 +27,7 @@ A = models.ComputeHostAllocation.__table__
 VIEW_COLUMNS = ('hypervisor_id', 'hypervisor_hostname', 'service_name', 'vcpus',
                 'memory_mb', 'local_gb', 'cpu_info', 'hypervisor_type',
                 'hypervisor_version', 'availability_zone', 'status', 'trust_id',
-                'reservable')
+                'reservable', 'status_reason')
 #: Inventory copied from Nova at enrollment.
 INVENTORY_COLUMNS = ('hypervisor_id', 'hypervisor_hostname', 'service_name', 'vcpus',
                      'memory_mb', 'local_gb', 'cpu_info', 'hypervisor_type',
@@ -45,6 +45,10 @@ def _view(row, capabilities):
     view = {'id': str(row.id)}
     for column in VIEW_COLUMNS:
         view[column] = getattr(row, column)
+    # A failed host is not reservable, as in Blazar (whose monitor clears the flag);
+    # the stored flag is the admin's and comes back with the host.
+    view['status'] = row.status or 'up'
+    view['reservable'] = bool(row.reservable) and view['status'] != 'down'
     view['created_at'] = _stamp(row.created_at)
     view['updated_at'] = _stamp(row.updated_at)
     view.update(capabilities)

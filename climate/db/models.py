@@ -134,6 +134,8 @@ class ComputeHost(TimestampMixin, Base):
     status = sa.Column(sa.String(32), nullable=True)
     trust_id = sa.Column(sa.String(36), nullable=True)
     reservable = sa.Column(sa.Boolean, nullable=False, default=True)
+    # Why ``status`` is 'down' (the compute service's state), for operators.
+    status_reason = sa.Column(sa.Text, nullable=True)
     # Bumped by every allocation change on this host: the compare-and-update token of
     # the atomic claim (invariant 1).
     generation = sa.Column(sa.Integer, nullable=False, default=0)
@@ -174,6 +176,8 @@ class ComputeHostReservation(TimestampMixin, Base):
     hypervisor_properties = sa.Column(sa.Text, nullable=True)
     resource_properties = sa.Column(sa.Text, nullable=True)
     before_end = sa.Column(sa.String(36), nullable=True)
+    # 'keep' or NULL ('replace'): what healing does when a held host fails.
+    on_host_failure = sa.Column(sa.String(16), nullable=True)
 
 
 class ComputeHostAllocation(TimestampMixin, Base):
@@ -197,6 +201,43 @@ class ComputeHostAllocation(TimestampMixin, Base):
                                nullable=False, index=True)
     start_date = sa.Column(UTCDateTime, nullable=False)
     end_date = sa.Column(UTCDateTime, nullable=False)
+
+
+class HostMaintenance(TimestampMixin, Base):
+    """A host out of service for ``[start_date, end_date)`` (an admin's window)."""
+
+    __tablename__ = 'host_maintenances'
+    __table_args__ = (
+        sa.Index('ix_host_maintenances_host_window',
+                 'compute_host_id', 'start_date', 'end_date'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    compute_host_id = sa.Column(sa.Integer,
+                                sa.ForeignKey('computehosts.id', ondelete='CASCADE'),
+                                nullable=False)
+    start_date = sa.Column(UTCDateTime, nullable=False)
+    end_date = sa.Column(UTCDateTime, nullable=False)
+    reason = sa.Column(sa.Text, nullable=True)
+
+
+class HealingRecord(TimestampMixin, Base):
+    """One thing healing did to a reservation: a host replaced, the reservation
+    degraded, or whole again. The host ids are kept without a foreign key: the
+    record outlives a deleted host."""
+
+    __tablename__ = 'healing_records'
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    lease_id = sa.Column(sa.String(36), sa.ForeignKey('leases.id', ondelete='CASCADE'),
+                         nullable=False, index=True)
+    reservation_id = sa.Column(sa.String(36),
+                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                               nullable=False, index=True)
+    action = sa.Column(sa.String(32), nullable=False)
+    failed_host_id = sa.Column(sa.Integer, nullable=True)
+    new_host_id = sa.Column(sa.Integer, nullable=True)
+    reason = sa.Column(sa.Text, nullable=True)
 
 
 class InstanceReservation(TimestampMixin, Base):

@@ -1,4 +1,5 @@
-"""The wiring of a manager: plugins, lease service, event engine and RPC endpoint,
+"""The wiring of a manager: plugins, lease service, event engine, host monitor and
+RPC endpoint,
 built the same way for ``climate-manager`` (with an RPC server) and
 ``climate-all-in-one`` (without one: the API in the same process calls the endpoint
 through :attr:`Manager.api`).
@@ -11,6 +12,7 @@ from climate import context as climate_context
 from climate import rpc
 from climate.manager import endpoint
 from climate.manager import engine
+from climate.manager import host_monitor
 from climate.manager import notifications
 from climate.manager import rpcapi
 from climate.manager import service
@@ -36,6 +38,7 @@ class Manager:
         self.service = service.LeaseService(
             conf, self.plugins, notifier or notifications.LeaseNotifier(conf))
         self.engine = engine.EventEngine(conf, self.service)
+        self.monitor = host_monitor.HostMonitor(conf, self.service, self.plugins)
         self.endpoint = endpoint.ManagerEndpoint(self.service, self.engine,
                                                  self.plugins)
         self.api = rpcapi.ManagerAPI(conf, local=self.endpoint)
@@ -63,6 +66,7 @@ class Manager:
         if self.server is not None:
             self.server.start()
         self.engine.start()
+        self.monitor.start()
         if self.server is not None:
             LOG.info('Manager %s serving topic %s', self.engine.owner,
                      self.conf.manager.rpc_topic)
@@ -73,6 +77,7 @@ class Manager:
     def stop(self):
         if self.server is not None:
             self.server.stop()
+        self.monitor.stop()
         self.engine.stop()
         if self.server is not None:
             self.server.wait()

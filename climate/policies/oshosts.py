@@ -26,6 +26,16 @@ rules = [
                     'Make a host property private or public.',
                     [{'path': '/v1/os-hosts/properties/{property_name}',
                       'method': 'PATCH'}]),
+    base.documented('oshosts', 'reallocate', base.ADMIN,
+                    'Move the allocations of a host (of one lease or reservation, '
+                    'or all) to other matching hosts.',
+                    [{'path': HOST + '/allocation', 'method': 'PUT'}]),
+    base.documented('oshosts', 'maintenance', base.ADMIN,
+                    'List, create and end the maintenance windows of a host.',
+                    [{'path': HOST + '/maintenances', 'method': 'GET'},
+                     {'path': HOST + '/maintenances', 'method': 'POST'},
+                     {'path': HOST + '/maintenances/{maintenance_id}',
+                      'method': 'DELETE'}]),
 ]
 
 

@@ -226,7 +226,8 @@ class FakeNova:
                       'memory_mb': memory_mb, 'local_gb': local_gb,
                       'hypervisor_type': hypervisor_type,
                       'hypervisor_version': hypervisor_version, 'state': state,
-                      'status': status,
+                      'status': status, 'forced_down': False,
+                      'disabled_reason': None,
                       'cpu_info': {'arch': 'x86_64', 'model': 'host-model',
                                    'vendor': 'Intel',
                                    'topology': {'sockets': 1, 'cores': vcpus,
@@ -608,6 +609,7 @@ class FakeNova:
             ('GET', r'/os-hypervisors(/detail)?', self._hypervisor_list),
             ('GET', r'/os-hypervisors/([^/]+)', self._hypervisor_show),
             ('GET', r'/os-services', self._service_list),
+            ('PUT', r'/os-services/([^/]+)', self._service_update),
             ('GET', r'/os-aggregates', self._aggregate_list),
             ('POST', r'/os-aggregates', self._aggregate_create),
             ('GET', r'/os-aggregates/(\d+)', self._aggregate_show),
@@ -714,9 +716,45 @@ class FakeNova:
                 else hypervisor['int_id'], 'binary': 'nova-compute',
                 'host': hypervisor['service_host'],
                 'zone': self._zone_of(hypervisor['service_host']),
-                'status': hypervisor['status'], 'state': hypervisor['state'],
-                'updated_at': _now(), 'disabled_reason': None, 'forced_down': False})
+                'status': hypervisor['status'],
+                'state': 'down' if hypervisor['forced_down'] else hypervisor['state'],
+                'updated_at': _now(), 'disabled_reason': hypervisor['disabled_reason'],
+                'forced_down': hypervisor['forced_down']})
         return 200, {'services': services}, []
+
+    def _service_update(self, service_id, query, body, version):
+        """``PUT /os-services/{id}`` (2.53+): status, disabled_reason, forced_down."""
+        if version < (2, 53):
+            raise HTTPError(404, 'The resource could not be found.')
+        found = [h for h in self.hypervisors.values() if h['service_id'] == service_id]
+        if not found:
+            raise HTTPError(404, f'Service {service_id} not found.')
+        hypervisor = found[0]
+        if body.get('status') not in (None, 'enabled', 'disabled'):
+            raise HTTPError(400, 'Invalid input for field/attribute status.')
+        if 'status' in body:
+            hypervisor['status'] = body['status']
+            hypervisor['disabled_reason'] = (body.get('disabled_reason')
+                                             if body['status'] == 'disabled' else None)
+        if 'forced_down' in body:
+            hypervisor['forced_down'] = bool(body['forced_down'])
+        return 200, {'service': {
+            'id': service_id, 'binary': 'nova-compute', 'host': hypervisor['service_host'],
+            'status': hypervisor['status'], 'forced_down': hypervisor['forced_down'],
+            'disabled_reason': hypervisor['disabled_reason'],
+            'state': 'down' if hypervisor['forced_down'] else hypervisor['state'],
+            'zone': self._zone_of(hypervisor['service_host']),
+            'updated_at': _now()}}, []
+
+    def set_service(self, host, **fields):
+        """Change the nova-compute service of ``host`` (``state``, ``status``,
+        ``forced_down``, ``disabled_reason``) as a dead host or an operator would."""
+        with self.lock:
+            for hypervisor in self.hypervisors.values():
+                if hypervisor['service_host'] == host:
+                    hypervisor.update(fields)
+                    return
+        raise KeyError(host)
 
     # aggregates
 

@@ -105,9 +105,12 @@ def climate(openstack, tmp_path_factory):
     reason = backends_mod.unavailable_reason('mysql')
     if reason:
         _unavailable(f'MariaDB unavailable for Climate: {reason}')
+    # The polling monitor finds failed computes quickly (test_host_failures.py).
     service = climate_service.ClimateService(
         openstack, tmp_path_factory.mktemp('climate'),
-        plugins=climate_service.available_plugins())
+        plugins=climate_service.available_plugins(),
+        extra='[physical:host]\nenable_polling_monitor = true\npolling_interval = 2\n'
+              'healing_interval = 0\n')
     try:
         service.start()
     except Exception:

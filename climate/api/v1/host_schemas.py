@@ -39,3 +39,21 @@ PROPERTY_UPDATE = {
     'properties': {'private': {'type': 'boolean'}},
     'required': ['private'],
 }
+
+REALLOCATE = {
+    'type': 'object',
+    'properties': {'lease_id': {'type': 'string', 'minLength': 1, 'maxLength': 36},
+                   'reservation_id': {'type': 'string', 'minLength': 1,
+                                      'maxLength': 36}},
+    'additionalProperties': False,
+}
+
+MAINTENANCE = {
+    'type': 'object',
+    'properties': {'start_date': {'type': 'string', 'minLength': 1, 'maxLength': 64},
+                   'end_date': {'type': 'string', 'minLength': 1, 'maxLength': 64},
+                   'reason': {'type': ['string', 'null'], 'maxLength': 255},
+                   'force': {'type': 'boolean'}},
+    'required': ['start_date', 'end_date'],
+    'additionalProperties': False,
+}

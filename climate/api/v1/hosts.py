@@ -1,6 +1,8 @@
 """``/v1/os-hosts``: the hosts Climate may reserve (list, enrol, show, update, remove),
-with ``allocations`` and ``properties`` below it. The list is by id, in pages of
-``limit`` (at most ``[api] max_limit``) hosts after host ``marker``.
+with ``allocations`` and ``properties`` below it, and below each host its
+``allocation`` (``PUT`` reallocates it elsewhere) and its ``maintenances``. The list
+is by id, in pages of ``limit`` (at most ``[api] max_limit``) hosts after host
+``marker``.
 
 Every call goes through the manager to the ``physical:host`` plugin
 (``call_plugin(ctxt, 'physical:host', METHOD, **kwargs)``). When no such plugin is
@@ -12,6 +14,7 @@ import pecan
 from climate.api.v1 import allocations
 from climate.api.v1 import common
 from climate.api.v1 import host_schemas as schemas
+from climate.api.v1 import maintenances
 from climate.api.v1 import properties
 
 call = common.call_host_plugin
@@ -55,6 +58,24 @@ class HostController:
         allocation = call('get_allocation', host_id=self.host_id,
                           **allocations.filters(pecan.request))
         return common.reply({'allocation': allocation})
+
+    @allocation.when(**common.method('PUT'))
+    def reallocate(self):
+        # Chameleon's reallocation: {"lease_id"?, "reservation_id"?}; neither moves
+        # every allocation of the host that has not ended. 409, nothing moved, when
+        # one of them finds no other host.
+        common.authorize('climate:oshosts:reallocate')
+        values = common.body(schemas.REALLOCATE)
+        allocation = call('reallocate', host_id=self.host_id,
+                          lease_id=values.get('lease_id'),
+                          reservation_id=values.get('reservation_id'))
+        return common.reply({'allocation': allocation})
+
+    @pecan.expose()
+    def _lookup(self, name, *remainder):
+        if name == 'maintenances':
+            return maintenances.MaintenancesController(self.host_id), remainder
+        pecan.abort(404)
 
 
 class HostsController:

@@ -14,6 +14,9 @@ Hooks to seed and inspect the simulated world (not part of ``ComputeDriver``):
   made by this driver, the trustor's for images made through ``acting_for``).
 - ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``;
   ``trust_ids()``: their ids.
+- ``set_service(host, state=…, status=…, forced_down=…, disabled_reason=…)``: change
+  a nova-compute service as an operator (or a dead host) would, so that host
+  monitoring sees a failure or a recovery.
 - ``issue_user_token(user_id, project_id, roles)``: a token for a user's request
   context (any token does here; ``FakeNova`` has the same hook, with real checks).
 
@@ -95,6 +98,7 @@ class MemoryDriver(base.ComputeDriver):
         self._aggregates = {}         # id -> {'name', 'az', 'hosts', 'metadata', 'uuid'}
         self._next_aggregate_id = 1
         self._images = {}             # id -> {'status', 'pending'}
+        self._services = {}           # service host -> ComputeService
         self.keystone = trusts.SimulatedTrusts()
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
             self.add_hypervisor(name, **spec)
@@ -131,7 +135,17 @@ class MemoryDriver(base.ComputeDriver):
             running_vms=0)
         with self._lock:
             self._hypervisors[hostname] = hypervisor
+            self._services[hypervisor.service_host] = base.ComputeService(
+                host=hypervisor.service_host)
         return hypervisor.id
+
+    def set_service(self, host, **fields):
+        """Change the nova-compute service of ``host`` (its ``service_host``)."""
+        with self._lock:
+            if host not in self._services:
+                raise exceptions.ComputeHostNotFound(
+                    f'Compute host {host} could not be found.')
+            self._services[host] = dataclasses.replace(self._services[host], **fields)
 
     def add_server(self, name, host, project_id='project-a', status=base.ACTIVE,
                    metadata=None, user_id='user-a'):
@@ -182,9 +196,10 @@ class MemoryDriver(base.ComputeDriver):
     def _hypervisor(self, hypervisor):
         running = sum(1 for s in self._servers.values()
                       if s.node == hypervisor.hypervisor_hostname)
+        service = self._services[hypervisor.service_host]
         return dataclasses.replace(
             hypervisor, availability_zone=self._zone_of(hypervisor.service_host),
-            running_vms=running)
+            running_vms=running, state=service.state, status=service.status)
 
     def _server_record(self, server_id):
         self._settle()
@@ -297,6 +312,10 @@ class MemoryDriver(base.ComputeDriver):
         with self._lock:
             self._settle()
             return [self._hypervisor(h) for h in self._hypervisors.values()]
+
+    def list_compute_services(self):
+        with self._lock:
+            return list(self._services.values())
 
     def list_servers_on_host(self, host):
         with self._lock:

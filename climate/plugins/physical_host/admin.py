@@ -20,6 +20,7 @@ from climate import exceptions
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
 from climate.db import host_allocations
+from climate.db import host_health
 from climate.db import host_reservations
 from climate.db import hosts as host_db
 from climate.plugins.physical_host import requirements
@@ -28,7 +29,9 @@ LOG = logging.getLogger(__name__)
 
 RPC_METHODS = frozenset({
     'list_hosts', 'get_host', 'create_host', 'update_host', 'delete_host',
-    'list_allocations', 'get_allocation', 'list_properties', 'update_property'})
+    'list_allocations', 'get_allocation', 'list_properties', 'update_property',
+    # Host failures (climate.plugins.physical_host.healing).
+    'reallocate', 'create_maintenance', 'list_maintenances', 'delete_maintenance'})
 # Attempts of a host deletion racing with claims on the same host.
 DELETE_ATTEMPTS = 3
 
@@ -78,6 +81,18 @@ def capability_values(values, allow_removal=False):
                 f'number or a boolean')
         result[name] = (text, requirements.as_number(text))
     return result
+
+
+def _with_maintenances(context, allocations, now, host_id=None):
+    """Each host's entry gets ``maintenances``: its windows not ended (Climate's
+    addition to Blazar's allocation shape)."""
+    windows = {}
+    for window in host_health.maintenances(context, host_id=host_id, now=now):
+        windows.setdefault(window['host_id'], []).append(
+            {k: window[k] for k in ('id', 'start_date', 'end_date', 'reason')})
+    for entry in allocations:
+        entry['maintenances'] = windows.get(entry['resource_id'], [])
+    return allocations
 
 
 class HostAdmin:
@@ -206,17 +221,20 @@ class HostAdmin:
 
     def list_allocations(self, context, lease_id=None, reservation_id=None, limit=None,
                          marker=None):
-        return host_allocations.by_host(context, timeutils.utcnow(), lease_id=lease_id,
-                                        reservation_id=reservation_id, limit=limit,
-                                        marker=marker)
+        now = timeutils.utcnow()
+        return _with_maintenances(
+            context, host_allocations.by_host(context, now, lease_id=lease_id,
+                                              reservation_id=reservation_id,
+                                              limit=limit, marker=marker), now)
 
     def get_allocation(self, context, host_id, lease_id=None, reservation_id=None):
         host_id = host_db.parse_id(host_id)
-        found = host_allocations.by_host(context, timeutils.utcnow(), lease_id=lease_id,
+        now = timeutils.utcnow()
+        found = host_allocations.by_host(context, now, lease_id=lease_id,
                                          reservation_id=reservation_id, host_id=host_id)
         if not found:
             raise exceptions.HostNotFound(host=host_id)
-        return found[0]
+        return _with_maintenances(context, found, now, host_id)[0]
 
     def list_properties(self, context, detail=False, all=False):  # noqa: A002
         include_private = _truthy(all) and bool(getattr(context, 'is_admin', False))

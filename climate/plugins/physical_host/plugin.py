@@ -22,7 +22,9 @@ Life of a reservation (the manager calls these in order, see ``climate.plugins.b
               started.
 
 Host administration (``/v1/os-hosts`` through the manager's ``call_plugin``) is in
-:class:`HostAdmin`, mixed in here so both share the compute driver. Every SQL
+:class:`HostAdmin`, and host failures (monitoring, healing, reallocation, maintenance
+windows) in :class:`~climate.plugins.physical_host.healing.HostHealing`, both mixed in
+here so they share the compute driver. Every SQL
 statement is in ``climate.db``: ``hosts``, ``host_search``, ``claims``,
 ``host_allocations`` and ``host_reservations``.
 """
@@ -38,11 +40,13 @@ from climate.common import states
 from climate.common import timeutils
 from climate.db import claims
 from climate.db import host_allocations
+from climate.db import host_health
 from climate.db import host_reservations
 from climate.db import host_search
 from climate.db import hosts as host_db
 from climate.plugins import base
 from climate.plugins.physical_host import admin
+from climate.plugins.physical_host import healing
 from climate.plugins.physical_host import pools
 from climate.plugins.physical_host import request
 from climate.plugins.physical_host import requirements
@@ -51,7 +55,7 @@ LOG = logging.getLogger(__name__)
 RESOURCE_TYPE = 'physical:host'
 
 
-class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
+class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlugin):
     resource_type = RESOURCE_TYPE
     rpc_methods = admin.RPC_METHODS
 
@@ -189,7 +193,11 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
         ids = [r.id for r in reservations]
         if not ids:
             return {}
-        return host_reservations.many(context, ids)
+        found = host_reservations.many(context, ids)
+        records = host_health.records(context, ids)
+        for reservation_id, fields in found.items():
+            fields['healing'] = records.get(reservation_id, [])
+        return found
 
     # Events -----------------------------------------------------------------------------
     def on_start(self, context, lease, reservation):

@@ -9,6 +9,9 @@ Fields (Blazar's, section 5.1 of the API reference):
 ``before_end``
     ``""`` (nothing), ``"snapshot"`` or ``"default"`` (``[physical:host]
     before_end`` decides); ``"default"`` when absent.
+``on_host_failure``
+    ``"replace"`` (default: healing moves the reservation off a failed host) or
+    ``"keep"`` (the reservation keeps its hosts, and is degraded while one is down).
 
 Every error is a 400 naming the field. These fields are checked and converted here
 only (the REST API passes them on as sent): a request becomes a :class:`HostRequest`,
@@ -26,8 +29,9 @@ from climate import exceptions
 from climate.plugins.physical_host import requirements
 
 BEFORE_END_CHOICES = ('', 'snapshot', 'default')
+ON_HOST_FAILURE_CHOICES = ('replace', 'keep')
 PROPERTY_FIELDS = ('hypervisor_properties', 'resource_properties')
-FIELDS = ('min', 'max', 'before_end') + PROPERTY_FIELDS
+FIELDS = ('min', 'max', 'before_end', 'on_host_failure') + PROPERTY_FIELDS
 _INTEGER = re.compile(r'^\s*[+-]?\d+\s*$')
 # Far more hosts than any cloud has; keeps values inside every integer column.
 MAX_COUNT = 100000
@@ -49,6 +53,7 @@ class HostRequest(collections.abc.Mapping):
     before_end: str
     hypervisor_properties: str
     resource_properties: str
+    on_host_failure: str = 'replace'
     requirements: Mapping[str, Parsed] = \
         dataclasses.field(default_factory=dict, repr=False)
 
@@ -98,6 +103,16 @@ def parse_before_end(value):
     return value
 
 
+def parse_on_host_failure(value):
+    if value is None:
+        return 'replace'
+    if value not in ON_HOST_FAILURE_CHOICES:
+        raise exceptions.MalformedParameter(
+            f'Malformed parameter on_host_failure: {value!r} (use "replace" or '
+            f'"keep")')
+    return value
+
+
 def parse_properties(field, value):
     """``(text to store, parsed requirements)`` of a requirement field; the text is
     ``""`` for no requirement."""
@@ -120,6 +135,8 @@ def validate_create(values):
         texts[field], parsed[field] = parse_properties(field, values.get(field))
     return HostRequest(min=minimum, max=maximum,
                        before_end=parse_before_end(values.get('before_end')),
+                       on_host_failure=parse_on_host_failure(
+                           values.get('on_host_failure')),
                        requirements=parsed, **texts)
 
 
@@ -137,6 +154,8 @@ def validate_update(values, current):
     check_range(result['min'], result['max'])
     if 'before_end' in values:
         result['before_end'] = parse_before_end(values['before_end'])
+    if 'on_host_failure' in values:
+        result['on_host_failure'] = parse_on_host_failure(values['on_host_failure'])
     parsed = {}
     for field in PROPERTY_FIELDS:
         # A stored requirement was checked when it was stored; it is read again here
@@ -145,5 +164,6 @@ def validate_update(values, current):
         result[field], parsed[field] = parse_properties(field, source)
     return HostRequest(min=result['min'], max=result['max'],
                        before_end=result['before_end'], requirements=parsed,
+                       on_host_failure=result.get('on_host_failure', 'replace'),
                        hypervisor_properties=result['hypervisor_properties'],
                        resource_properties=result['resource_properties'])

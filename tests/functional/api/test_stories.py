@@ -44,6 +44,17 @@ def story_local_api_without_hosts(class_migrated_database):
 
 
 @pytest.fixture(scope='class')
+def story_real_hosts_api(class_migrated_database):
+    """The real physical:host plugin on the in-memory compute driver."""
+    from climate.plugins.physical_host import plugin as host_plugin
+    conf = api.make_conf(**{'compute.driver': 'memory'})
+    with api.local_server(conf, plugins={
+            'physical:host': host_plugin.PhysicalHostPlugin(conf)}) as server:
+        yield server
+    conf.reset()
+
+
+@pytest.fixture(scope='class')
 def story_keystone_api(class_migrated_database, tmp_path_factory):
     from tests.functional.api import fake_keystone
     keystone = fake_keystone.FakeKeystone()
@@ -102,6 +113,10 @@ for _name in stories.story_files('gabbits-no-hosts'):
 for _name in stories.story_files('gabbits-paging'):
     _add(story_class('gabbits-paging', _name, 'story_local_api_small_pages',
                      'WithSmallPages'))
+
+for _name in stories.story_files('gabbits-host-failures'):
+    _add(story_class('gabbits-host-failures', _name, 'story_real_hosts_api',
+                     'WithTheHostPlugin', databases=['sqlite']))
 
 for _name in stories.story_files('gabbits-keystone'):
     _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',

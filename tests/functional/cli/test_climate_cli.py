@@ -92,7 +92,8 @@ def test_host_list_in_each_format(climate, host):
     rows = _out(climate('host', 'list', '-f', 'yaml'), 'yaml')
     assert rows[0]['id'] == host['id'] and rows[0]['vcpus'] == 8
     table = climate('host', 'list').stdout
-    assert '| id | hypervisor_hostname | vcpus | memory_mb | local_gb |' in table
+    assert ('| id | hypervisor_hostname | vcpus | memory_mb | local_gb | reservable | '
+            'status | status_reason |') in table
     assert 'compute-1' in table
     value = climate('host', 'list', '-f', 'value', '-c', 'hypervisor_hostname').stdout
     assert value == 'compute-1\n'
@@ -127,6 +128,45 @@ def test_host_create_and_delete(climate):
     result = climate('host', 'delete', 'compute-2')
     assert result.stdout.startswith('Deleted host compute-2 (')
     assert 'compute-2' not in climate('host', 'list', '-f', 'value').stdout
+
+
+def test_host_reallocate_and_maintenance(climate, host):
+    climate('host', 'create', 'compute-3')
+    try:
+        climate('lease', 'create', 'movable', '--start-date', '2031-01-01 10:00',
+                '--end-date', '2031-01-01 12:00', '--physical-reservation',
+                'min=1,max=1')
+        first = _out(climate('allocation', 'list', '--lease', 'movable', '-f', 'json'),
+                     'json')
+        held = [a['resource_id'] for a in first if a['reservations']]
+        other = 'compute-3' if held == [host['id']] else 'compute-1'
+        moved = _out(climate('host', 'reallocate', held[0], '--lease', 'movable',
+                             '-f', 'json'), 'json')
+        assert moved['resource_id'] == held[0] and moved['reservations'] == []
+        # A window on the other host moves the lease back to the first one.
+        back = _out(climate('host', 'maintenance', 'create', other, '--start-date',
+                            '2031-01-01 11:00', '--end-date', '2031-01-01 11:30',
+                            '-f', 'json'), 'json')
+        assert [m['new_host'] for m in back['moved']] == [held[0]]
+        # Then a window on the first one finds no host to move it to.
+        refused = climate('host', 'maintenance', 'create', held[0], '--start-date',
+                          '2031-01-01 10:30', '--end-date', '2031-01-01 11:30',
+                          expect=1)
+        line = _error_line(refused)
+        assert 'cannot move' in line and line.endswith('(HTTP 409)')
+        window = _out(climate('host', 'maintenance', 'create', held[0],
+                              '--start-date', '2031-01-01 10:30', '--end-date',
+                              '2031-01-01 11:30', '--reason', 'bios', '--force',
+                              '-f', 'json'), 'json')
+        assert window['reason'] == 'bios' and window['degraded']
+        listed = _out(climate('host', 'maintenance', 'list', held[0], '-f', 'json'),
+                      'json')
+        assert [w['id'] for w in listed] == [window['id']]
+        result = climate('host', 'maintenance', 'delete', held[0], window['id'])
+        assert result.stdout == f"Deleted maintenance {window['id']}\n"
+    finally:
+        climate('lease', 'delete', 'movable', expect=None)
+        climate('host', 'delete', 'compute-3', expect=None)
 
 
 # --- properties ----------------------------------------------------------------------

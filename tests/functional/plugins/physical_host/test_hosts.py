@@ -180,7 +180,7 @@ def test_allocation_listing(hosts_env):
     assert one['resource_id'] == host_id
     assert second['id'] in [r['lease_id'] for r in one['reservations']]
     assert env.plugin.get_allocation(env.admin, host_id, lease_id='none') == {
-        'resource_id': host_id, 'reservations': []}
+        'resource_id': host_id, 'reservations': [], 'maintenances': []}
     with pytest.raises(exceptions.HostNotFound):
         env.plugin.get_allocation(env.admin, '77')
 

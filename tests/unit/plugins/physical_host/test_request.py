@@ -17,7 +17,7 @@ def valid(**extra):
 def test_defaults_and_normalisation():
     assert request.validate_create({'min': '2', 'max': ' 3 '}) == {
         'min': 2, 'max': 3, 'before_end': 'default', 'hypervisor_properties': '',
-        'resource_properties': ''}
+        'resource_properties': '', 'on_host_failure': 'replace'}
 
 
 def test_properties_are_kept_as_text_and_lists_are_encoded():
@@ -106,7 +106,7 @@ def test_requirements_are_parsed_once_into_the_request():
 
 
 def test_an_update_parses_the_new_requirements_and_the_kept_ones():
-    stored = {'min': 1, 'max': 2, 'before_end': 'default',
+    stored = {'min': 1, 'max': 2, 'before_end': 'default', 'on_host_failure': 'keep',
               'hypervisor_properties': '["==", "$rack", "r1"]', 'resource_properties': ''}
     updated = request.validate_update({'resource_properties': '["<", "$gpus", 3]'},
                                       stored)
@@ -115,3 +115,20 @@ def test_an_update_parses_the_new_requirements_and_the_kept_ones():
         'resource_properties': (requirements.Requirement('<', 'gpus', '3'),)}
     assert updated['hypervisor_properties'] == stored['hypervisor_properties']
     assert dict(updated) == dict(stored, resource_properties='["<", "$gpus", 3]')
+
+
+def test_on_host_failure_defaults_to_replace_and_accepts_keep():
+    assert request.validate_create(valid())['on_host_failure'] == 'replace'
+    assert request.validate_create(valid(on_host_failure='keep'))['on_host_failure'] \
+        == 'keep'
+    stored = dict(request.validate_create(valid(on_host_failure='keep')))
+    assert request.validate_update({'max': 2}, stored)['on_host_failure'] == 'keep'
+    assert request.validate_update({'on_host_failure': 'replace'},
+                                   stored)['on_host_failure'] == 'replace'
+
+
+@pytest.mark.parametrize('bad', ['', 'drop', 1, True])
+def test_bad_on_host_failure(bad):
+    with pytest.raises(exceptions.MalformedParameter) as err:
+        request.validate_create(valid(on_host_failure=bad))
+    assert 'on_host_failure' in err.value.message
