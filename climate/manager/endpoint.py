@@ -1,5 +1,6 @@
-"""The manager's RPC endpoint: version 1.1 of the API ``climate.manager.rpcapi`` calls
-(1.1: ``create_lease`` takes an optional ``idempotency_key``).
+"""The manager's RPC endpoint: version 1.2 of the API ``climate.manager.rpcapi`` calls
+(1.1: ``create_lease`` takes an optional ``idempotency_key``; 1.2:
+``find_availability`` and ``list_busy``).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -17,6 +18,7 @@ import oslo_messaging as messaging
 
 from climate import exceptions
 from climate.compute import exceptions as compute_exc
+from climate.manager import availability
 
 
 def _answers(method):
@@ -50,12 +52,19 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, service, engine, plugins):
         self.service = service
         self.engine = engine
         self.plugins = plugins
+        self.availability = availability.Availability(self._plugin_for)
+
+    def _plugin_for(self, resource_type):
+        plugin = self.plugins.get(resource_type)
+        if plugin is None:
+            raise exceptions.UnsupportedResourceType(resource_type=resource_type)
+        return plugin
 
     @_answers
     @_request
@@ -97,6 +106,16 @@ class ManagerEndpoint:
             raise exceptions.InvalidInput(
                 reason=f'{resource_type} has no method {method}')
         return getattr(plugin, method)(ctxt, **(kwargs or {}))
+
+    @_answers
+    def find_availability(self, ctxt, query, show_hosts=False):
+        """(1.2) The earliest windows a request fits in now."""
+        return self.availability.find(ctxt, query, show_hosts=show_hosts)
+
+    @_answers
+    def list_busy(self, ctxt, query, see_all=False):
+        """(1.2) The busy intervals of hosts over a range."""
+        return self.availability.busy(ctxt, query, see_all=see_all)
 
     def wake(self, ctxt):
         """Look for due events now (cast to every manager when leases change)."""

@@ -71,7 +71,8 @@ class LocalCaller:
 
 class ManagerAPI:
     """Client of the manager's RPC API, version :attr:`VERSION` (1.1 added
-    ``create_lease``'s ``idempotency_key``; a call needing it asks for 1.1).
+    ``create_lease``'s ``idempotency_key``; a call needing it asks for 1.1; 1.2 added
+``find_availability`` and ``list_busy``).
 
     ``local`` is the endpoint of a manager in this process: calls go to it directly
     (and :meth:`wake` wakes that manager's engine only). Without it, calls go over
@@ -129,6 +130,14 @@ class ManagerAPI:
         # the RPC method's name as its own ``method`` argument.
         return self._prepare().call(ctxt, 'call_plugin', resource_type=resource_type,
                                     plugin_method=method, kwargs=kwargs)
+
+    def find_availability(self, ctxt, query, show_hosts=False):
+        return self._prepare(version='1.2').call(ctxt, 'find_availability',
+                                                 query=query, show_hosts=show_hosts)
+
+    def list_busy(self, ctxt, query, see_all=False):
+        return self._prepare(version='1.2').call(ctxt, 'list_busy', query=query,
+                                                 see_all=see_all)
 
     def wake(self, ctxt):
         """Have managers look for due events now: every manager on the topic, or

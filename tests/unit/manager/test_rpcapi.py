@@ -120,7 +120,9 @@ def test_a_call_with_a_key_asks_for_version_1_1():
     try:
         remote = rpcapi.ManagerAPI(cfg.CONF, transport=transport)
         assert remote._prepare(version='1.1').target.version == '1.1'
-        assert endpoint_mod.ManagerEndpoint.target.version == '1.1'
+        assert remote._prepare(version='1.2').target.version == '1.2'
+        # The endpoint serves the latest version (1.2: the availability calls).
+        assert endpoint_mod.ManagerEndpoint.target.version == '1.2'
     finally:
         transport.cleanup()
 
@@ -214,7 +216,8 @@ def test_local_and_remote_clients_have_exactly_the_endpoints_methods(endpoint):
         local = rpcapi.ManagerAPI(local=endpoint)
         expected = _public_methods(endpoint)
         assert expected == {'create_lease', 'get_lease', 'list_leases', 'update_lease',
-                            'delete_lease', 'call_plugin', 'wake'}
+                            'delete_lease', 'call_plugin', 'wake',
+                            'find_availability', 'list_busy'}
         assert _public_methods(remote) == expected
         assert _public_methods(local) == expected
     finally:
