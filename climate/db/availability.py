@@ -4,19 +4,24 @@ The question "when could a request for ``min`` hosts matching these requirements
 for ``duration``, start between ``start_after`` and ``end_before``?" is answered in two
 steps:
 
-1. SQL (:func:`busy_in_range`): the reservable hosts matching the requirements (the
-   same WHERE clauses as :mod:`climate.db.host_search`), and, in the same statement,
-   only their allocations that overlap the search range widened by the cleaning time.
-   The allocation side is a range probe of the ``(compute_host_id, start_date,
-   end_date)`` index per candidate host, so the cost grows with the candidate hosts
-   and the allocations inside the range, not with all allocations.
-2. Python (:func:`sweep`): each host's busy intervals (widened by the cleaning time on
-   both sides, as the claim does) are merged into free gaps; a gap ``[a, b)`` at least
-   ``duration`` long lets a window start anywhere in ``[a, b - duration]``. One sweep
-   over those start intervals, ordered by time, yields the starts where at least
-   ``minimum`` hosts are free. The candidate starts are the search's own start and
-   every moment a host becomes free (the end of a widened busy interval): the
-   earliest feasible start is always one of them.
+1. SQL (:func:`find_windows`): the reservable hosts matching the requirements (the
+   same WHERE clauses as :mod:`climate.db.host_search`), and, for those hosts, only
+   the allocations that overlap the search range widened by the cleaning time (a
+   range probe of the ``(compute_host_id, start_date, end_date)`` index). Window
+   functions turn each host's allocations, ordered by start, into the free gaps
+   between them, and only the gaps long enough for the window leave the database:
+   the cost grows with the candidate hosts and the allocations inside the range, not
+   with all allocations, and little more than one row per host crosses the wire.
+2. Python (:func:`sweep_starts`): a gap ``[a, b)`` (busy intervals widened by the
+   cleaning time on both sides, as the claim does) lets a window start anywhere in
+   ``[a, b - duration]``. One sweep over those start intervals, ordered by time,
+   yields the starts where at least ``minimum`` hosts are free. The candidate starts
+   are the search's own start and every moment a host becomes free (the end of a
+   widened busy interval): the earliest feasible start is always one of them.
+
+:func:`sweep` is the same computation from the allocation rows themselves
+(:func:`busy_in_range`, which the busy listing shows), kept as the reference the
+tests compare with.
 
 A window found here is what a create would get *now*; the create that books "the
 earliest window" searches again and claims in its own transaction
@@ -26,7 +31,6 @@ Resource types whose unit is not a whole host (capacity reservations) have their
 own sweep over the same busy rows; :func:`sweep` is the whole-host one.
 """
 
-import bisect
 import dataclasses
 import datetime
 from typing import List
@@ -37,6 +41,7 @@ import sqlalchemy as sa
 
 from climate.db import api as db_api
 from climate.db import models
+from climate.db import sqlfunc
 from climate.db.types import UTCDateTime
 
 H = models.ComputeHost.__table__
@@ -119,11 +124,43 @@ def free_starts(busy, duration, start_after, end_before, cleaning):
     return result
 
 
+def sweep_starts(starts, minimum, limit):
+    """Up to ``limit`` ``(start, hosts)``, earliest first: each moment some host's
+    interval of possible starts opens (``starts``: host id -> ``[(first, last)]``,
+    any ordered values) and at least ``minimum`` hosts may start then."""
+    # (time, 0: a host may start from now / 1: no longer after now, host id)
+    events = []
+    for host_id, intervals in starts.items():
+        for first, last in intervals:
+            events.append((first, 0, host_id))
+            events.append((last, 1, host_id))
+    events.sort()
+    free = set()
+    found = []
+    index, count = 0, len(events)
+    while index < count and len(found) < limit:
+        when = events[index][0]
+        opened = False
+        while index < count and events[index][0] == when and events[index][1] == 0:
+            free.add(events[index][2])
+            opened = True
+            index += 1
+        if opened and len(free) >= minimum:
+            found.append((when, tuple(sorted(free))))
+        while index < count and events[index][0] == when:
+            free.discard(events[index][2])
+            index += 1
+    return found
+
+
 def sweep(hosts, busy, duration, start_after, end_before, minimum, limit,
           cleaning=datetime.timedelta(0)) -> List[Window]:
     """Up to ``limit`` windows of ``duration`` inside ``[start_after, end_before]``
     where at least ``minimum`` of ``hosts`` are free, earliest first; one per moment
     a host becomes free (or the range's start), with every host free over it.
+
+    The reference computation from allocation rows (:func:`find_windows` does the
+    same from the free gaps the database computes).
 
     :param busy: the hosts' allocations, sorted by host then start.
     """
@@ -131,36 +168,84 @@ def sweep(hosts, busy, duration, start_after, end_before, minimum, limit,
     for item in busy:
         if item.host_id in per_host:
             per_host[item.host_id].append(item)
-    # (time, 0: a host becomes free to start / 1: no longer, host id)
-    events = []
-    for host_id, items in per_host.items():
-        for first, last in free_starts(items, duration, start_after, end_before,
-                                       cleaning):
-            events.append((first, 0, host_id))
-            events.append((last, 1, host_id))
-    events.sort()
-    free = []  # sorted host ids free to start at the current time
-    windows = []
-    index = 0
-    while index < len(events) and len(windows) < limit:
-        when = events[index][0]
-        opened = False
-        while index < len(events) and events[index][:2] == (when, 0):
-            bisect.insort(free, events[index][2])
-            opened = True
-            index += 1
-        if opened and len(free) >= minimum:
-            windows.append(Window(when, when + duration, len(free), tuple(free)))
-        while index < len(events) and events[index][:2] == (when, 1):
-            free.remove(events[index][2])
-            index += 1
-    return windows
+    starts = {host_id: free_starts(items, duration, start_after, end_before, cleaning)
+              for host_id, items in per_host.items()}
+    return [Window(when, when + duration, len(free), free)
+            for when, free in sweep_starts(starts, minimum, limit)]
 
 
+# The gaps between allocations, computed by the database -----------------------------
+
+def _seconds_from(base, column):
+    # Whole seconds (SQLite's julianday arithmetic is a float).
+    return sa.cast(sa.func.round(sqlfunc.seconds_between(base, column)), sa.BigInteger)
+
+
+_BASE = sa.bindparam('b_base', type_=UTCDateTime())
+_LO = sa.bindparam('b_lo', type_=UTCDateTime())
+_HI = sa.bindparam('b_hi', type_=UTCDateTime())
+_FITS = sa.bindparam('b_fits', type_=sa.BigInteger())        # duration + 2 cleaning
+_BEYOND = sa.bindparam('b_beyond', type_=sa.BigInteger())    # past the last start
+_STATEMENTS = {}
+
+
+def _gaps_statement(clauses):
+    """Per matching host, the gaps between its allocations in range that are long
+    enough for the window, as ``(host_id, gap_from, gap_to)`` in seconds from
+    ``b_base`` (``gap_from`` NULL: the gap before its first allocation, always
+    returned, so that every matching host appears).
+
+    Each host also gets a sentinel allocation at ``b_beyond``, past any start the
+    search may return, so that the gap after its last allocation is a gap before one
+    too. Allocations are ordered by start; a gap runs from the latest end among the
+    ones before (overlapping or nested allocations merge) to the next start.
+    """
+    if not clauses and _STATEMENTS:
+        return _STATEMENTS[()]
+    matching = [H.c.reservable.is_(True), *clauses]
+    allocations = (sa.select(A.c.compute_host_id.label('host_id'),
+                             _seconds_from(_BASE, A.c.start_date).label('s'),
+                             _seconds_from(_BASE, A.c.end_date).label('e'))
+                   .select_from(H.join(A, A.c.compute_host_id == H.c.id))
+                   .where(*matching, A.c.start_date < _HI, A.c.end_date > _LO))
+    sentinels = sa.select(H.c.id.label('host_id'), _BEYOND.label('s'),
+                          _BEYOND.label('e')).where(*matching)
+    rows = sa.union_all(allocations, sentinels).subquery('busy')
+    before = (sa.func.max(rows.c.e)
+              .over(partition_by=rows.c.host_id, order_by=(rows.c.s, rows.c.e),
+                    rows=(None, -1)))
+    ordered = sa.select(rows.c.host_id, before.label('gap_from'),
+                        rows.c.s.label('gap_to')).subquery('ordered')
+    statement = (sa.select(ordered.c.host_id, ordered.c.gap_from, ordered.c.gap_to)
+                 .where(sa.or_(ordered.c.gap_from.is_(None),
+                               ordered.c.gap_to - ordered.c.gap_from >= _FITS)))
+    if not clauses:  # built once: statements with requirements differ each time
+        _STATEMENTS[()] = statement
+    return statement
+
+
+@db_api.reader
 def find_windows(context, clauses, duration, start_after, end_before, minimum,
-                 limit, cleaning=datetime.timedelta(0)):
-    """The windows (:func:`sweep`) for hosts matching ``clauses``."""
-    hosts, busy = busy_in_range(context, clauses, start_after - cleaning,
-                                end_before + cleaning)
-    return sweep(hosts, busy, duration, start_after, end_before, minimum, limit,
-                 cleaning)
+                 limit, cleaning=datetime.timedelta(0)) -> List[Window]:
+    """The windows :func:`sweep` finds, for the reservable hosts matching
+    ``clauses``, in one statement: the database returns only the gaps long enough
+    for the window (and each host's first one), so little more than one row per
+    candidate host crosses the wire however many allocations the range holds."""
+    dur, clean = int(duration.total_seconds()), int(cleaning.total_seconds())
+    latest = int((end_before - start_after).total_seconds()) - dur
+    rows = context.session.execute(_gaps_statement(tuple(clauses)), {
+        'b_base': start_after, 'b_lo': start_after - cleaning,
+        'b_hi': end_before + cleaning, 'b_fits': dur + 2 * clean,
+        'b_beyond': latest + dur + clean})
+    starts = {}
+    for host_id, gap_from, gap_to in rows:
+        intervals = starts.setdefault(host_id, [])
+        first = 0 if gap_from is None else max(int(gap_from) + clean, 0)
+        last = min(int(gap_to) - clean - dur, latest)
+        if first <= last:
+            intervals.append((first, last))
+    result = []
+    for when, free in sweep_starts(starts, minimum, limit):
+        start = start_after + datetime.timedelta(seconds=when)
+        result.append(Window(start, start + duration, len(free), free))
+    return result
