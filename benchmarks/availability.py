@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 
+from benchmarks import host_allocation
 from climate import context as climate_context
 from climate.common import timeutils
 from climate.compute import memory
@@ -25,7 +26,6 @@ from climate.db import api as db_api
 from climate.db import migration
 from climate.manager import availability
 from climate.plugins.physical_host import plugin as plugin_mod
-from benchmarks import host_allocation
 from tests import backends
 
 TARGET_HOSTS, TARGET_ALLOCATIONS, TARGET_P95_MS = 1000, 10000, 100.0
