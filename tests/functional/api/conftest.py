@@ -72,12 +72,12 @@ def local_plugins(conf, hosts=True):
 
 
 @contextlib.contextmanager
-def local_server(conf, hosts=True, start=True):
+def local_server(conf, hosts=True, start=True, plugins=None):
     """The API wired to a manager in this process (``climate-all-in-one``'s wiring:
-    no RPC server, local calls), with the dummy and (``hosts``) the test host plugins;
-    ``start`` runs its event engine."""
+    no RPC server, local calls), with the dummy and (``hosts``) the test host plugins,
+    or ``plugins`` when given; ``start`` runs its event engine."""
     manager = manager_server.Manager(conf, serve_rpc=False,
-                                     plugins=local_plugins(conf, hosts),
+                                     plugins=plugins or local_plugins(conf, hosts),
                                      notifier=NoNotifier())
     if start:
         manager.start()

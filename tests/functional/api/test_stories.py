@@ -1,5 +1,6 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
-this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-keystone/``
+this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-real-hosts/`` with the real
+physical:host plugin on the in-memory compute driver, ``gabbits-keystone/``
 behind keystonemiddleware checking tokens with a fake Keystone over HTTP; and some
 stories again with a climate-manager process on MariaDB over RabbitMQ.
 
@@ -27,6 +28,20 @@ def story_local_api(class_migrated_database):
 def story_local_api_without_hosts(class_migrated_database):
     conf = api.make_conf()
     with api.local_server(conf, hosts=False, start=False) as server:
+        yield server
+    conf.reset()
+
+
+@pytest.fixture(scope='class')
+def story_real_hosts_api(class_migrated_database):
+    """The real physical:host plugin on the in-memory compute driver (hypervisors
+    compute-1..3), for stories whose answers depend on real host matching."""
+    from climate.compute import memory
+    from climate.plugins.physical_host import plugin as host_plugin
+    conf = api.make_conf()
+    plugins = {'physical:host': host_plugin.PhysicalHostPlugin(
+        conf, compute_driver=memory.MemoryDriver(conf))}
+    with api.local_server(conf, plugins=plugins) as server:
         yield server
     conf.reset()
 
@@ -86,6 +101,10 @@ for _name in stories.story_files('gabbits'):
 for _name in stories.story_files('gabbits-no-hosts'):
     _add(story_class('gabbits-no-hosts', _name, 'story_local_api_without_hosts',
                      'WithoutHostPlugin'))
+
+for _name in stories.story_files('gabbits-real-hosts'):
+    _add(story_class('gabbits-real-hosts', _name, 'story_real_hosts_api',
+                     'WithRealHostPlugin'))
 
 for _name in stories.story_files('gabbits-keystone'):
     _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',
