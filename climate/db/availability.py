@@ -11,7 +11,7 @@ steps:
    functions turn each host's allocations, ordered by start, into the free gaps
    between them, and only the gaps long enough for the window leave the database:
    the cost grows with the candidate hosts and the allocations inside the range, not
-   with all allocations, and little more than one row per host crosses the wire.
+   with all allocations, and only the usable gaps cross the wire.
 2. Python (:func:`sweep_starts`): a gap ``[a, b)`` (busy intervals widened by the
    cleaning time on both sides, as the claim does) lets a window start anywhere in
    ``[a, b - duration]``. One sweep over those start intervals, ordered by time,
@@ -186,14 +186,15 @@ _LO = sa.bindparam('b_lo', type_=UTCDateTime())
 _HI = sa.bindparam('b_hi', type_=UTCDateTime())
 _FITS = sa.bindparam('b_fits', type_=sa.BigInteger())        # duration + 2 cleaning
 _BEYOND = sa.bindparam('b_beyond', type_=sa.BigInteger())    # past the last start
+_LEAD = sa.bindparam('b_lead', type_=sa.BigInteger())        # duration + cleaning
 _STATEMENTS = {}
 
 
 def _gaps_statement(clauses):
     """Per matching host, the gaps between its allocations in range that are long
     enough for the window, as ``(host_id, gap_from, gap_to)`` in seconds from
-    ``b_base`` (``gap_from`` NULL: the gap before its first allocation, always
-    returned, so that every matching host appears).
+    ``b_base`` (``gap_from`` NULL: the gap from ``b_base`` to its first allocation).
+    A host with no such gap is not returned: it cannot take the window.
 
     Each host also gets a sentinel allocation at ``b_beyond``, past any start the
     search may return, so that the gap after its last allocation is a gap before one
@@ -217,7 +218,8 @@ def _gaps_statement(clauses):
     ordered = sa.select(rows.c.host_id, before.label('gap_from'),
                         rows.c.s.label('gap_to')).subquery('ordered')
     statement = (sa.select(ordered.c.host_id, ordered.c.gap_from, ordered.c.gap_to)
-                 .where(sa.or_(ordered.c.gap_from.is_(None),
+                 .where(sa.or_(sa.and_(ordered.c.gap_from.is_(None),
+                                       ordered.c.gap_to >= _LEAD),
                                ordered.c.gap_to - ordered.c.gap_from >= _FITS)))
     if not clauses:  # built once: statements with requirements differ each time
         _STATEMENTS[()] = statement
@@ -229,14 +231,14 @@ def find_windows(context, clauses, duration, start_after, end_before, minimum,
                  limit, cleaning=datetime.timedelta(0)) -> List[Window]:
     """The windows :func:`sweep` finds, for the reservable hosts matching
     ``clauses``, in one statement: the database returns only the gaps long enough
-    for the window (and each host's first one), so little more than one row per
-    candidate host crosses the wire however many allocations the range holds."""
+    for the window, so at most about one row per free candidate host and window
+    crosses the wire however many allocations the range holds."""
     dur, clean = int(duration.total_seconds()), int(cleaning.total_seconds())
     latest = int((end_before - start_after).total_seconds()) - dur
     rows = context.session.execute(_gaps_statement(tuple(clauses)), {
         'b_base': start_after, 'b_lo': start_after - cleaning,
         'b_hi': end_before + cleaning, 'b_fits': dur + 2 * clean,
-        'b_beyond': latest + dur + clean})
+        'b_beyond': latest + dur + clean, 'b_lead': dur + clean})
     starts = {}
     for host_id, gap_from, gap_to in rows:
         intervals = starts.setdefault(host_id, [])
