@@ -21,6 +21,8 @@ import os
 import webob
 import webob.exc
 
+from climate.api import errors
+
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'calendar_static')
 PREFIX = '/calendar'
 VIS_TIMELINE_VERSION = '8.5.4'
@@ -73,19 +75,18 @@ class Calendar:
 
     def _token(self, request):
         if self.conf.auth_strategy == 'noauth':
-            return _json({'error_message': 'auth_strategy is noauth: no token is '
-                                           'needed'}, status=400)
+            return _error(400, 'auth_strategy is noauth: no token is '
+                                           'needed')
         url = self._keystone_url()
         if not url:
-            return _json({'error_message': 'No Keystone URL: set [api] '
-                                           'calendar_keystone_url'}, status=503)
+            return _error(503, 'No Keystone URL: set [api] '
+                                           'calendar_keystone_url')
         try:
             body = json.loads(request.body_file.read(MAX_LOGIN_BODY) or b'{}')
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return _json({'error_message': 'The login body must be a JSON object'},
-                         status=400)
+            return _error(400, 'The login body must be a JSON object')
         from keystoneauth1 import exceptions as ks_exceptions
         from keystoneauth1 import session as ks_session
         from keystoneauth1.identity import v3
@@ -97,8 +98,7 @@ class Calendar:
         else:
             for key in ('username', 'password', 'project_name'):
                 if not body.get(key):
-                    return _json({'error_message': f'Missing parameter {key}'},
-                                 status=400)
+                    return _error(400, f'Missing parameter {key}')
             auth = v3.Password(
                 auth_url=url, username=body['username'], password=body['password'],
                 project_name=body['project_name'],
@@ -108,15 +108,20 @@ class Calendar:
         try:
             access = auth.get_access(session)
         except ks_exceptions.Unauthorized:
-            return _json({'error_message': 'Keystone refused these credentials'},
-                         status=401)
+            return _error(401, 'Keystone refused these credentials')
         except ks_exceptions.ClientException as exc:
-            return _json({'error_message': f'Keystone could not be reached: {exc}'},
-                         status=503)
+            return _error(503, f'Keystone could not be reached: {exc}')
         return _json({'token': access.auth_token, 'user_id': access.user_id,
                       'project_id': access.project_id,
                       'expires_at': access.expires.isoformat() if access.expires
                       else None})
+
+
+def _error(code, message):
+    """An error in the API's shape (``error_code``, ``error_message``…)."""
+    response = errors.response(code, message)
+    response.cache_control = 'no-store'
+    return response
 
 
 def _json(data, status=200):

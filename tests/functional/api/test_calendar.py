@@ -63,19 +63,28 @@ def calendar_server(tmp_path_factory, migrated_templates):
 
 
 @pytest.fixture(scope='module')
-def page(calendar_server):
+def browser():
+    """One headless Chromium for the module (Playwright's sync API allows one
+    driver per thread)."""
+    backends.check(backends.BROWSER, pytest.skip, pytest.fail)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=backends.CHROMIUM, headless=True,
             args=['--no-sandbox', '--disable-dev-shm-usage'])
         try:
-            page = browser.new_page(viewport={'width': 1200, 'height': 700})
-            page.goto(calendar_server.url + '/calendar/')
-            page.wait_for_selector('body[data-loaded]')
-            yield page
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture(scope='module')
+def page(calendar_server, browser):
+    page = browser.new_page(viewport={'width': 1200, 'height': 700})
+    page.goto(calendar_server.url + '/calendar/')
+    page.wait_for_selector('body[data-loaded]')
+    yield page
+    page.close()
 
 
 def _screenshot(page, name):
@@ -156,3 +165,79 @@ def test_the_files_are_served_without_credentials(calendar_server):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(calendar_server.url + '/calendar/../setup.cfg')
     assert error.value.code == 404
+
+
+# --- with Keystone ---------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def keystone_calendar(tmp_path_factory, migrated_templates, browser):
+    """The API behind keystonemiddleware and the fake Keystone, with the real host
+    plugin, and a browser page for its calendar."""
+    from climate.compute import memory
+    from climate.plugins.physical_host import plugin as host_plugin
+    from tests.conftest import climate_uses
+    from tests.functional.api import fake_keystone
+    keystone = fake_keystone.FakeKeystone()
+    config = tmp_path_factory.mktemp('keystone') / 'keystone.conf'
+    config.write_text(keystone.authtoken_section())
+    database, release = migrated_templates.copy('sqlite',
+                                                str(tmp_path_factory.mktemp('db')))
+    conf = api.make_conf(files=[str(config)], auth_strategy='keystone')
+    plugins = {'physical:host': host_plugin.PhysicalHostPlugin(
+        conf, compute_driver=memory.MemoryDriver(conf))}
+    try:
+        with climate_uses(database), api.local_server(conf, plugins=plugins,
+                                                      start=False) as server:
+            server.page = browser.new_page(viewport={'width': 1200, 'height': 700})
+            try:
+                yield server
+            finally:
+                server.page.close()
+    finally:
+        conf.reset()
+        release()
+        keystone.stop()
+
+
+def _login(server, **body):
+    request = urllib.request.Request(
+        server.url + '/calendar/token', method='POST', data=json.dumps(body).encode(),
+        headers={'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_token_endpoint_asks_keystone(keystone_calendar):
+    status, body = _login(keystone_calendar, username='alice', password='wrong',
+                          project_name='project-a')
+    assert (status, body['error_message']) == (401, 'Keystone refused these credentials')
+    status, body = _login(keystone_calendar, username='alice')
+    assert (status, body['error_message']) == (400, 'Missing parameter password')
+    status, body = _login(keystone_calendar, username='alice', password='alice-password',
+                          project_name='project-a')
+    assert status == 200
+    assert (body['token'], body['user_id'], body['project_id']) == (
+        'member-token', 'alice', 'project-a')
+
+
+def test_the_page_logs_in_with_a_password(keystone_calendar):
+    page = keystone_calendar.page
+    page.goto(keystone_calendar.url + '/calendar/')
+    page.wait_for_selector('#login:not([hidden])')
+    page.fill('input[name=username]', 'alice')
+    page.fill('input[name=password]', 'wrong')
+    page.fill('input[name=project_name]', 'project-a')
+    page.click('#login button[type=submit]')
+    page.wait_for_function('document.getElementById("login-error").textContent !== ""')
+    assert page.inner_text('#login-error') == 'Keystone refused these credentials'
+    page.fill('input[name=password]', 'alice-password')
+    page.click('#login button[type=submit]')
+    page.wait_for_selector('body[data-loaded]')
+    assert page.inner_text('#who') == 'user alice, project project-a'
+    assert page.is_hidden('#login')
+    # The busy listing was read with alice's token (no host enrolled here).
+    assert page.inner_text('#status') == '0 hosts, 0 busy intervals shown'
+    _screenshot(page, 'calendar-keystone.png')
