@@ -3,7 +3,7 @@
 Defaults match this project's CI machine (MariaDB as root without a password,
 PostgreSQL with trust auth, RabbitMQ guest/guest, all on 127.0.0.1); each can be
 pointed elsewhere with an environment variable. ``CLIMATE_TEST_REQUIRE_BACKENDS``
-(``mysql,postgresql,rabbit,galera,openstack`` or ``all``) turns "not reachable, skip"
+(``mysql,postgresql,rabbit,galera,openstack,browser`` or ``all``) turns "not reachable, skip"
 into a failure: ``.ci/run`` sets it so a missing backend can never pass silently.
 ``openstack`` is the integration tier's environment of real OpenStack services.
 ``galera`` is a 3-node MariaDB Galera cluster (``tools/start-galera.sh``), one URL per
@@ -12,8 +12,10 @@ node in ``CLIMATE_TEST_GALERA_URLS`` (comma-separated).
 
 import functools
 import os
+import shutil
 import socket
 import sqlite3
+import subprocess
 from urllib import parse
 import uuid
 
@@ -26,6 +28,10 @@ ALL_BACKENDS = REAL_DATABASES + ('rabbit', GALERA)
 # Not a reachability check: the integration tier's own environment (real Keystone,
 # Placement, Nova and Glance, tests/integration/openstack_lite) installed and started.
 OPENSTACK = 'openstack'
+# Headless Chromium (Debian's ``chromium`` package) driven by Playwright, for the
+# calendar page's end-to-end test; CHROMIUM names another executable.
+BROWSER = 'browser'
+CHROMIUM = os.environ.get('CLIMATE_TEST_CHROMIUM', '/usr/bin/chromium')
 
 ADMIN_URLS = {
     'mysql': os.environ.get('CLIMATE_TEST_MYSQL_URL',
@@ -47,7 +53,7 @@ RABBIT_URL = os.environ.get('CLIMATE_TEST_RABBIT_URL',
 def required_backends():
     value = os.environ.get('CLIMATE_TEST_REQUIRE_BACKENDS', '').strip()
     if value == 'all':
-        return set(ALL_BACKENDS) | {OPENSTACK}
+        return set(ALL_BACKENDS) | {OPENSTACK, BROWSER}
     return {name.strip() for name in value.split(',') if name.strip()}
 
 
@@ -75,6 +81,8 @@ def unavailable_reason(backend):
         return None
     if backend == GALERA:
         return _galera_unavailable_reason()
+    if backend == BROWSER:
+        return _browser_unavailable_reason()
     engine = sa.create_engine(ADMIN_URLS[backend], connect_args=_connect_args(backend))
     try:
         with engine.connect() as conn:
@@ -88,6 +96,22 @@ def unavailable_reason(backend):
 
 def _connect_args(backend):
     return {'connect_timeout': 3} if backend in REAL_DATABASES + (GALERA,) else {}
+
+
+def _browser_unavailable_reason():
+    """Chromium is installed when missing (apt-get, as root); the reason it is not."""
+    if not os.path.exists(CHROMIUM) and CHROMIUM == '/usr/bin/chromium' \
+            and os.geteuid() == 0 and shutil.which('apt-get'):
+        subprocess.run(['apt-get', 'install', '-y', '-q', 'chromium'],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=900, check=False)
+    if not os.path.exists(CHROMIUM):
+        return f'no Chromium at {CHROMIUM} (apt-get install chromium)'
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return 'the Python package playwright is not installed'
+    return None
 
 
 def _galera_unavailable_reason():

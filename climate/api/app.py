@@ -2,8 +2,9 @@
 
 Outermost first: request id (``X-Openstack-Request-Id`` on every response), error
 shaping (every error body has ``error_code``/``error_message``/``error_name``), body
-size limit (413), the anonymous OpenAPI description at ``/openapi.yaml`` and version
-document at ``/`` and ``/versions``,
+size limit (413), the anonymous OpenAPI description at ``/openapi.yaml``, the anonymous
+reservation calendar page at ``/calendar`` (``climate.api.calendar``), the anonymous
+version document at ``/`` and ``/versions``,
 authentication (keystonemiddleware ``auth_token``, or noauth), microversion headers,
 and the Pecan app with its hooks (context, policy, errors).
 """
@@ -13,6 +14,7 @@ from oslo_log import log as logging
 from oslo_middleware import request_id
 import pecan
 
+from climate.api import calendar
 from climate.api import errors
 from climate.api import hooks
 from climate.api import middleware
@@ -49,6 +51,9 @@ def build(conf, manager_api):
         app = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
     app = middleware.Dispatch(versions.application, app)
     app = openapi.Serve(app)
+    # The calendar page and its files are anonymous (the page calls /v1 with the
+    # viewer's credentials), so they come before authentication.
+    app = calendar.Calendar(app, conf)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
     app = errors.ErrorShape(app)
     return request_id.RequestId(app, conf)

@@ -69,8 +69,14 @@ class CreateLease(show.ShowOne):
         parser.add_argument('name', metavar='NAME', help='name of the lease')
         parser.add_argument('--start-date', default='now', metavar='DATE',
                             help="'now' (default), 'YYYY-MM-DD HH:MM' (UTC) or RFC 3339")
-        parser.add_argument('--end-date', required=True, metavar='DATE',
-                            help="'YYYY-MM-DD HH:MM' (UTC) or RFC 3339")
+        parser.add_argument('--end-date', metavar='DATE',
+                            help="'YYYY-MM-DD HH:MM' (UTC) or RFC 3339 (required "
+                                 "without --earliest)")
+        parser.add_argument('--earliest', metavar='DURATION',
+                            help='book the earliest window of DURATION (30m, 4h, 2d) '
+                                 'in which the reservation fits, starting at or after '
+                                 '--start-date and ending by --end-date (default: '
+                                 'within 31 days)')
         parser.add_argument('--before-end-date', metavar='DATE',
                             help='when the before_end event fires')
         parser.add_argument(
@@ -89,6 +95,16 @@ class CreateLease(show.ShowOne):
         if not reservations:
             raise ClimateClientError(
                 'A lease needs at least one --physical-reservation or --reservation')
+        if parsed.earliest:
+            if parsed.before_end_date:
+                raise ClimateClientError('--before-end-date cannot be given with '
+                                         '--earliest')
+            lease = self.app.client.leases.create_earliest(
+                parsed.name, dates.parse_duration(parsed.earliest), reservations,
+                start_after=parsed.start_date, end_before=parsed.end_date)
+            return params.show(lease, parsed)
+        if not parsed.end_date:
+            raise ClimateClientError('--end-date is required (or give --earliest)')
         lease = self.app.client.leases.create(
             parsed.name, parsed.start_date, parsed.end_date, reservations,
             before_end=parsed.before_end_date)

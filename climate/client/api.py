@@ -61,6 +61,7 @@ class Client:
         self.hosts = HostManager(self)
         self.allocations = AllocationManager(self)
         self.properties = PropertyManager(self)
+        self.availability = AvailabilityManager(self)
 
     #: Attempts of a request that is safe to repeat (a create with its key).
     RETRY_ATTEMPTS = 3
@@ -233,6 +234,22 @@ class LeaseManager(_Manager):
                                    headers={'Idempotency-Key': key},
                                    retry=True)['lease']
 
+    def create_earliest(self, name, duration, reservations, start_after=None,
+                        end_before=None, idempotency_key=None):
+        """Create a lease in the earliest window of ``duration`` (a ``timedelta``)
+        between ``start_after`` and ``end_before`` (server defaults: now, and 31
+        days later) where its one reservation fits; retried as :meth:`create`."""
+        spec = {'duration': _minutes(duration)}
+        if start_after:
+            spec['start_after'] = dates.to_api_date(start_after)
+        if end_before:
+            spec['end_before'] = dates.to_api_date(end_before)
+        body = {'name': name, 'earliest': spec, 'reservations': list(reservations)}
+        key = idempotency_key or str(uuid.uuid4())
+        return self.client.request('POST', '/leases', body,
+                                   headers={'Idempotency-Key': key},
+                                   retry=True)['lease']
+
     def update(self, lease_id, name=None, start=None, end=None, prolong_for=None,
                reduce_by=None, defer_by=None, advance_by=None, reservations=None,
                before_end=None):
@@ -347,3 +364,43 @@ class PropertyManager(_Manager):
     def set(self, name, private):
         return self.client.request('PATCH', f'/os-hosts/properties/{name}',
                                    {'private': bool(private)})['resource_property']
+
+
+def _minutes(duration):
+    minutes = int(duration.total_seconds() // 60)
+    if minutes < 1 or duration.total_seconds() % 60:
+        raise ClimateClientError('The duration must be a whole number of minutes')
+    return minutes
+
+
+class AvailabilityManager:
+    """``/v1/availability``: when a reservation would be accepted, what is busy."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def find(self, duration, start_after=None, end_before=None, limit=None,
+             resource_type='physical:host', **fields):
+        """The earliest windows of ``duration`` (a ``timedelta``) for a reservation
+        of ``fields`` (``min``, ``max``, ``hypervisor_properties``,
+        ``resource_properties``): the API's ``availability`` object."""
+        params = {key: value for key, value in fields.items() if value not in (None, '')}
+        params.update(resource_type=resource_type, duration=_minutes(duration))
+        if start_after:
+            params['start_after'] = dates.to_api_date(start_after)
+        if end_before:
+            params['end_before'] = dates.to_api_date(end_before)
+        if limit:
+            params['limit'] = limit
+        return self.client.request('GET', '/availability', params=params)['availability']
+
+    def busy(self, start=None, end=None, host_ids=(), **fields):
+        """The busy intervals of each matching host: the API's ``busy`` object."""
+        params = {key: value for key, value in fields.items() if value not in (None, '')}
+        if start:
+            params['start'] = dates.to_api_date(start)
+        if end:
+            params['end'] = dates.to_api_date(end)
+        if host_ids:
+            params['host_id'] = ','.join(str(h) for h in host_ids)
+        return self.client.request('GET', '/availability/busy', params=params)['busy']

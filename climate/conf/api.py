@@ -31,6 +31,11 @@ api_group_opts = [
                min=1,
                help='Largest request body, in bytes, the API accepts; a larger one '
                     'is refused with 413.'),
+    cfg.URIOpt('calendar_keystone_url',
+               help='The Keystone URL (…/v3) the reservation calendar page (/calendar) '
+                    'gets a token from when a user logs in with a password or an '
+                    'application credential. Default: [keystone_authtoken] '
+                    'www_authenticate_uri.'),
     cfg.StrOpt('noauth_user_id',
                default='noauth-user',
                help='With auth_strategy = noauth: the user of a request that sends '

@@ -1,6 +1,7 @@
-"""The manager's RPC endpoint: version 1.2 of the API ``climate.manager.rpcapi`` calls
+"""The manager's RPC endpoint: version 1.3 of the API ``climate.manager.rpcapi`` calls
 (1.1: ``create_lease`` takes an optional ``idempotency_key``; 1.2: ``list_leases_page``,
-a page of leases already encoded as JSON text).
+a page of leases already encoded as JSON text; 1.3: ``find_availability`` and
+``list_busy``).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -18,6 +19,7 @@ import oslo_messaging as messaging
 
 from climate import exceptions
 from climate.compute import exceptions as compute_exc
+from climate.manager import availability
 
 
 def _answers(method):
@@ -51,12 +53,19 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, service, engine, plugins):
         self.service = service
         self.engine = engine
         self.plugins = plugins
+        self.availability = availability.Availability(self._plugin_for)
+
+    def _plugin_for(self, resource_type):
+        plugin = self.plugins.get(resource_type)
+        if plugin is None:
+            raise exceptions.UnsupportedResourceType(resource_type=resource_type)
+        return plugin
 
     @_answers
     @_request
@@ -102,6 +111,16 @@ class ManagerEndpoint:
             raise exceptions.InvalidInput(
                 reason=f'{resource_type} has no method {method}')
         return getattr(plugin, method)(ctxt, **(kwargs or {}))
+
+    @_answers
+    def find_availability(self, ctxt, query, show_hosts=False):
+        """(1.3) The earliest windows a request fits in now."""
+        return self.availability.find(ctxt, query, show_hosts=show_hosts)
+
+    @_answers
+    def list_busy(self, ctxt, query, see_all=False):
+        """(1.3) The busy intervals of hosts over a range."""
+        return self.availability.busy(ctxt, query, see_all=see_all)
 
     def wake(self, ctxt):
         """Look for due events now (cast to every manager when leases change)."""

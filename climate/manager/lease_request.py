@@ -57,6 +57,9 @@ class LeaseRequest:
     project_id: str
     user_id: Optional[str]
     reservations: Tuple[ReservationRequest, ...]
+    #: Set for an earliest-fit create (``climate.manager.earliest``): ``start``/``end``
+    #: are then placeholders until the create transaction places the lease.
+    earliest: Any = None
 
     @property
     def resource_types(self):
@@ -102,6 +105,8 @@ def parse_create(context, values, plugin_for: Callable[[str], Any],
     if name is None:
         raise exceptions.MissingParameter(param='name')
     _check_name(name)
+    if values.get('earliest') is not None:
+        return _earliest_create(context, values, name, plugin_for, minutes_before_end)
     for key in ('start_date', 'end_date'):
         if values.get(key) is None:
             raise exceptions.MissingParameter(param=key)
@@ -122,6 +127,21 @@ def parse_create(context, values, plugin_for: Callable[[str], Any],
                         project_id=project_id,
                         user_id=values.get('user_id') or context.user_id,
                         reservations=reservations)
+
+
+def _earliest_create(context, values, name, plugin_for, minutes_before_end):
+    from climate.manager import earliest  # it builds on this module
+    spec = earliest.parse(values, minutes_before_end)
+    reservations = _new_reservations(context, values.get('reservations'), plugin_for)
+    earliest.check_reservations(reservations, plugin_for)
+    project_id = values.get('project_id') or context.project_id
+    if not project_id:
+        raise exceptions.MissingParameter(param='project_id')
+    return LeaseRequest(name=name, start=spec.start_after,
+                        end=spec.start_after + spec.duration, before_end=None,
+                        project_id=project_id,
+                        user_id=values.get('user_id') or context.user_id,
+                        reservations=reservations, earliest=spec)
 
 
 def parse_change(lease: Mapping, values) -> LeaseChange:

@@ -71,8 +71,9 @@ class LocalCaller:
 
 class ManagerAPI:
     """Client of the manager's RPC API, version :attr:`VERSION` (1.1 added
-    ``create_lease``'s ``idempotency_key``, 1.2 ``list_leases_page``; a call needing
-    them asks for that version).
+    ``create_lease``'s ``idempotency_key``, 1.2 ``list_leases_page``, 1.3
+    ``find_availability`` and ``list_busy``; a call needing them asks for that
+    version).
 
     ``local`` is the endpoint of a manager in this process: calls go to it directly
     (and :meth:`wake` wakes that manager's engine only). Without it, calls go over
@@ -138,6 +139,14 @@ class ManagerAPI:
         # the RPC method's name as its own ``method`` argument.
         return self._prepare().call(ctxt, 'call_plugin', resource_type=resource_type,
                                     plugin_method=method, kwargs=kwargs)
+
+    def find_availability(self, ctxt, query, show_hosts=False):
+        return self._prepare(version='1.3').call(ctxt, 'find_availability',
+                                                 query=query, show_hosts=show_hosts)
+
+    def list_busy(self, ctxt, query, see_all=False):
+        return self._prepare(version='1.3').call(ctxt, 'list_busy', query=query,
+                                                 see_all=see_all)
 
     def wake(self, ctxt):
         """Have managers look for due events now: every manager on the topic, or

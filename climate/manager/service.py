@@ -32,6 +32,7 @@ from climate.db import idempotency
 from climate.db import leases as lease_db
 from climate.db import models
 from climate.db import retry
+from climate.manager import earliest
 from climate.manager import lease_request
 from climate.manager import trusts
 from climate.manager import views
@@ -193,6 +194,8 @@ class LeaseService:
     def _insert_lease(self, context, request, trust_id, idempotent=None):
         with db_api.writer.using(context):
             session = context.session
+            if request.earliest is not None:
+                request = earliest.place(context, request, self._plugin)
             lease_id = models.new_id()
             if idempotent is not None:
                 # First, so that a concurrent request with the same key waits on the
@@ -216,8 +219,15 @@ class LeaseService:
                                                  resources_changed=False)
                 session.add(reservation)
                 session.flush()
-                self._plugin(wanted.resource_type).reserve(context, lease, reservation,
-                                                           wanted.values)
+                try:
+                    self._plugin(wanted.resource_type).reserve(context, lease,
+                                                               reservation, wanted.values)
+                except exceptions.NotEnoughHostsAvailable:
+                    if request.earliest is None:
+                        raise
+                    # The window was free when searched in this transaction and a
+                    # concurrent create took it since (READ COMMITTED): search again.
+                    raise exceptions.ClaimConflict(what='the earliest window') from None
             for event_type, when in ((E.START_LEASE, lease.start_date),
                                      (E.BEFORE_END_LEASE, request.before_end),
                                      (E.END_LEASE, lease.end_date)):

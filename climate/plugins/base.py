@@ -103,3 +103,21 @@ class ResourcePlugin(abc.ABC):
     def details(self, context, reservations):
         """Extra output fields of each reservation: ``{reservation_id: {...}}``."""
         return {}
+
+    # Availability (optional) ------------------------------------------------------------
+    #: True for plugins that answer :meth:`find_windows` and :meth:`busy`.
+    searches_availability = False
+
+    def find_windows(self, context, values, duration, start_after, end_before, limit):
+        """Up to ``limit`` windows of ``duration`` inside ``[start_after,
+        end_before]`` in which a reservation of ``values`` (what :meth:`validate`
+        returned) would be accepted now, earliest first: a list of
+        ``climate.db.availability.Window`` (``hosts`` may be empty for resource types
+        that do not name hosts). Runs in the caller's transaction when there is one
+        (the earliest-fit create searches and claims in one)."""
+        raise NotImplementedError
+
+    def busy(self, context, values, start, end, host_ids=None):
+        """``(hosts, busy)`` of ``climate.db.availability.busy_in_range`` for the
+        hosts that could serve ``values`` (or ``host_ids``) over ``[start, end)``."""
+        raise NotImplementedError

@@ -8,6 +8,7 @@ Rule names are ``climate:<resource>:<action>``; each also honours Blazar's name
 
 import itertools
 
+from climate.policies import availability
 from climate.policies import base
 from climate.policies import leases
 from climate.policies import oshosts
@@ -15,4 +16,5 @@ from climate.policies import oshosts
 
 def list_rules():
     return list(itertools.chain(base.list_rules(), leases.list_rules(),
-                                oshosts.list_rules()))
+                                oshosts.list_rules(),
+                                availability.list_rules()))

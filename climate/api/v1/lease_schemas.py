@@ -65,8 +65,17 @@ CREATE = {
         'reservations': {'type': 'array', 'maxItems': 100,
                          'items': _typed_reservation(extra_required=['resource_type'])},
         'events': {'type': 'array', 'items': {'type': 'object'}},
+        # Climate's earliest-fit create (climate.manager.earliest): instead of the
+        # dates, the window's length in minutes and the range to place it in.
+        'earliest': {'type': 'object',
+                     'properties': {'duration': INT_LIKE,
+                                    'start_after': NULLABLE_DATE,
+                                    'end_before': NULLABLE_DATE},
+                     'required': ['duration']},
     },
-    'required': ['name', 'start_date', 'end_date'],
+    'required': ['name'],
+    'if': {'required': ['earliest']},
+    'else': {'required': ['start_date', 'end_date']},
 }
 
 UPDATE = {
@@ -86,5 +95,6 @@ UPDATE = {
 }
 
 # What the API passes on to the manager; everything else in a body is ignored.
-CREATE_KEYS = ('name', 'start_date', 'end_date', 'before_end_date', 'reservations')
+CREATE_KEYS = ('name', 'start_date', 'end_date', 'before_end_date', 'reservations',
+               'earliest')
 UPDATE_KEYS = ('name', 'start_date', 'end_date', 'before_end_date', 'reservations')

@@ -3,15 +3,17 @@
 import pecan
 
 from climate.api import versions
+from climate.api.v1 import availability
 from climate.api.v1 import common
 from climate.api.v1 import hosts
 from climate.api.v1 import leases
 
 
 class V1Controller:
-    """``/v1``: ``leases`` and ``os-hosts``."""
+    """``/v1``: ``leases``, ``os-hosts`` and ``availability``."""
 
     leases = leases.LeasesController()
+    availability = availability.AvailabilityController()
 
     @common.resource()
     def index(self):

@@ -38,6 +38,7 @@ from climate import compute
 from climate import exceptions
 from climate.common import states
 from climate.common import timeutils
+from climate.db import availability
 from climate.db import claims
 from climate.db import host_allocations
 from climate.db import host_health
@@ -135,6 +136,18 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
                     r, RESOURCE_TYPE, requirements.NUMERIC_FIELDS,
                     requirements.TEXT_FIELDS)
                 for reqs in parsed.values() for r in reqs]
+
+    # Availability -----------------------------------------------------------------------
+    searches_availability = True
+
+    def find_windows(self, context, values, duration, start_after, end_before, limit):
+        return availability.find_windows(
+            context, self._clauses(context, values), duration, start_after,
+            end_before, values['min'], limit, self.cleaning_time)
+
+    def busy(self, context, values, start, end, host_ids=None):
+        return availability.busy_in_range(context, self._clauses(context, values),
+                                          start, end, host_ids=host_ids)
 
     def prepare(self, context, lease, reservation):
         self.pools.ensure_reservation_aggregate(reservation['id'], lease['project_id'])

@@ -75,7 +75,7 @@ def local_plugins(conf, hosts=True):
 def local_server(conf, hosts=True, start=True, plugins=None):
     """The API wired to a manager in this process (``climate-all-in-one``'s wiring:
     no RPC server, local calls), with the dummy and (``hosts``) the test host plugins,
-    or ``plugins``; ``start`` runs its event engine."""
+    or ``plugins`` when given; ``start`` runs its event engine."""
     manager = manager_server.Manager(conf, serve_rpc=False,
                                      plugins=plugins or local_plugins(conf, hosts),
                                      notifier=NoNotifier())

@@ -1,6 +1,7 @@
 """A tiny stand-in for Keystone's identity v3 API, enough for keystonemiddleware.
 
-It answers version discovery, issues a token to the service user (password method)
+It answers version discovery, issues a token to the service user and to the users
+of ``PASSWORDS`` (password method)
 with a catalog naming itself as the identity service, and validates user tokens
 (``GET /v3/auth/tokens``) from a fixed table: a real token check over HTTP, with
 keystoneauth and keystonemiddleware unmodified. A real Keystone replaces it in the
@@ -30,6 +31,9 @@ TOKENS = {
     'reader-token': _user_token('rita', 'project-a', ['reader']),
     'admin-token': _user_token('root', 'admin-project', ['admin', 'member', 'reader']),
 }
+
+# (user name, password) -> the token a password login of that user gets
+PASSWORDS = {('alice', 'alice-password'): 'member-token'}
 
 
 class FakeKeystone:
@@ -122,7 +126,13 @@ interface = internal
                 if self.path.split('?')[0].rstrip('/') != '/v3/auth/tokens':
                     return self._reply(404, {'error': {'code': 404}})
                 password = body['auth']['identity'].get('password', {}).get('user', {})
-                if (password.get('name'), password.get('password')) != SERVICE_USER:
+                login = (password.get('name'), password.get('password'))
+                if login in PASSWORDS:
+                    token = PASSWORDS[login]
+                    return self._reply(201, keystone._token_body(TOKENS[token],
+                                                                 ['password']),
+                                       {'X-Subject-Token': token})
+                if login != SERVICE_USER:
                     return self._reply(401, {'error': {'code': 401}})
                 identity = _user_token('climate', 'service', ['service', 'admin'])
                 return self._reply(201, keystone._token_body(identity, ['password']),

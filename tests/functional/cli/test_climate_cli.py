@@ -326,3 +326,38 @@ def test_no_endpoint_is_one_line_error(climate):
 def test_server_commands_are_listed(climate):
     out = climate('help').stdout
     assert 'server-reserve' in out and 'server-create' in out
+
+
+# --- availability --------------------------------------------------------------------
+
+def test_availability_find_busy_and_earliest_create(host_lease, climate):
+    """The host is held from 2030-01-01 10:00 to 2030-01-02 10:00."""
+    search = ('--duration', '4h', '--start-after', '2030-01-01 08:00',
+              '--end-before', '2030-01-03 00:00')
+    windows = _out(climate('availability', 'find', *search, '-f', 'json'), 'json')
+    assert windows[0]['start_date'].startswith('2030-01-02T10:00')
+    assert windows[0]['end_date'].startswith('2030-01-02T14:00')
+    assert windows[0]['free'] == 1
+    table = climate('availability', 'find', *search, '--limit', '1').stdout
+    assert '| start_date' in table and '2030-01-02T10:00' in table
+    busy = _out(climate('availability', 'busy', '--start', '2030-01-01 00:00',
+                        '--end', '2030-01-03 00:00', '-f', 'json'), 'json')
+    assert [(row['start_date'][:16], row['lease_id']) for row in busy] == [
+        ('2030-01-01T10:00', host_lease['id'])]
+    early = _out(climate(
+        'lease', 'create', 'early', '--earliest', '4h', '--start-date', '2030-01-01 08:00',
+        '--end-date', '2030-01-03 00:00', '--physical-reservation', 'min=1,max=1',
+        '-f', 'json'), 'json')
+    try:
+        assert early['start_date'].startswith('2030-01-02T10:00')
+        assert early['end_date'].startswith('2030-01-02T14:00')
+    finally:
+        climate('lease', 'delete', early['id'])
+
+
+def test_availability_errors_are_one_line(climate, host):
+    line = _error_line(climate('availability', 'find', '--duration', 'soon', expect=1))
+    assert 'Invalid duration' in line
+    line = _error_line(climate('lease', 'create', 'x', '--physical-reservation',
+                               'min=1,max=1', expect=1))
+    assert '--end-date is required' in line
