@@ -14,9 +14,10 @@ class ContextHook(hooks.PecanHook):
 
     priority = 10
 
-    def __init__(self, manager_api, enforcer):
+    def __init__(self, manager_api, enforcer, max_json_depth):
         self.manager_api = manager_api
         self.enforcer = enforcer
+        self.max_json_depth = max_json_depth
 
     def on_route(self, state):
         request = state.request
@@ -24,6 +25,7 @@ class ContextHook(hooks.PecanHook):
                                  *request.GET.values()], 'the URL')
         # Before Pecan reads a JSON body itself (an unknown charset would crash it).
         validation.check_charset(request)
+        validation.check_body(request, self.max_json_depth)
         ctxt = climate_context.RequestContext.from_environ(request.environ)
         ctxt.is_admin = policy.check(self.enforcer, 'admin', {}, ctxt)
         request.context['climate'] = ctxt

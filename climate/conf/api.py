@@ -31,6 +31,42 @@ api_group_opts = [
                min=1,
                help='Largest request body, in bytes, the API accepts; a larger one '
                     'is refused with 413.'),
+    cfg.IntOpt('max_json_depth',
+               default=32,
+               min=2,
+               help='Deepest nesting of arrays and objects a JSON request body may '
+                    'have; a deeper one is refused with 400 before it is decoded.'),
+    cfg.URIOpt('public_endpoint',
+               schemes=['http', 'https'],
+               help='Base URL clients reach the API at (e.g. '
+                    'https://cloud.example.com/reservation), used for the links in '
+                    'responses (version document, next pages). Unset: the URL the '
+                    'request was sent to (its Host header must be a valid '
+                    'host[:port]).'),
+    cfg.IntOpt('workers',
+               default=16,
+               min=1,
+               help='climate-api and climate-all-in-one: threads serving requests '
+                    '(cheroot\'s worker pool); more requests wait in the listen '
+                    'queue.'),
+    cfg.IntOpt('client_socket_timeout',
+               default=30,
+               min=1,
+               help='climate-api and climate-all-in-one: seconds the server waits for '
+                    'a client to send the next bytes of a request (or the next request '
+                    'on a kept-alive connection) before it closes the connection; a '
+                    'body shorter than its Content-Length is answered 400 then.'),
+    cfg.IntOpt('max_keepalive_connections',
+               default=64,
+               min=0,
+               help='climate-api and climate-all-in-one: idle kept-alive connections '
+                    'held open at most; beyond it a response closes its '
+                    'connection instead of keeping it alive.'),
+    cfg.IntOpt('max_request_header_size',
+               default=16384,
+               min=1024,
+               help='climate-api and climate-all-in-one: largest request line plus '
+                    'headers, in bytes (414 or 431 above it).'),
     cfg.StrOpt('noauth_user_id',
                default='noauth-user',
                help='With auth_strategy = noauth: the user of a request that sends '

@@ -14,6 +14,7 @@ Bodies are checked against :mod:`lease_schemas` (shape only) and passed on: the 
 parses and checks the dates, the plugins their reservation fields.
 """
 
+import re
 from urllib import parse
 
 import pecan
@@ -23,9 +24,11 @@ from climate.api import validation
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
 from climate.common import idempotency
+from climate.common import limits
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
 MAX_LIMIT = 1000
+_LEASE_ID = re.compile('[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 
 
 def _target(lease):
@@ -136,4 +139,7 @@ class LeasesController:
 
     @pecan.expose()
     def _lookup(self, lease_id, *remainder):
+        # Only a canonical UUID names a lease: no alias through spaces or case.
+        if not _LEASE_ID.fullmatch(lease_id):
+            raise exceptions.LeaseNotFound(lease_id=limits.quote(lease_id, 64))
         return LeaseController(lease_id), remainder
