@@ -189,7 +189,7 @@ def query_int(request, name, minimum=0, maximum=None):
         number = int(value)
     except ValueError:
         raise exceptions.InvalidInput(
-            message=f'Invalid value for {name}: {limits.quote(value, 40)} is not an '
+            message=f'Invalid value for {name}: {limits.short_repr(value, 40)} is not an '
                     f'integer') from None
     if number < minimum:
         raise exceptions.InvalidInput(

@@ -51,7 +51,10 @@ def list_leases(context, project_id=None, status=None, name=None, limit=None,
     marker_row = None
     if marker is not None:
         marker_row = context.session.get(models.Lease, marker)
-        if marker_row is None:
+        # Another project's lease is no marker of this listing: answered as an unknown
+        # id, so that a marker cannot probe for other projects' lease ids.
+        if marker_row is None or (project_id is not None and
+                                  marker_row.project_id != project_id):
             raise exceptions.LeaseNotFound(lease_id=marker)
     keys = [sort_key] if sort_key == 'id' else [sort_key, 'id']
     query = db_utils.paginate_query(query, models.Lease, limit, keys, marker=marker_row,

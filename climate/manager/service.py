@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from climate import exceptions
 from climate.common import idempotency as idempotency_keys
+from climate.common import limits
 from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
@@ -69,7 +70,8 @@ class LeaseService:
                 leases = lease_db.list_leases(context, **query)
             except exceptions.LeaseNotFound:
                 raise exceptions.InvalidInput(
-                    reason=f'marker {query.get("marker")} not found') from None
+                    reason=f'marker {limits.quote(query.get("marker"), 64)} not '
+                           f'found') from None
             return views.leases(context, leases, self.plugins)
 
     def _view(self, context, lease):
