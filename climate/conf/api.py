@@ -46,27 +46,27 @@ api_group_opts = [
     cfg.IntOpt('workers',
                default=16,
                min=1,
-               help='climate-api and climate-all-in-one: threads serving requests '
-                    '(cheroot\'s worker pool); more requests wait in the listen '
-                    'queue.'),
+               help='climate-api and climate-all-in-one: threads running requests '
+                    '(waitress\'s worker pool); more complete requests wait for one.'),
     cfg.IntOpt('client_socket_timeout',
                default=30,
                min=1,
-               help='climate-api and climate-all-in-one: seconds the server waits for '
-                    'a client to send the next bytes of a request (or the next request '
-                    'on a kept-alive connection) before it closes the connection; a '
-                    'body shorter than its Content-Length is answered 400 then.'),
-    cfg.IntOpt('max_keepalive_connections',
-               default=64,
-               min=0,
-               help='climate-api and climate-all-in-one: idle kept-alive connections '
-                    'held open at most; beyond it a response closes its '
-                    'connection instead of keeping it alive.'),
+               help='climate-api and climate-all-in-one: seconds a connection may stay '
+                    'silent (between two requests, or in the middle of one) before '
+                    'the server closes it; a request left unfinished is answered '
+                    'first (400 for a body shorter than its Content-Length, 408 for '
+                    'unfinished headers).'),
+    cfg.IntOpt('max_connections',
+               default=1000,
+               min=1,
+               help='climate-api and climate-all-in-one: open client connections '
+                    '(kept-alive ones included) at most; more wait in the listen '
+                    'queue until one closes.'),
     cfg.IntOpt('max_request_header_size',
                default=16384,
                min=1024,
                help='climate-api and climate-all-in-one: largest request line plus '
-                    'headers, in bytes (414 or 431 above it).'),
+                    'headers, in bytes (431 above it).'),
     cfg.StrOpt('noauth_user_id',
                default='noauth-user',
                help='With auth_strategy = noauth: the user of a request that sends '
