@@ -158,7 +158,8 @@ class Server:
     def serve_forever(self):
         try:
             while not self._stopped.is_set():
-                wasyncore.loop(timeout=0.2, map=self._map, count=1)
+                # poll(), not select(): no limit of 1024 file descriptors.
+                wasyncore.loop(timeout=0.2, map=self._map, use_poll=True, count=1)
         finally:
             self._done.set()
 
