@@ -20,6 +20,7 @@ import microversion_parse
 import webob
 
 from climate.api import errors
+from climate.common import limits
 
 SERVICE_TYPE = 'reservation'
 MIN_VERSION = (1, 0)
@@ -218,7 +219,8 @@ def negotiate(headers):
         return None, '%d.%d' % MAX_VERSION
     match = _VERSION.match(requested)
     if not match:
-        return 400, (f'API version string {requested!r} is malformed: use '
+        return 400, (f'API version string {limits.short_repr(requested, 64)} is '
+                     f'malformed: use '
                      f'"MAJOR.MINOR" (e.g. "{SERVICE_TYPE} 1.0") or "latest".')
     version = (int(match.group(1)), int(match.group(2)))
     if not MIN_VERSION <= version <= MAX_VERSION:

@@ -259,5 +259,6 @@ def _reservation_changes(lease, requests):
                                   if k not in ('id', 'resource_type')}
     if unknown:
         raise exceptions.InvalidInput(
-            f'Reservation(s) {", ".join(unknown)} do not belong to lease {lease["id"]}')
+            f'Reservation(s) {limits.quote(", ".join(unknown))} do not belong to lease '
+            f'{lease["id"]}')
     return changes

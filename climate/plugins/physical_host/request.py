@@ -29,7 +29,7 @@ from climate.plugins.physical_host import requirements
 BEFORE_END_CHOICES = ('', 'snapshot', 'default')
 PROPERTY_FIELDS = ('hypervisor_properties', 'resource_properties')
 FIELDS = ('min', 'max', 'before_end') + PROPERTY_FIELDS
-_INTEGER = re.compile(r'^\s*[+-]?[0-9]+\s*$', re.ASCII)
+_INTEGER = re.compile(r'^\s*[+-]?[0-9]{1,18}\s*$', re.ASCII)
 # Far more hosts than any cloud has; keeps values inside every integer column.
 MAX_COUNT = 100000
 

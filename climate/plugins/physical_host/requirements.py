@@ -153,7 +153,7 @@ def _comparison(field, expression):
                          'the value must be a string or a number')
     if name in NUMERIC_FIELDS and as_number(value) is None:
         raise _malformed(field, expression,
-                         f'{name} is a number and {json.dumps(value)} is not')
+                         f'{name} is a number and {limits.quote(value)} is not')
     return Requirement(op, name, value)
 
 

@@ -24,6 +24,12 @@ HOSTILE_VALUES = {
     'CLIMATE_DEEP_PROPERTIES': '[' * 900 + ']' * 900,
     'CLIMATE_LONG_PROPERTIES': '["==", "$gpu", "' + 'x' * 20000 + '"]',
     'CLIMATE_LONG_NAME': 'n' * 50000,
+    # A string: gabbi would make a number of it, which JSON cannot carry whole.
+    'CLIMATE_LONG_NUMBER': ' ' + '7' * 5000,
+    'CLIMATE_LONG_NUMBER_BODY': '{"name": "n", "start_date": "2030-01-01 10:00", '
+                                '"end_date": "2030-01-02 10:00", "reservations": '
+                                '[{"resource_type": "dummy:resource", "n": '
+                                + '7' * 5000 + '}]}',
 }
 
 
