@@ -110,8 +110,9 @@ class HeadAsGet:
         return resp(environ, start_response)
 
 
-# host[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address.
-_HOST = re.compile(r'([A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])'
+# host[:port]: a DNS name (underscores tolerated) or IPv4 address, or a bracketed IPv6
+# address.
+_HOST = re.compile(r'([A-Za-z0-9]([A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])'
                    r'(:[0-9]{1,5})?', re.ASCII)
 
 
