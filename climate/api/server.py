@@ -14,10 +14,10 @@ would split the all-in-one's manager from its API.) Deployments may instead run
 ``climate.api.wsgi:application`` under uwsgi or mod_wsgi.
 
 What the server answers itself is answered in Climate's JSON error shape, as every
-error of the API: a bad request line (400), headers too large (431), a body over the
-limit (413), an HTTP version other than 1.x (505), and a request whose client stopped
-sending before its end (400 for a body shorter than its Content-Length, 408 for
-unfinished headers), after which the connection is closed.
+error of the API: a bad request line (400), a request line too long (414), headers too
+large (431), a body over the limit (413), an HTTP version other than 1.x (505), and a
+request whose client stopped sending before its end (400 for a body shorter than its
+Content-Length, 408 for unfinished headers), after which the connection is closed.
 """
 
 import http
@@ -62,9 +62,15 @@ class _RequestTimeout(utilities.Error):
     reason = 'Request Timeout'
 
 
+class _URITooLong(utilities.Error):
+    code = 414
+    reason = 'URI Too Long'
+
+
 _MESSAGES = {
     400: 'Bad request: {detail}.',
     413: 'The request body is larger than the server accepts.',
+    414: 'The request line is longer than the server accepts.',
     431: 'The request line and headers are larger than the server accepts.',
     501: 'Not implemented: {detail}.',
     505: 'HTTP version not supported: use HTTP/1.1 (or HTTP/1.0).',
@@ -89,7 +95,17 @@ class _JSONErrorTask(task.ErrorTask):
 
 class _Parser(parser.HTTPRequestParser):
     """waitress's parser, refusing HTTP versions other than 1.0 and 1.1 (waitress
-    would answer them as 1.0)."""
+    would answer them as 1.0), and telling a request line too long (414) from headers
+    too large (431)."""
+
+    def received(self, data):
+        in_header = self.body_rcv is None and not self.completed
+        header = self.header_plus + data if in_header else b''
+        consumed = super().received(data)
+        if in_header and isinstance(self.error, utilities.RequestHeaderFieldsTooLarge) \
+                and b'\n' not in header.lstrip():
+            self.error = _URITooLong('')
+        return consumed
 
     def parse_header(self, header_plus):
         super().parse_header(header_plus)
@@ -132,6 +148,18 @@ class _Server(waitress_server.TcpWSGIServer):
                 self.add_task(conn)
 
 
+def _access_log(app):
+    """``app``, logging each request's client, method, path and status."""
+    def logged(environ, start_response):
+        def logging_start_response(status, headers, exc_info=None):
+            LOG.info('%s "%s %s" %s', environ.get('REMOTE_ADDR'),
+                     environ.get('REQUEST_METHOD'),
+                     environ.get('PATH_INFO', '')[:200], status.split(' ', 1)[0])
+            return start_response(status, headers, exc_info)
+        return app(environ, logging_start_response)
+    return logged
+
+
 class Server:
     """``app`` served on ``host:port`` (port 0: any free port, see ``server_port``)."""
 
@@ -149,7 +177,7 @@ class Server:
         self._dispatcher = task.ThreadedTaskDispatcher()
         self._dispatcher.set_thread_count(workers)
         (sockinfo,) = adjustments.listen[:1]
-        self.httpd = _Server(app, self._map, dispatcher=self._dispatcher,
+        self.httpd = _Server(_access_log(app), self._map, dispatcher=self._dispatcher,
                              adj=adjustments, sockinfo=sockinfo)
         self.server_port = self.httpd.effective_port
         self._stopped = threading.Event()

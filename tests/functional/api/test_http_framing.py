@@ -114,7 +114,7 @@ def test_a_body_nested_10000_levels_deep_is_a_400(server):
 
 
 @pytest.mark.parametrize('raw, code', [
-    (b'GET /' + b'a' * 17000 + b' HTTP/1.1\r\nHost: localhost\r\n\r\n', 431),
+    (b'GET /' + b'a' * 17000 + b' HTTP/1.1\r\nHost: localhost\r\n\r\n', 414),
     (b'GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ' + b'a' * 17000 + b'\r\n\r\n', 431),
     (b'NOT A REQUEST LINE\r\n\r\n', 400),
     (b'GET / HTTP/9.9\r\nHost: localhost\r\n\r\n', 505),
