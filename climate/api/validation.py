@@ -23,6 +23,7 @@ from climate import exceptions
 from climate.common import limits
 
 JSON_TYPES = ('application/json',)
+_SURROGATE = re.compile('[\ud800-\udfff]')
 _QUERY_INT = re.compile('-?[0-9]{1,18}', re.ASCII)
 #: Media types whose body Pecan decodes as JSON before any handler runs.
 DECODED_BY_PECAN = JSON_TYPES + ('application/javascript',)
@@ -70,7 +71,7 @@ def json_body(request):
             message='Malformed JSON body: nested too deeply') from None
     if not isinstance(body, dict):
         raise exceptions.InvalidInput(message='The request body must be a JSON object')
-    check_no_nul(body, 'the request body')
+    check_text(body, 'the request body')
     return body
 
 
@@ -98,8 +99,10 @@ def _no_constant(name):
     raise ValueError(f'{name} is not a JSON number')
 
 
-def check_no_nul(value, where):
-    """NUL characters are refused everywhere (PostgreSQL cannot store them)."""
+def check_text(value, where):
+    """NUL characters (PostgreSQL cannot store them) and lone surrogates (``"\\ud800"``
+    in JSON: no database can store them, they are no Unicode text) are refused in
+    every string of ``value``."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -107,6 +110,10 @@ def check_no_nul(value, where):
             if '\x00' in item:
                 raise exceptions.InvalidInput(
                     message=f'NUL characters are not allowed in {where}')
+            if _SURROGATE.search(item):
+                raise exceptions.InvalidInput(
+                    message=f'Unpaired surrogate escapes (\\ud800-\\udfff) are not '
+                            f'allowed in {where}')
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())

@@ -289,7 +289,7 @@ def update_property(context, resource_type, name, private):
         sa.update(P).where(P.c.resource_type == resource_type, P.c.property_name == name)
         .values(private=private, updated_at=now)).rowcount
     if not updated:
-        raise exceptions.NotFound(f'Resource property {name} not found')
+        raise exceptions.NotFound(f'Resource property {limits.quote(name, 64)} not found')
     row = context.session.execute(
         sa.select(P).where(P.c.resource_type == resource_type,
                            P.c.property_name == name)).one()

@@ -24,6 +24,7 @@ HOSTILE_VALUES = {
     'CLIMATE_DEEP_PROPERTIES': '[' * 900 + ']' * 900,
     'CLIMATE_LONG_PROPERTIES': '["==", "$gpu", "' + 'x' * 20000 + '"]',
     'CLIMATE_LONG_NAME': 'n' * 50000,
+    'CLIMATE_LONG_PROPERTY_NAME': 'x' * 5000,
     # A string: gabbi would make a number of it, which JSON cannot carry whole.
     'CLIMATE_LONG_NUMBER': ' ' + '7' * 5000,
     'CLIMATE_LONG_NUMBER_BODY': '{"name": "n", "start_date": "2030-01-01 10:00", '

@@ -1,9 +1,12 @@
 """The API's bounds on hostile input below the handlers: JSON depth measured before
 decoding, noauth's implied roles, the Host header, HEAD and media types."""
 
+import pytest
 import webob
 
+from climate import exceptions
 from climate.api import middleware
+from climate.api import validation
 from climate.common import limits
 
 
@@ -61,3 +64,10 @@ def test_a_host_header_that_is_not_host_port_is_a_400():
     for host in ('api.example.org', 'api.example.org:8080', '[::1]:1234', '10.0.0.1'):
         response = webob.Request.blank('/', headers={'Host': host}).get_response(app)
         assert response.status_int == 200, host
+
+
+def test_strings_with_nul_or_lone_surrogates_are_refused():
+    for bad in ({'name': 'a\x00'}, {'name': '\ud800'}, {'\udfff': 1}, ['\ud83d']):
+        with pytest.raises(exceptions.InvalidInput):
+            validation.check_text(bad, 'the request body')
+    validation.check_text({'name': 'emoji 😀 and CJK 漢字'}, 'the request body')
