@@ -179,7 +179,7 @@ class Server:
         (sockinfo,) = adjustments.listen[:1]
         self.httpd = _Server(_access_log(app), self._map, dispatcher=self._dispatcher,
                              adj=adjustments, sockinfo=sockinfo)
-        self.server_port = self.httpd.effective_port
+        self.server_port = int(self.httpd.effective_port)
         self._stopped = threading.Event()
         self._done = threading.Event()
 
