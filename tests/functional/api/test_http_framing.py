@@ -1,7 +1,8 @@
 """HTTP framing against a real ``climate-all-in-one`` process (the production server,
 ``climate.api.server``, as ``climate-api`` runs it), over raw sockets: what no HTTP
 client library would send. One process for the module, with a 2-second
-``[api] client_socket_timeout``.
+``[api] client_socket_timeout``; and a ``climate-api`` process (RPC over RabbitMQ, no
+manager needed for these requests) for the same server in that command.
 
 Every answer is Climate's JSON error shape (never HTML or text), and no request is
 left unanswered: a client that stops sending is answered, then cut off, within the
@@ -9,11 +10,17 @@ timeout.
 """
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
+from tests import backends
 from tests.functional.api import all_in_one
 
 TIMEOUT = 2
@@ -33,8 +40,8 @@ def server(tmp_path_factory):
 
 
 def connect(server, timeout=DEADLINE):
-    sock = socket.create_connection(('127.0.0.1', server.port), timeout=timeout)
-    return sock
+    port = server if isinstance(server, int) else server.port
+    return socket.create_connection(('127.0.0.1', port), timeout=timeout)
 
 
 def read_response(sock):
@@ -150,3 +157,39 @@ def test_300_half_sent_requests_hold_no_worker_and_are_all_answered(server):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_climate_api_answers_with_the_same_server(tmp_path):
+    backends.check('rabbit', pytest.skip, pytest.fail)
+    port = all_in_one.free_port()
+    config = tmp_path / 'climate.conf'
+    config.write_text(f'[DEFAULT]\nauth_strategy = noauth\nport = {port}\n'
+                      f'transport_url = {backends.RABBIT_URL}\n'
+                      f'[api]\nclient_socket_timeout = {TIMEOUT}\n')
+    with open(tmp_path / 'api.log', 'w') as log:
+        process = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), 'climate-api'),
+             '--config-file', str(config)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, (tmp_path / 'api.log').read_text()
+                try:
+                    urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=1)
+                except urllib.error.HTTPError as exc:
+                    assert exc.code == 300
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, 'climate-api did not answer'
+                    time.sleep(0.1)
+            assert_error(*exchange(port, b'GET / HTTP/9.9\r\nHost: localhost\r\n\r\n'),
+                         505)
+            with connect(port) as sock:
+                sock.sendall(b'PUT /v1/leases/x HTTP/1.1\r\nHost: localhost\r\n'
+                             b'Content-Length: 10\r\n\r\n{')
+                assert_error(*read_response(sock), 400)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert f'climate-api listening on http://127.0.0.1:{port}' in \
+        (tmp_path / 'api.log').read_text()
