@@ -36,7 +36,8 @@ HOSTILE_VALUES = {
 
 @pytest.fixture(scope='class')
 def story_real_hosts_api(class_migrated_database):
-    conf = api.make_conf(**{'compute.driver': 'memory'})
+    # The memory driver's simulated waits, short (as the host plugin's own tests do).
+    conf = api.make_conf(**{'compute.driver': 'memory', 'compute.poll_interval': 0.02})
     conf.clear_override('max_request_body_size', group='api')
     plugins = {'dummy:resource': dummy.DummyPlugin(conf),
                'physical:host': host_plugin.PhysicalHostPlugin(conf)}
