@@ -1,4 +1,4 @@
-"""``climate-api``: the REST API in cheroot's HTTP server (``climate.api.server``) on
+"""``climate-api``: the REST API in the waitress HTTP server (``climate.api.server``) on
 ``[DEFAULT] host`` and ``port``, calling the manager over RPC."""
 
 import sys
