@@ -124,7 +124,11 @@ class _Server(waitress_server.TcpWSGIServer):
 
     def maintenance(self, now):
         """Connections idle past the timeout are closed; one in the middle of a
-        request is first answered (400 or 408) and closed after the answer."""
+        request is first answered (400 or 408) and closed after the answer.
+
+        Runs in the event loop, as waitress's own; it uses the channel's fields as
+        waitress 3.0 names them (``request``, ``requests``, ``requests_lock``), which
+        ``tests/functional/api/test_http_framing.py`` exercises."""
         cutoff = now - self.adj.channel_timeout
         for conn in list(self.active_channels.values()):
             if conn.requests or conn.last_activity >= cutoff:
