@@ -7,6 +7,7 @@ import webob
 from climate import exceptions
 from climate.api import middleware
 from climate.api import validation
+from climate.api import versions
 from climate.common import limits
 
 
@@ -71,3 +72,12 @@ def test_strings_with_nul_or_lone_surrogates_are_refused():
         with pytest.raises(exceptions.InvalidInput):
             validation.check_text(bad, 'the request body')
     validation.check_text({'name': 'emoji 😀 and CJK 漢字'}, 'the request body')
+
+
+def test_the_version_document_links_to_the_public_endpoint():
+    app = middleware.CleanRequest(versions.application,
+                                  'https://cloud.example.com/reservation')
+    response = webob.Request.blank('/', headers={'Host': 'internal:1234'}).get_response(
+        app)
+    assert response.json['versions'][0]['links'][0]['href'] == \
+        'https://cloud.example.com/reservation/v1'
