@@ -23,6 +23,24 @@ def pytest_report_header(config):
     return f'climate: required backends: {required}'
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker under ``--dist loadgroup``, fail if a test marked
+    ``xdist_group`` did not get its group into its node id (as with pytest 9.2 and
+    pytest-xdist 3.8): its group's tests would be scattered over the workers, each
+    repeating the story's earlier requests and setting its server up again."""
+    if getattr(config, 'workerinput', None) is None or \
+            not getattr(config.option, 'loadgroup', False):
+        return
+    lost = [item.nodeid for item in items
+            if item.get_closest_marker('xdist_group') and '@' not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f'pytest-xdist did not group {len(lost)} tests marked xdist_group (e.g. '
+            f'{lost[0]}): this pytest and pytest-xdist do not work together; use the '
+            f'versions of upper-constraints.txt')
+
+
 def use_backend(backend):
     backends.check(backend, pytest.skip, pytest.fail)
 

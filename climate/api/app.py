@@ -3,7 +3,8 @@
 Outermost first: request id (``X-Openstack-Request-Id`` on every response), error
 shaping (every error body has ``error_code``/``error_message``/``error_name``),
 ``HEAD`` as ``GET``, URL/Host checks and ``public_endpoint`` links, body size limit
-(413), the anonymous version document at ``/`` and ``/versions``,
+(413), the anonymous OpenAPI description at ``/openapi.yaml`` and version document at
+``/`` and ``/versions``,
 authentication (keystonemiddleware ``auth_token``, or noauth), microversion headers,
 and the Pecan app with its hooks (context, policy, errors).
 """
@@ -16,6 +17,7 @@ import pecan
 from climate.api import errors
 from climate.api import hooks
 from climate.api import middleware
+from climate.api import openapi
 from climate.api import policy
 from climate.api import versions
 from climate.api.v1 import root
@@ -23,10 +25,10 @@ from climate.api.v1 import root
 LOG = logging.getLogger(__name__)
 
 
-def pecan_app(manager_api, enforcer, max_json_depth):
+def pecan_app(manager_api, enforcer, max_limit=1000, max_json_depth=32):
     return pecan.make_app(
         root.RootController(),
-        hooks=[hooks.ContextHook(manager_api, enforcer, max_json_depth),
+        hooks=[hooks.ContextHook(manager_api, enforcer, max_limit, max_json_depth),
                hooks.ErrorHook()],
         force_canonical=False, guess_content_type_from_ext=True, debug=False)
 
@@ -39,6 +41,7 @@ def build(conf, manager_api):
     """
     enforcer = policy.make_enforcer(conf)
     app = middleware.Microversion(pecan_app(manager_api, enforcer,
+                                            conf.api.max_limit,
                                             conf.api.max_json_depth))
     if conf.auth_strategy == 'noauth':
         LOG.warning('auth_strategy = noauth: requests are NOT authenticated; the '
@@ -48,6 +51,7 @@ def build(conf, manager_api):
     else:
         app = auth_token.AuthProtocol(app, {'oslo_config_config': conf})
     app = middleware.Dispatch(versions.application, app)
+    app = openapi.Serve(app)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
     app = middleware.CleanRequest(app, conf.api.public_endpoint)
     app = middleware.HeadAsGet(app)

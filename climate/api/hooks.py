@@ -10,19 +10,21 @@ from climate.api import validation
 
 class ContextHook(hooks.PecanHook):
     """Builds the RequestContext from the identity headers keystonemiddleware (or
-    noauth) set, and hands controllers the manager client and the policy enforcer."""
+    noauth) set, and hands controllers the manager client, the policy enforcer and
+    the largest page of a listing (``[api] max_limit``)."""
 
     priority = 10
 
-    def __init__(self, manager_api, enforcer, max_json_depth):
+    def __init__(self, manager_api, enforcer, max_limit=1000, max_json_depth=32):
         self.manager_api = manager_api
         self.enforcer = enforcer
+        self.max_limit = max_limit
         self.max_json_depth = max_json_depth
 
     def on_route(self, state):
         request = state.request
         validation.check_text([request.path_info, *request.GET.keys(),
-                                 *request.GET.values()], 'the URL')
+                               *request.GET.values()], 'the URL')
         # Before Pecan reads a JSON body itself (an unknown charset would crash it).
         validation.check_charset(request)
         validation.check_body(request, self.max_json_depth)
@@ -31,6 +33,7 @@ class ContextHook(hooks.PecanHook):
         request.context['climate'] = ctxt
         request.context['manager'] = self.manager_api
         request.context['enforcer'] = self.enforcer
+        request.context['max_limit'] = self.max_limit
 
 
 class ErrorHook(hooks.PecanHook):

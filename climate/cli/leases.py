@@ -32,11 +32,20 @@ def _durations(parsed):
 
 
 class ListLeases(lister.Lister):
-    """List leases."""
+    """List leases (every page the API answers, unless --limit)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--status', help='only leases in this status (e.g. ACTIVE)')
+        parser.add_argument('--name', help='only leases with this name')
+        parser.add_argument('--limit', type=params.positive_int, metavar='N',
+                            help='list at most N leases')
+        return parser
 
     def take_action(self, parsed):
         columns = ('id', 'name', 'start_date', 'end_date', 'status')
-        leases = self.app.client.leases.list()
+        leases = self.app.client.leases.list(status=parsed.status, name=parsed.name,
+                                             limit=parsed.limit)
         return columns, [[lease.get(c) for c in columns] for lease in leases]
 
 

@@ -1,5 +1,7 @@
-"""Parsing of ``key=value,key=value`` option values and shared column helpers."""
+"""Parsing of ``key=value,key=value`` option values, option types and shared column
+helpers."""
 
+import argparse
 import json
 import re
 
@@ -51,3 +53,14 @@ def show(item, parsed):
     keys = sorted(item)
     return keys, [structured(item[k], parsed) if isinstance(item[k], (list, dict))
                   else item[k] for k in keys]
+
+
+def positive_int(text):
+    """An argparse ``type``: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is less than 1')
+    return value

@@ -13,6 +13,7 @@ import datetime
 import logging
 import re
 import time
+from urllib import parse
 import uuid
 
 from keystoneauth1 import adapter
@@ -132,6 +133,39 @@ class Client:
         return response.json()
 
 
+def _next_marker(links):
+    """The ``marker`` of the ``next`` link of a page (Nova's ``<collection>_links``),
+    or None on the last page."""
+    for link in links or ():
+        if link.get('rel') == 'next':
+            query = parse.parse_qs(parse.urlsplit(link.get('href', '')).query)
+            markers = query.get('marker')
+            if markers:
+                return markers[-1]
+    return None
+
+
+def pages(client, path, collection, params=None, limit=None):
+    """Every item of a listing, following its ``next`` links (the server answers
+    pages of at most its ``[api] max_limit`` items); at most ``limit`` items when
+    given. The link's marker is sent to ``path`` through the client's own endpoint,
+    not to the link's host."""
+    params = dict(params or {})
+    if limit is not None:
+        params['limit'] = limit
+    items, seen = [], set()
+    while True:
+        body = client.request('GET', path, params=params)
+        items.extend(body[collection])
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
+        marker = _next_marker(body.get(f'{collection}_links'))
+        if marker is None or marker in seen:
+            return items
+        seen.add(marker)
+        params = dict(params, marker=marker)
+
+
 class _Retry(Exception):
     """An attempt failed in a way that a retry may fix."""
 
@@ -171,8 +205,12 @@ class LeaseManager(_Manager):
     def _looks_like_id(self, value):
         return bool(_UUID.match(value))
 
-    def list(self):
-        return self.client.request('GET', '/leases')['leases']
+    def list(self, status=None, name=None, limit=None):
+        """Leases (every page), only those with ``status`` or ``name`` when given,
+        ``limit`` at most."""
+        params = {key: value for key, value in (('status', status), ('name', name))
+                  if value}
+        return pages(self.client, '/leases', 'leases', params, limit)
 
     def get(self, lease_id):
         return self.client.request('GET', f'/leases/{lease_id}')['lease']
@@ -242,7 +280,7 @@ class HostManager(_Manager):
         return value.isdigit()
 
     def list(self):
-        return self.client.request('GET', '/os-hosts')['hosts']
+        return pages(self.client, '/os-hosts', 'hosts')
 
     def get(self, host_id):
         return self.client.request('GET', f'/os-hosts/{host_id}')['host']
@@ -265,8 +303,7 @@ class AllocationManager(_Manager):
     def list(self, lease_id=None, reservation_id=None):
         params = {key: value for key, value in
                   (('lease_id', lease_id), ('reservation_id', reservation_id)) if value}
-        return self.client.request('GET', '/os-hosts/allocations',
-                                   params=params)['allocations']
+        return pages(self.client, '/os-hosts/allocations', 'allocations', params)
 
 
 class PropertyManager(_Manager):

@@ -87,6 +87,13 @@ api_group_opts = [
                     '/v1/leases stands for the same request: a retry with the key '
                     'gets the lease the first request made. Read by climate-manager, '
                     'which keeps the keys; older keys are forgotten.'),
+    cfg.IntOpt('max_limit',
+               default=1000,
+               min=1,
+               help='Most items one page of a listing (GET /v1/leases, '
+                    '/v1/os-hosts, /v1/os-hosts/allocations) holds: a request without '
+                    'limit, or with a larger one, gets this many and a "next" link '
+                    'when there may be more.'),
 ]
 
 

@@ -18,6 +18,7 @@ from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import claims
 from climate.db import host_search
+from climate.db import hosts as host_db
 from climate.db import models
 
 H = models.ComputeHost.__table__
@@ -123,8 +124,10 @@ def release(context, reservation_id):
 # Listings ---------------------------------------------------------------------------
 
 @db_api.reader
-def by_host(context, now, lease_id=None, reservation_id=None, host_id=None):
-    """``[{"resource_id", "reservations": [...]}]``, one entry per host, in ONE query.
+def by_host(context, now, lease_id=None, reservation_id=None, host_id=None,
+            limit=None, marker=None):
+    """``[{"resource_id", "reservations": [...]}]``, one entry per host, in ONE query
+    (two with ``marker``): the first ``limit`` hosts by id after host ``marker``.
 
     Without a lease or reservation filter only allocations that have not ended are
     listed (as Blazar does); hosts without any still appear, with ``[]``.
@@ -147,6 +150,15 @@ def by_host(context, now, lease_id=None, reservation_id=None, host_id=None):
              .order_by(H.c.id, A.c.start_date, A.c.reservation_id))
     if host_id is not None:
         query = query.where(H.c.id == host_id)
+    if marker is not None or limit is not None:
+        hosts = sa.select(H.c.id).order_by(H.c.id)
+        if marker is not None:
+            hosts = hosts.where(H.c.id > host_db.page_marker(context, marker))
+        if limit is not None:
+            hosts = hosts.limit(limit)
+        # A derived table: MariaDB refuses LIMIT inside IN (subquery).
+        page = hosts.subquery()
+        query = query.where(H.c.id.in_(sa.select(page.c.id)))
     formatted = {}
 
     def text(value):

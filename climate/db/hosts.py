@@ -93,11 +93,34 @@ def get(context, host_id):
     return _view(row, _capabilities(context, [host_id]).get(host_id, {}))
 
 
+def page_marker(context, marker):
+    """The integer host id a listing continues after; InvalidInput (400) when
+    ``marker`` names no enrolled host."""
+    try:
+        host_id = parse_id(marker)
+        found = context.session.execute(
+            sa.select(H.c.id).where(H.c.id == host_id)).scalar_one_or_none()
+    except exceptions.HostNotFound:
+        found = None
+    if found is None:
+        raise exceptions.InvalidInput(reason=f'marker {str(marker)[:40]} not found')
+    return found
+
+
 @db_api.reader
-def list_all(context):
-    """Every host, in two queries whatever their number."""
-    rows = context.session.execute(sa.select(H).order_by(H.c.id)).all()
-    capabilities = _capabilities(context)
+def list_all(context, limit=None, marker=None):
+    """Hosts by id, the first ``limit`` after host ``marker`` (all without them), in
+    two queries whatever their number."""
+    query = sa.select(H).order_by(H.c.id)
+    if marker is not None:
+        query = query.where(H.c.id > page_marker(context, marker))
+    if limit is not None:
+        query = query.limit(limit)
+    rows = context.session.execute(query).all()
+    if limit is None and marker is None:
+        capabilities = _capabilities(context)
+    else:
+        capabilities = _capabilities(context, [row.id for row in rows])
     return [_view(row, capabilities.get(row.id, {})) for row in rows]
 
 

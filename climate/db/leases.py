@@ -4,7 +4,8 @@ Functions take a context and run in the caller's transaction when there is one
 (``@reader``/``@writer`` join an enclosing transaction of the same context).
 """
 
-from oslo_db.sqlalchemy import utils as db_utils
+import operator
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -31,38 +32,94 @@ def get(context, lease_id):
     return lease
 
 
+_L, _R, _E = models.Lease, models.Reservation, models.Event
+
+
+def _naive(column):
+    # Stored naive UTC: read as plain datetimes, without UTCDateTime's conversion per
+    # value (a page has thousands); the views format them as UTC.
+    return sa.type_coerce(column, sa.DateTime()).label(column.key)
+
+
+_LISTED_LEASE = sa.select(
+    _L.id, _L.name, _L.project_id, _L.user_id, _L.trust_id, _naive(_L.start_date),
+    _naive(_L.end_date), _L.status, _L.status_reason, _L.degraded,
+    _naive(_L.created_at), _naive(_L.updated_at))
+_LISTED_RESERVATIONS = sa.select(
+    _R.id, _R.lease_id, _R.resource_type, _R.resource_id, _R.status,
+    _R.missing_resources, _R.resources_changed, _naive(_R.created_at),
+    _naive(_R.updated_at)).where(
+    _R.lease_id.in_(sa.bindparam('lease_ids', expanding=True))).order_by(
+    _R.created_at, _R.id)
+_LISTED_EVENTS = sa.select(
+    _E.id, _E.lease_id, _E.event_type, _naive(_E.time), _E.status, _E.error,
+    _naive(_E.created_at), _naive(_E.updated_at)).where(
+    _E.lease_id.in_(sa.bindparam('lease_ids', expanding=True))).order_by(_E.time, _E.id)
+_MARKER = sa.select(*[getattr(_L, key) for key in SORT_KEYS], _L.project_id).where(
+    _L.id == sa.bindparam('marker'))
+# Lease ids per query of a page's reservations and events (bound parameters stay few).
+_IN_BATCH = 500
+
+
+def _sort_keys(sort_key):
+    return [sort_key] if sort_key == 'id' else [sort_key, 'id']
+
+
+def _after(marker, sort_key, sort_dir):
+    """Rows after ``marker`` in the order of ``sort_key`` (then id) and ``sort_dir``."""
+    keys = _sort_keys(sort_key)
+    beyond = operator.gt if sort_dir == 'asc' else operator.lt
+    clauses = []
+    for index, key in enumerate(keys):
+        equal = [getattr(_L, k) == getattr(marker, k) for k in keys[:index]]
+        clauses.append(sa.and_(*equal, beyond(getattr(_L, key), getattr(marker, key))))
+    return sa.or_(*clauses)
+
+
 @db_api.reader
 def list_leases(context, project_id=None, status=None, name=None, limit=None,
                 marker=None, sort_key='created_at', sort_dir='asc'):
-    """Leases, filtered and paginated in SQL (``marker`` is the last id of a page).
+    """A page of leases, filtered and paginated in SQL (``marker`` is the last id of
+    the previous page), as read-only rows: ``(leases, reservations, events)``, the
+    last two lists of rows grouped by lease id.
 
-    ``sort_key`` is one of :data:`SORT_KEYS` and ``sort_dir`` one of
+    Three Core queries (the page, then its reservations and its events), not ORM
+    objects: a page holds up to ``[api] max_limit`` leases and is read on every
+    listing. ``sort_key`` is one of :data:`SORT_KEYS` and ``sort_dir`` one of
     :data:`SORT_DIRS`, as the caller checked.
 
-    :raises LeaseNotFound: when ``marker`` is no lease.
+    :raises LeaseNotFound: when ``marker`` is no lease of ``project_id`` (when given),
+        alike for an unknown id and another project's lease.
     """
-    query = context.session.query(models.Lease)
+    query = _LISTED_LEASE
     if project_id is not None:
-        query = query.filter(models.Lease.project_id == project_id)
+        query = query.where(_L.project_id == project_id)
     if status is not None:
-        query = query.filter(models.Lease.status == status)
+        query = query.where(_L.status == status)
     if name is not None:
-        query = query.filter(models.Lease.name == name)
-    marker_row = None
+        query = query.where(_L.name == name)
     if marker is not None:
-        marker_row = context.session.get(models.Lease, marker)
-        # Another project's lease is no marker of this listing: answered as an unknown
-        # id, so that a marker cannot probe for other projects' lease ids.
-        if marker_row is None or (project_id is not None and
-                                  marker_row.project_id != project_id):
+        marker_row = context.session.execute(_MARKER, {'marker': marker}).one_or_none()
+        if marker_row is None or (project_id is not None
+                                  and marker_row.project_id != project_id):
             raise exceptions.LeaseNotFound(lease_id=marker)
-    keys = [sort_key] if sort_key == 'id' else [sort_key, 'id']
-    query = db_utils.paginate_query(query, models.Lease, limit, keys, marker=marker_row,
-                                    sort_dir=sort_dir)
-    return query.all()
+        query = query.where(_after(marker_row, sort_key, sort_dir))
+    order = sa.asc if sort_dir == 'asc' else sa.desc
+    query = query.order_by(*[order(getattr(_L, key)) for key in _sort_keys(sort_key)])
+    if limit is not None:
+        query = query.limit(limit)
+    leases = context.session.execute(query).all()
+    reservations, events = {}, {}
+    ids = [lease.id for lease in leases]
+    for first in range(0, len(ids), _IN_BATCH):
+        params = {'lease_ids': ids[first:first + _IN_BATCH]}
+        for row in context.session.execute(_LISTED_RESERVATIONS, params):
+            reservations.setdefault(row.lease_id, []).append(row)
+        for row in context.session.execute(_LISTED_EVENTS, params):
+            events.setdefault(row.lease_id, []).append(row)
+    return leases, reservations, events
 
 
-_L, _R, _E = models.Lease, models.Reservation, models.Event
 _PLAIN_LEASE = sa.select(_L.id, _L.name, _L.project_id, _L.user_id, _L.trust_id,
                          _L.start_date, _L.end_date, _L.status).where(
     _L.id == sa.bindparam('lease_id'))

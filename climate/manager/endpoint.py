@@ -1,5 +1,6 @@
-"""The manager's RPC endpoint: version 1.1 of the API ``climate.manager.rpcapi`` calls
-(1.1: ``create_lease`` takes an optional ``idempotency_key``).
+"""The manager's RPC endpoint: version 1.2 of the API ``climate.manager.rpcapi`` calls
+(1.1: ``create_lease`` takes an optional ``idempotency_key``; 1.2: ``list_leases_page``,
+a page of leases already encoded as JSON text).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -50,7 +51,7 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, service, engine, plugins):
         self.service = service
@@ -69,6 +70,10 @@ class ManagerEndpoint:
     @_answers
     def list_leases(self, ctxt, filters=None):
         return self.service.list_leases(ctxt, **(filters or {}))
+
+    @_answers
+    def list_leases_page(self, ctxt, filters=None):
+        return self.service.list_leases_page(ctxt, **(filters or {}))
 
     @_answers
     @_request

@@ -264,8 +264,16 @@ class EventEngine:
                 return
             LOG.error('Event %s failed for good after %d attempt(s): %s', event_id,
                       attempts, reason)
-            self.service.fail_event(ctx, event_id, reason)
-            event_db.finish(ctx, event_id, self.owner, E.ERROR, error=reason)
+
+            def record(context):
+                if not event_db.finish(context, event_id, self.owner, E.ERROR,
+                                       error=reason):
+                    raise ClaimLost(event_id=event_id)
+
+            self.service.fail_event(ctx, event_id, reason, record)
+        except ClaimLost:
+            LOG.warning('Event %s failed here, but another manager had taken it over; '
+                        'its outcome is left to that manager', event_id)
         except Exception:
             # The claim stays IN_PROGRESS, no longer heart-beaten: it is taken over
             # after claim_timeout.

@@ -71,7 +71,8 @@ class LocalCaller:
 
 class ManagerAPI:
     """Client of the manager's RPC API, version :attr:`VERSION` (1.1 added
-    ``create_lease``'s ``idempotency_key``; a call needing it asks for 1.1).
+    ``create_lease``'s ``idempotency_key``, 1.2 ``list_leases_page``; a call needing
+    them asks for that version).
 
     ``local`` is the endpoint of a manager in this process: calls go to it directly
     (and :meth:`wake` wakes that manager's engine only). Without it, calls go over
@@ -116,6 +117,14 @@ class ManagerAPI:
 
     def list_leases(self, ctxt, filters=None):
         return self._prepare().call(ctxt, 'list_leases', filters=filters or {})
+
+    def list_leases_page(self, ctxt, filters=None):
+        """``{"leases": JSON text of the list, "count": n, "last_id": id or None}``:
+        what the REST API answers, encoded once by the manager (a page of 1,000
+        leases is ~1.5 MB; decoding and encoding it again in the API cost more than
+        the rest of the request)."""
+        return self._prepare(version='1.2').call(ctxt, 'list_leases_page',
+                                                 filters=filters or {})
 
     def update_lease(self, ctxt, lease_id, values):
         return self._prepare().call(ctxt, 'update_lease', lease_id=lease_id,

@@ -9,55 +9,93 @@ User-facing dates use Blazar's ``YYYY-MM-DDTHH:MM:SS.ffffff`` for ``start_date``
 from climate.common import timeutils
 
 
-def _stamp(value):
-    return value.strftime('%Y-%m-%d %H:%M:%S') if value else None
+class _Dates:
+    """Formats the dates of one page, each distinct value once (a lease, its
+    reservations and events share their creation times and the lease's dates).
 
+    Values are naive UTC (as ``climate.db.leases.list_leases`` reads them) or aware.
+    """
 
-def _timestamps(row):
-    return {'created_at': _stamp(row.created_at), 'updated_at': _stamp(row.updated_at)}
+    def __init__(self):
+        self._api = {}
+        self._stamps = {}
+
+    @staticmethod
+    def _naive(value):
+        if value.tzinfo is not None:
+            value = value.astimezone(timeutils.UTC).replace(tzinfo=None)
+        return value
+
+    def api(self, value):
+        """Blazar's ``YYYY-MM-DDTHH:MM:SS.ffffff`` (``timeutils.OUTPUT_FORMAT``)."""
+        if value is None:
+            return None
+        found = self._api.get(value)
+        if found is None:
+            found = self._api[value] = self._naive(value).isoformat(
+                timespec='microseconds')
+        return found
+
+    def stamp(self, value):
+        """``YYYY-MM-DD HH:MM:SS`` of ``created_at``/``updated_at``."""
+        if value is None:
+            return None
+        found = self._stamps.get(value)
+        if found is None:
+            found = self._stamps[value] = self._naive(value).isoformat(
+                sep=' ', timespec='seconds')
+        return found
 
 
 def leases(context, rows, plugins):
-    """The API view of lease rows, with each plugin's fields asked for once per page."""
+    """The API view of lease ORM rows (with their ``reservations`` and ``events``),
+    each plugin's fields asked for once for all of them."""
+    return page(context, (rows, {lease.id: lease.reservations for lease in rows},
+                          {lease.id: lease.events for lease in rows}), plugins)
+
+
+def page(context, listed, plugins):
+    """The API view of ``(leases, reservations, events)`` as
+    ``climate.db.leases.list_leases`` returns them (reservations and events grouped by
+    lease id), each plugin's fields asked for once per page."""
+    rows, reservations, events = listed
     by_type = {}
-    for lease in rows:
-        for reservation in lease.reservations:
+    for lease_reservations in reservations.values():
+        for reservation in lease_reservations:
             by_type.setdefault(reservation.resource_type, []).append(reservation)
     details = {}
-    for resource_type, reservations in by_type.items():
+    for resource_type, typed in by_type.items():
         plugin = plugins.get(resource_type)
         if plugin is not None:
-            details.update(plugin.details(context, reservations))
-    return [_lease(lease, details) for lease in rows]
+            details.update(plugin.details(context, typed))
+    dates = _Dates()
+    return [_lease(lease, reservations.get(lease.id, ()), events.get(lease.id, ()),
+                   details, dates) for lease in rows]
 
 
-def _lease(row, details):
-    view = {'id': row.id, 'name': row.name, 'project_id': row.project_id,
+def _lease(row, reservations, events, details, dates):
+    stamp = dates.stamp
+    return {'id': row.id, 'name': row.name, 'project_id': row.project_id,
             'user_id': row.user_id, 'trust_id': row.trust_id,
-            'start_date': timeutils.format_date(row.start_date),
-            'end_date': timeutils.format_date(row.end_date),
+            'start_date': dates.api(row.start_date),
+            'end_date': dates.api(row.end_date),
             'status': row.status, 'status_reason': row.status_reason,
-            'degraded': row.degraded,
-            'reservations': [_reservation(r, details.get(r.id, {}))
-                             for r in row.reservations],
-            'events': [_event(e) for e in row.events]}
-    view.update(_timestamps(row))
-    return view
+            'degraded': bool(row.degraded),
+            'reservations': [_reservation(r, details.get(r.id), stamp)
+                             for r in reservations],
+            'events': [{'id': e.id, 'lease_id': e.lease_id, 'event_type': e.event_type,
+                        'time': dates.api(e.time), 'status': e.status, 'error': e.error,
+                        'created_at': stamp(e.created_at),
+                        'updated_at': stamp(e.updated_at)} for e in events],
+            'created_at': stamp(row.created_at), 'updated_at': stamp(row.updated_at)}
 
 
-def _reservation(row, extra):
+def _reservation(row, extra, stamp):
     view = {'id': row.id, 'lease_id': row.lease_id, 'resource_id': row.resource_id,
             'resource_type': row.resource_type, 'status': row.status,
-            'missing_resources': row.missing_resources,
-            'resources_changed': row.resources_changed}
-    view.update(_timestamps(row))
-    view.update(extra)
-    return view
-
-
-def _event(row):
-    view = {'id': row.id, 'lease_id': row.lease_id, 'event_type': row.event_type,
-            'time': timeutils.format_date(row.time), 'status': row.status,
-            'error': row.error}
-    view.update(_timestamps(row))
+            'missing_resources': bool(row.missing_resources),
+            'resources_changed': bool(row.resources_changed),
+            'created_at': stamp(row.created_at), 'updated_at': stamp(row.updated_at)}
+    if extra:
+        view.update(extra)
     return view

@@ -1,5 +1,6 @@
 """``GET /v1/os-hosts/allocations``: every host with the reservations it is allocated
-to (``?lease_id=`` / ``?reservation_id=`` narrow it). The one-host form,
+to (``?lease_id=`` / ``?reservation_id=`` narrow it), by host id in pages of
+``limit`` hosts (at most ``[api] max_limit``) after host ``marker``. The one-host form,
 ``/v1/os-hosts/{host_id}/allocation``, lives on the host controller."""
 
 import pecan
@@ -21,5 +22,9 @@ class AllocationsController:
     @index.when(**common.method('GET'))
     def list(self):
         common.authorize('climate:oshosts:get_allocations')
-        found = common.call_host_plugin('list_allocations', **filters(pecan.request))
-        return common.reply({'allocations': found})
+        limit = common.page_limit()
+        found = common.call_host_plugin('list_allocations', limit=limit,
+                                        marker=pecan.request.GET.get('marker'),
+                                        **filters(pecan.request))
+        return common.page_reply('allocations', found, limit,
+                                 lambda allocation: allocation['resource_id'])

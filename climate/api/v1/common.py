@@ -2,6 +2,7 @@
 checks and JSON replies (201 on create, 204 on delete, 200 otherwise)."""
 
 import json
+from urllib import parse
 
 import pecan
 import webob
@@ -60,6 +61,49 @@ def reply(data, status=200):
     resp = webob.Response(status=status, content_type='application/json',
                           charset='utf-8')
     resp.text = json.dumps(data)
+    return resp
+
+
+def page_limit():
+    """The size of the page a listing answers: the request's ``limit`` (an integer
+    of at least 1), capped at ``[api] max_limit``, which is also the default (as
+    Nova does: a larger limit is not an error)."""
+    largest = pecan.request.context['max_limit']
+    limit = validation.query_int(pecan.request, 'limit', minimum=1)
+    return largest if limit is None else min(limit, largest)
+
+
+def next_links(collection, count, limit, last_marker):
+    """``{"<collection>_links": [next link]}`` (Nova's style) when a page of ``count``
+    items is full, so there may be more: the same query with ``marker`` set to the
+    last item; else ``{}``. Clients that do not know the key ignore it."""
+    if not count or count < limit:
+        return {}
+    request = pecan.request
+    query = [(k, v) for k, v in request.GET.items() if k != 'marker']
+    query.append(('marker', last_marker))
+    return {f'{collection}_links': [{'rel': 'next', 'href': '%s?%s' % (
+        request.path_url, parse.urlencode(query))}]}
+
+
+def page_reply(collection, items, limit, marker_of):
+    """``{collection: items}`` and its ``next`` link (:func:`next_links`)."""
+    data = {collection: items}
+    data.update(next_links(collection, len(items), limit,
+                           marker_of(items[-1]) if items else None))
+    return reply(data)
+
+
+def encoded_page_reply(collection, page, limit):
+    """The reply of a page the manager encoded (``{collection: JSON text, "count",
+    "last_id"}``): the text goes out as it came, not decoded and encoded again."""
+    links = next_links(collection, page['count'], limit, page['last_id'])
+    resp = webob.Response(status=200, content_type='application/json',
+                          charset='utf-8')
+    text = '{"%s": %s' % (collection, page[collection])
+    for key, value in links.items():
+        text += ', %s: %s' % (json.dumps(key), json.dumps(value))
+    resp.text = text + '}'
     return resp
 
 

@@ -1,5 +1,6 @@
 """``/v1/os-hosts``: the hosts Climate may reserve (list, enrol, show, update, remove),
-with ``allocations`` and ``properties`` below it.
+with ``allocations`` and ``properties`` below it. The list is by id, in pages of
+``limit`` (at most ``[api] max_limit``) hosts after host ``marker``.
 
 Every call goes through the manager to the ``physical:host`` plugin
 (``call_plugin(ctxt, 'physical:host', METHOD, **kwargs)``). When no such plugin is
@@ -69,7 +70,9 @@ class HostsController:
     @index.when(**common.method('GET'))
     def list(self):
         common.authorize('climate:oshosts:get')
-        return common.reply({'hosts': call('list_hosts')})
+        limit = common.page_limit()
+        found = call('list_hosts', limit=limit, marker=pecan.request.GET.get('marker'))
+        return common.page_reply('hosts', found, limit, lambda host: host['id'])
 
     @index.when(**common.method('POST'))
     def create(self):

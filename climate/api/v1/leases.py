@@ -3,8 +3,11 @@
 Show, update and delete first read the lease, so the policy target is the lease's own
 project: another project's lease answers 403, as Blazar does. Listing is limited to the
 caller's project unless ``climate:leases:get_all_projects`` allows more; it also takes
-``limit``/``marker``, ``sort_key``/``sort_dir`` and ``status``/``name``/``project_id``
-filters (none of which Blazar's clients send; the manager checks the sort).
+``limit``/``marker`` (pages of at most ``[api] max_limit`` leases, with a ``next``
+link in ``leases_links`` when there may be more), ``sort_key``/``sort_dir`` and
+``status``/``name``/``project_id`` filters (none of which Blazar's clients send; the
+manager checks the sort). A ``marker`` that is no lease the caller may list answers
+400, the same for an unknown id and another project's lease.
 
 ``POST`` takes an ``Idempotency-Key`` header (1 to 255 printable ASCII characters):
 the manager answers a retry with the same key and body with the lease the first
@@ -15,19 +18,16 @@ parses and checks the dates, the plugins their reservation fields.
 """
 
 import re
-from urllib import parse
 
 import pecan
 
 from climate import exceptions
-from climate.api import validation
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
 from climate.common import idempotency
 from climate.common import limits
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
-MAX_LIMIT = 1000
 _LEASE_ID = re.compile('[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 
 
@@ -62,6 +62,9 @@ class LeaseController:
         self.lease_id = lease_id
 
     def _lease(self, rule):
+        # Only a canonical UUID names a lease: no alias through spaces or case.
+        if not _LEASE_ID.fullmatch(self.lease_id):
+            raise exceptions.LeaseNotFound(lease_id=limits.quote(self.lease_id, 64))
         lease = common.manager().get_lease(common.context(), self.lease_id)
         common.authorize(rule, _target(lease))
         return lease
@@ -102,10 +105,7 @@ class LeasesController:
         request = pecan.request
         ctxt = common.context()
         filters = {key: request.GET[key] for key in LIST_FILTERS if key in request.GET}
-        limit = validation.query_int(request, 'limit', minimum=1,
-                                     maximum=MAX_LIMIT)
-        if limit is not None:
-            filters['limit'] = limit
+        limit = filters['limit'] = common.page_limit()
         project_id = request.GET.get('project_id')
         if common.allowed('climate:leases:get_all_projects'):
             if project_id:
@@ -114,13 +114,8 @@ class LeasesController:
             raise exceptions.PolicyNotAuthorized(action='climate:leases:get_all_projects')
         else:
             filters['project_id'] = ctxt.project_id
-        leases = common.manager().list_leases(ctxt, filters)
-        data = {'leases': leases}
-        if limit is not None and len(leases) == limit:
-            query = dict(request.GET.items(), marker=leases[-1]['id'])
-            data['leases_links'] = [{'rel': 'next', 'href': '%s?%s' % (
-                request.path_url, parse.urlencode(query))}]
-        return common.reply(data)
+        page = common.manager().list_leases_page(ctxt, filters)
+        return common.encoded_page_reply('leases', page, limit)
 
     @index.when(**common.method('POST'))
     def create(self):
@@ -139,7 +134,4 @@ class LeasesController:
 
     @pecan.expose()
     def _lookup(self, lease_id, *remainder):
-        # Only a canonical UUID names a lease: no alias through spaces or case.
-        if not _LEASE_ID.fullmatch(lease_id):
-            raise exceptions.LeaseNotFound(lease_id=limits.quote(lease_id, 64))
         return LeaseController(lease_id), remainder

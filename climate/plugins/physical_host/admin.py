@@ -85,8 +85,8 @@ class HostAdmin:
     """Mixed into the plugin, which provides ``pools``, ``compute`` and
     ``resource_type`` (the owner of the hosts' capability names)."""
 
-    def list_hosts(self, context):
-        return host_db.list_all(context)
+    def list_hosts(self, context, limit=None, marker=None):
+        return host_db.list_all(context, limit=limit, marker=marker)
 
     def get_host(self, context, host_id):
         return host_db.get(context, host_id)
@@ -205,9 +205,11 @@ class HostAdmin:
             raise exceptions.CantDeleteHost(
                 host=host_id, msg='It has current or future allocations.')
 
-    def list_allocations(self, context, lease_id=None, reservation_id=None):
+    def list_allocations(self, context, lease_id=None, reservation_id=None, limit=None,
+                         marker=None):
         return host_allocations.by_host(context, timeutils.utcnow(), lease_id=lease_id,
-                                        reservation_id=reservation_id)
+                                        reservation_id=reservation_id, limit=limit,
+                                        marker=marker)
 
     def get_allocation(self, context, host_id, lease_id=None, reservation_id=None):
         host_id = host_db.parse_id(host_id)

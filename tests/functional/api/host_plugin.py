@@ -55,11 +55,20 @@ class HostPlugin(base.ResourcePlugin):
         self._allocations = {}     # reservation id -> allocation record
         self._lock = threading.RLock()
 
+    def _page(self, limit, marker):
+        """Host ids by number, the first ``limit`` after ``marker`` (as the real
+        plugin pages them; an unknown marker is a 400)."""
+        ids = sorted(self._hosts, key=int)
+        if marker is not None:
+            if str(marker) not in self._hosts:
+                raise exceptions.InvalidInput(reason=f'marker {marker} not found')
+            ids = ids[ids.index(str(marker)) + 1:]
+        return ids if limit is None else ids[:limit]
+
     # Hosts -------------------------------------------------------------------------
-    def list_hosts(self, context):
+    def list_hosts(self, context, limit=None, marker=None):
         with self._lock:
-            return [dict(h) for _, h in sorted(self._hosts.items(),
-                                               key=lambda kv: int(kv[0]))]
+            return [dict(self._hosts[host_id]) for host_id in self._page(limit, marker)]
 
     def get_host(self, context, host_id):
         with self._lock:
@@ -126,12 +135,13 @@ class HostPlugin(base.ResourcePlugin):
                           'end_date': timeutils.format_date(a['end'])})
         return found
 
-    def list_allocations(self, context, lease_id=None, reservation_id=None):
+    def list_allocations(self, context, lease_id=None, reservation_id=None, limit=None,
+                         marker=None):
         with self._lock:
             return [{'resource_id': host_id,
                      'reservations': self._reservations_of(host_id, lease_id,
                                                            reservation_id)}
-                    for host_id in sorted(self._hosts, key=int)]
+                    for host_id in self._page(limit, marker)]
 
     def get_allocation(self, context, host_id, lease_id=None, reservation_id=None):
         with self._lock:

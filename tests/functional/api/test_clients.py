@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from tests.functional import client_shells
 from tests.functional.api import all_in_one
 
 START, END = '2030-01-01 10:00', '2030-01-02 10:00'
@@ -36,21 +37,41 @@ def server(tmp_path_factory):
     process.stop()
 
 
-@pytest.fixture
-def cli(server):
+def _environ(server):
     env = dict(os.environ, OS_AUTH_TYPE='none', OS_ENDPOINT=server.url)
     for key in ('OS_CLOUD', 'OS_AUTH_URL', 'OS_TOKEN', 'OS_USERNAME', 'OS_PASSWORD'):
         env.pop(key, None)
+    return env
 
+
+@pytest.fixture(scope='module')
+def shells(server):
+    runner = client_shells.ShellRunner(_environ(server))
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def cli(server, shells):
     def run(tool, *args, expect=0):
-        result = subprocess.run([_tool(tool), *args], capture_output=True, text=True,
-                                env=env, timeout=120)
-        assert result.returncode == expect, (
-            f'{tool} {" ".join(args)} exited {result.returncode}\n'
-            f'stdout: {result.stdout}\nstderr: {result.stderr}\n'
+        _tool(tool)
+        returncode, stdout, stderr = shells.run(tool, *args)
+        assert returncode == expect, (
+            f'{tool} {" ".join(args)} exited {returncode}\n'
+            f'stdout: {stdout}\nstderr: {stderr}\n'
             f'server log (end): {server.output()[-3000:]}')
-        return result.stdout if expect == 0 else result.stdout + result.stderr
+        return stdout if expect == 0 else stdout + stderr
     return run
+
+
+def test_console_scripts(server):
+    """The installed executables themselves, each as a process of its own."""
+    for tool, args in (('blazar', ['lease-list']),
+                       ('openstack', ['reservation', 'lease', 'list', '-f', 'json'])):
+        result = subprocess.run([_tool(tool), *args], capture_output=True, text=True,
+                                env=_environ(server), timeout=120)
+        assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
 
 
 def _json(text):

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from climate.common import timeutils
+from tests.fakes import nova_api
 from tests.functional.api import all_in_one
 
 # noauth requests without identity headers act as an admin of this project.
@@ -24,10 +25,35 @@ HOSTS = {'resource_type': 'physical:host', 'min': 1, 'max': 1,
          'hypervisor_properties': '', 'resource_properties': ''}
 
 
-@pytest.fixture
-def server(tmp_path, fake_nova):
-    with all_in_one.on_fake_nova(tmp_path, fake_nova, PLUGINS) as process:
+@pytest.fixture(scope='module')
+def module_nova():
+    with nova_api.FakeNova() as nova:
+        yield nova
+
+
+@pytest.fixture(scope='module')
+def module_server(tmp_path_factory, module_nova):
+    with all_in_one.on_fake_nova(tmp_path_factory.mktemp('all-in-one'), module_nova,
+                                 PLUGINS) as process:
         yield process
+
+
+@pytest.fixture
+def fake_nova(module_nova):
+    yield module_nova
+    module_nova.clear_faults()
+
+
+@pytest.fixture
+def server(module_server, fake_nova):
+    """One server for the module; each test starts without leases or hosts."""
+    yield module_server
+    for lease in requests.get(f'{module_server.url}/leases', timeout=30).json()['leases']:
+        requests.delete(f'{module_server.url}/leases/{lease["id"]}',
+                        timeout=30).raise_for_status()
+    for host in requests.get(f'{module_server.url}/os-hosts', timeout=30).json()['hosts']:
+        requests.delete(f'{module_server.url}/os-hosts/{host["id"]}',
+                        timeout=30).raise_for_status()
 
 
 def _later(hours):

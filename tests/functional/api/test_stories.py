@@ -1,5 +1,6 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
-this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-keystone/``
+this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-paging/`` with pages of two
+items (``[api] max_limit``), ``gabbits-keystone/``
 behind keystonemiddleware checking tokens with a fake Keystone over HTTP; and some
 stories again with a climate-manager process on MariaDB over RabbitMQ.
 
@@ -14,11 +15,22 @@ from tests import backends
 from tests.functional.api import conftest as api
 from tests.functional.api import stories
 
+# [api] max_limit of the gabbits-paging stories: pages of two show every page edge.
+PAGING_MAX_LIMIT = 2
+
 
 @pytest.fixture(scope='class')
 def story_local_api(class_migrated_database):
     conf = api.make_conf()
     with api.local_server(conf) as server:
+        yield server
+    conf.reset()
+
+
+@pytest.fixture(scope='class')
+def story_local_api_small_pages(class_migrated_database):
+    conf = api.make_conf(**{'api.max_limit': PAGING_MAX_LIMIT})
+    with api.local_server(conf, start=False) as server:
         yield server
     conf.reset()
 
@@ -86,6 +98,10 @@ for _name in stories.story_files('gabbits'):
 for _name in stories.story_files('gabbits-no-hosts'):
     _add(story_class('gabbits-no-hosts', _name, 'story_local_api_without_hosts',
                      'WithoutHostPlugin'))
+
+for _name in stories.story_files('gabbits-paging'):
+    _add(story_class('gabbits-paging', _name, 'story_local_api_small_pages',
+                     'WithSmallPages'))
 
 for _name in stories.story_files('gabbits-keystone'):
     _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',

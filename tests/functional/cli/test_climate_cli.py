@@ -15,6 +15,7 @@ import sys
 import pytest
 import yaml
 
+from tests.functional import client_shells
 from tests.functional.api import all_in_one
 
 START, END = '2030-01-01 10:00', '2030-01-02 10:00'
@@ -27,16 +28,25 @@ def server(tmp_path_factory):
     process.stop()
 
 
-@pytest.fixture
-def climate(server):
-    """Runs ``climate ARGS`` with --os-auth-type none --os-endpoint; checks the exit."""
+@pytest.fixture(scope='module')
+def shell():
     env = {key: value for key, value in os.environ.items() if not key.startswith('OS_')}
-    executable = os.path.join(os.path.dirname(sys.executable), 'climate')
+    runner = client_shells.ShellRunner(env)
+    yield runner
+    runner.close()
 
+
+@pytest.fixture
+def climate(server, shell):
+    """Runs ``climate ARGS`` with --os-auth-type none --os-endpoint; checks the exit.
+
+    In one long-lived process (``client_shells``); the ``host`` fixture and
+    ``test_clouds_yaml`` run the installed ``climate`` executable itself."""
     def run(*args, expect=0, auth=True):
         options = ['--os-auth-type', 'none', '--os-endpoint', server.url] if auth else []
-        result = subprocess.run([executable, *options, *args], capture_output=True,
-                                text=True, env=env, timeout=120)
+        returncode, stdout, stderr = shell.run('climate', *options, *args)
+        result = subprocess.CompletedProcess(['climate', *options, *args], returncode,
+                                             stdout, stderr)
         assert expect is None or result.returncode == expect, (
             f'climate {" ".join(args)} exited {result.returncode}\n'
             f'stdout: {result.stdout}\nstderr: {result.stderr}')
@@ -180,6 +190,14 @@ def test_lease_list_show_in_each_format(host_lease, climate):
     # nested values are JSON text in value output, for scripts
     value = climate('lease', 'show', name, '-f', 'value', '-c', 'reservations').stdout
     assert json.loads(value)[0]['resource_type'] == 'physical:host'
+    by_name = _out(climate('lease', 'list', '--name', name, '-f', 'json'), 'json')
+    assert [lease['id'] for lease in by_name] == [host_lease['id']]
+    assert _out(climate('lease', 'list', '--status', 'PENDING', '--name', name,
+                        '-f', 'json'), 'json') == by_name
+    assert _out(climate('lease', 'list', '--status', 'ACTIVE', '--name', name,
+                        '-f', 'json'), 'json') == []
+    assert len(_out(climate('lease', 'list', '--limit', '1', '-f', 'json'),
+                    'json')) == 1
     climate('lease', 'delete', name)
 
 

@@ -48,7 +48,7 @@ def test_engine_sleeps_until_woken_not_on_a_tick(service, engine, ctx, manager_c
     time.sleep(0.3)  # let the engine go to sleep with nothing due
     lease = service.create_lease(ctx, lease_body('now', soon(3600)))
     # Creation wakes the engine: the start runs long before a 30 s poll.
-    wait_for(lambda: status_of(service, ctx, lease['id']) == 'ACTIVE', timeout=3)
+    wait_for(lambda: status_of(service, ctx, lease['id']) == 'ACTIVE', timeout=10)
 
 
 def test_transient_failure_is_retried_then_succeeds(service, engine, ctx, manager_conf):

@@ -143,6 +143,25 @@ def test_list_filters_sorts_and_pages(service, ctx):
     assert len(service.list_leases(ctx)) == 4
     with pytest.raises(exceptions.InvalidInput):
         service.list_leases(ctx, sort_key='trust_id')
+    theirs = service.list_leases(other, project_id='p2')[0]
+    unknown = '00000000-0000-0000-0000-000000000000'
+    for marker in (theirs['id'], unknown):
+        with pytest.raises(exceptions.InvalidInput,
+                           match=f'^Invalid input: marker {marker} not found$'):
+            service.list_leases(ctx, project_id='p1', marker=marker)
+    # Without a project filter (an admin listing every project) it is a page marker.
+    assert service.list_leases(ctx, marker=theirs['id'], sort_key='id') == [
+        lease for lease in service.list_leases(ctx, sort_key='id')
+        if lease['id'] > theirs['id']]
+
+
+def test_list_shows_reservations_events_and_plugin_fields(service, ctx):
+    created = service.create_lease(ctx, lease_body(soon(3600), soon(7200), name='full'))
+    listed, = service.list_leases(ctx, project_id='p1')
+    assert listed == service.get_lease(ctx, created['id'])
+    assert listed['reservations'][0]['dummy'] is True
+    assert sorted(e['event_type'] for e in listed['events']) == [
+        'before_end_lease', 'end_lease', 'start_lease']
 
 
 def test_get_unknown_lease_is_404(service, ctx):

@@ -156,3 +156,50 @@ def test_other_requests_are_not_retried(monkeypatch):
     with pytest.raises(ClimateClientError, match='Cannot reach'):
         _client(http, monkeypatch).leases.list()
     assert len(http.calls) == 1
+
+
+class PagingClient:
+    """Answers listings in pages of two with Nova-style next links, as the API does
+    with ``[api] max_limit = 2``; records the query of each request."""
+
+    def __init__(self, items, collection='leases'):
+        self.items = items
+        self.collection = collection
+        self.queries = []
+
+    def request(self, method, path, body=None, params=None):
+        params = dict(params or {})
+        self.queries.append(params)
+        ids = [item['id'] for item in self.items]
+        start = ids.index(params['marker']) + 1 if 'marker' in params else 0
+        size = min(int(params.get('limit', 2)), 2)
+        page = self.items[start:start + size]
+        body = {self.collection: page}
+        if len(page) == size:
+            body[f'{self.collection}_links'] = [{
+                'rel': 'next',
+                'href': f'http://elsewhere/v1{path}?limit={size}&marker={page[-1]["id"]}'}]
+        return body
+
+
+def test_listings_follow_next_links_to_the_last_page():
+    leases = [dict(LEASE, id=f'l{i}', name=f'n{i}') for i in range(5)]
+    paging = PagingClient(leases)
+    assert api.LeaseManager(paging).list(status='ACTIVE') == leases
+    assert [q.get('marker') for q in paging.queries] == [None, 'l1', 'l3']
+    assert all(q['status'] == 'ACTIVE' for q in paging.queries)
+
+
+def test_a_limit_stops_early_and_is_sent_as_the_page_size():
+    paging = PagingClient([dict(LEASE, id=f'l{i}') for i in range(5)])
+    assert [x['id'] for x in api.LeaseManager(paging).list(limit=3)] == ['l0', 'l1', 'l2']
+    assert paging.queries == [{'limit': 3}, {'limit': 3, 'marker': 'l1'}]
+
+
+def test_hosts_and_allocations_follow_their_links():
+    hosts = [{'id': str(i), 'hypervisor_hostname': f'c{i}'} for i in range(1, 4)]
+    assert api.HostManager(PagingClient(hosts, 'hosts')).list() == hosts
+    allocations = [{'id': str(i), 'resource_id': str(i), 'reservations': []}
+                   for i in range(1, 4)]
+    assert api.AllocationManager(PagingClient(allocations, 'allocations')).list() == \
+        allocations

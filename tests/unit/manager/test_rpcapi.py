@@ -51,6 +51,9 @@ class Service:
     def list_leases(self, ctxt, **filters):
         return [filters]
 
+    def list_leases_page(self, ctxt, **filters):
+        return {'leases': '[]', 'count': 0, 'last_id': None, 'filters': filters}
+
     def update_lease(self, ctxt, lease_id, values):
         return dict(values, id=lease_id)
 
@@ -120,7 +123,8 @@ def test_a_call_with_a_key_asks_for_version_1_1():
     try:
         remote = rpcapi.ManagerAPI(cfg.CONF, transport=transport)
         assert remote._prepare(version='1.1').target.version == '1.1'
-        assert endpoint_mod.ManagerEndpoint.target.version == '1.1'
+        # 1.2 (list_leases_page) serves every 1.1 call too.
+        assert endpoint_mod.ManagerEndpoint.target.version == '1.2'
     finally:
         transport.cleanup()
 
@@ -179,6 +183,7 @@ def test_plugin_calls_pass_keyword_arguments(api):
 def test_filters_default_to_empty(api):
     assert api.list_leases(CTX) == [{}]
     assert api.list_leases(CTX, {'status': 'ACTIVE'}) == [{'status': 'ACTIVE'}]
+    assert api.list_leases_page(CTX)['filters'] == {}
 
 
 def test_update_and_delete(api, service):
@@ -213,8 +218,9 @@ def test_local_and_remote_clients_have_exactly_the_endpoints_methods(endpoint):
         remote = rpcapi.ManagerAPI(cfg.CONF, transport=transport)
         local = rpcapi.ManagerAPI(local=endpoint)
         expected = _public_methods(endpoint)
-        assert expected == {'create_lease', 'get_lease', 'list_leases', 'update_lease',
-                            'delete_lease', 'call_plugin', 'wake'}
+        assert expected == {'create_lease', 'get_lease', 'list_leases',
+                            'list_leases_page', 'update_lease', 'delete_lease',
+                            'call_plugin', 'wake'}
         assert _public_methods(remote) == expected
         assert _public_methods(local) == expected
     finally:

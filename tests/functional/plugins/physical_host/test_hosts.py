@@ -183,3 +183,26 @@ def test_allocation_listing(hosts_env):
         'resource_id': host_id, 'reservations': []}
     with pytest.raises(exceptions.HostNotFound):
         env.plugin.get_allocation(env.admin, '77')
+
+
+def test_hosts_and_allocations_come_in_pages(hosts_env):
+    env = hosts_env
+    hosts = env.enroll_many(3)
+    ids = [h['id'] for h in hosts]
+    start = future()
+    lease = env.create(start, start + HOUR, min=3)
+    first = env.plugin.list_hosts(env.admin, limit=2)
+    assert [h['id'] for h in first] == ids[:2]
+    rest = env.plugin.list_hosts(env.admin, limit=2, marker=first[-1]['id'])
+    assert rest == [env.plugin.get_host(env.admin, ids[2])]
+    page = env.plugin.list_allocations(env.admin, limit=1, marker=ids[0])
+    assert [entry['resource_id'] for entry in page] == [ids[1]]
+    assert [r['lease_id'] for r in page[0]['reservations']] == [lease['id']]
+    narrowed = env.plugin.list_allocations(env.admin, lease_id=lease['id'], limit=2)
+    assert [entry['resource_id'] for entry in narrowed] == ids[:2]
+    assert env.plugin.list_allocations(env.admin, marker=ids[2]) == []
+    for marker in ('99', 'nope', '0'):
+        with pytest.raises(exceptions.InvalidInput, match=f'marker {marker} not found'):
+            env.plugin.list_hosts(env.admin, marker=marker)
+        with pytest.raises(exceptions.InvalidInput, match=f'marker {marker} not found'):
+            env.plugin.list_allocations(env.admin, marker=marker)
