@@ -27,7 +27,14 @@ def http_name(code):
         return 'ERROR'
 
 
+#: No error message is longer (the handlers quote at most ~200 characters of input;
+#: this bounds what a library might echo).
+MAX_MESSAGE = 1024
+
+
 def body(code, message, name=None):
+    if isinstance(message, str) and len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + '…'
     return {'error_code': code, 'error_message': message,
             'error_name': http_name(code) if name is None else name}
 

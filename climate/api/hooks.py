@@ -15,17 +15,19 @@ class ContextHook(hooks.PecanHook):
 
     priority = 10
 
-    def __init__(self, manager_api, enforcer, max_limit=1000):
+    def __init__(self, manager_api, enforcer, max_limit=1000, max_json_depth=32):
         self.manager_api = manager_api
         self.enforcer = enforcer
         self.max_limit = max_limit
+        self.max_json_depth = max_json_depth
 
     def on_route(self, state):
         request = state.request
-        validation.check_no_nul([request.path_info, *request.GET.keys(),
-                                 *request.GET.values()], 'the URL')
+        validation.check_text([request.path_info, *request.GET.keys(),
+                               *request.GET.values()], 'the URL')
         # Before Pecan reads a JSON body itself (an unknown charset would crash it).
         validation.check_charset(request)
+        validation.check_body(request, self.max_json_depth)
         ctxt = climate_context.RequestContext.from_environ(request.environ)
         ctxt.is_admin = policy.check(self.enforcer, 'admin', {}, ctxt)
         request.context['climate'] = ctxt

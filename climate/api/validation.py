@@ -1,6 +1,11 @@
 """Request input: the JSON body (content type, syntax, size already checked), JSON
 schema validation with messages that name the offending field, and query values.
 
+:func:`check_body` runs before anything decodes a body (Pecan decodes JSON bodies
+itself to look for arguments): a body that is not text in its charset, or JSON nested
+deeper than ``[api] max_json_depth``, is a 400 there, before any recursive decoder
+sees it.
+
 A controller takes its body with :func:`extract`, which checks the body's shape (JSON
 types, required keys, lengths, enums) against the schema of its resource
 (``climate.api.v1.*_schemas``). What the values mean (dates, host counts, requirements)
@@ -9,13 +14,41 @@ is the manager's and the plugins' to check: the API passes them on as sent.
 
 import codecs
 import json
+import re
 
 import jsonschema
 from jsonschema import exceptions as schema_exc
 
 from climate import exceptions
+from climate.common import limits
 
 JSON_TYPES = ('application/json',)
+_SURROGATE = re.compile('[\ud800-\udfff]')
+_QUERY_INT = re.compile('-?[0-9]{1,18}', re.ASCII)
+#: Media types whose body Pecan decodes as JSON before any handler runs.
+DECODED_BY_PECAN = JSON_TYPES + ('application/javascript',)
+
+
+def check_body(request, max_depth):
+    """400 for a body that is not text in its charset (UTF-8 by default) or, when
+    it is JSON, nests arrays and objects more than ``max_depth`` levels deep."""
+    raw = request.body
+    if not raw:
+        return
+    charset = request.charset or 'utf-8'
+    try:
+        raw.decode(charset)
+    except UnicodeDecodeError:
+        raise exceptions.InvalidInput(
+            message=f'The request body is not valid {charset} text.') from None
+    except LookupError:
+        raise exceptions.InvalidInput(
+            message=f"Charset '{limits.quote(charset, 40)}' isn't supported; "
+                    f"send UTF-8") from None
+    if (request.content_type or '').lower() in DECODED_BY_PECAN and \
+            limits.json_depth_exceeds(raw, max_depth):
+        raise exceptions.InvalidInput(
+            message=f'Malformed JSON body: nested more than {max_depth} levels deep')
 
 
 def json_body(request):
@@ -23,11 +56,11 @@ def json_body(request):
     raw = request.body
     if not raw or not raw.strip():
         return {}
-    content_type = request.content_type or ''
+    content_type = (request.content_type or '').lower()
     if content_type not in JSON_TYPES:
         raise exceptions.InvalidInput(
-            message=f"Content type '{content_type or 'none'}' isn't supported; "
-                    f"send application/json")
+            message=f"Content type '{limits.quote(content_type or 'none', 100)}' "
+                    f"isn't supported; send application/json")
     try:
         body = json.loads(raw.decode(request.charset or 'utf-8'),
                           parse_constant=_no_constant)
@@ -38,7 +71,7 @@ def json_body(request):
             message='Malformed JSON body: nested too deeply') from None
     if not isinstance(body, dict):
         raise exceptions.InvalidInput(message='The request body must be a JSON object')
-    check_no_nul(body, 'the request body')
+    check_text(body, 'the request body')
     return body
 
 
@@ -58,15 +91,18 @@ def check_charset(request):
         codecs.lookup(charset)
     except LookupError:
         raise exceptions.InvalidInput(
-            message=f"Charset '{charset}' isn't supported; send UTF-8") from None
+            message=f"Charset '{limits.quote(charset, 40)}' isn't supported; "
+                    f"send UTF-8") from None
 
 
 def _no_constant(name):
     raise ValueError(f'{name} is not a JSON number')
 
 
-def check_no_nul(value, where):
-    """NUL characters are refused everywhere (PostgreSQL cannot store them)."""
+def check_text(value, where):
+    """NUL characters (PostgreSQL cannot store them) and lone surrogates (``"\\ud800"``
+    in JSON: no database can store them, they are no Unicode text) are refused in
+    every string of ``value``."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -74,6 +110,10 @@ def check_no_nul(value, where):
             if '\x00' in item:
                 raise exceptions.InvalidInput(
                     message=f'NUL characters are not allowed in {where}')
+            if _SURROGATE.search(item):
+                raise exceptions.InvalidInput(
+                    message=f'Unpaired surrogate escapes (\\ud800-\\udfff) are not '
+                            f'allowed in {where}')
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
@@ -118,7 +158,8 @@ def validate(schema, body, validator_cls=jsonschema.Draft202012Validator):
         raise exceptions.MissingParameter(param=field_path(path + missing[:1]))
     where = field_path(path) or 'the request body'
     raise exceptions.InvalidInput(
-        message=f'Invalid value for {where}: {message or _describe(error)}')
+        message=f'Invalid value for {where}: '
+                f'{limits.quote(message or _describe(error), 300)}')
 
 
 def _own_message(error):
@@ -150,10 +191,13 @@ def query_int(request, name, minimum=0, maximum=None):
     if value is None:
         return None
     try:
+        if not _QUERY_INT.fullmatch(value):
+            raise ValueError(value)
         number = int(value)
     except ValueError:
         raise exceptions.InvalidInput(
-            message=f'Invalid value for {name}: {value!r} is not an integer') from None
+            message=f'Invalid value for {name}: {limits.short_repr(value, 40)} is not an '
+                    f'integer') from None
     if number < minimum:
         raise exceptions.InvalidInput(
             message=f'Invalid value for {name}: must be at least {minimum}')

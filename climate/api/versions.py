@@ -1,7 +1,8 @@
 """The version document at ``/`` and ``/versions`` (300 Multiple Choices).
 
 Served without authentication, so that keystoneauth's version discovery works with an
-unversioned endpoint. Links are built from the request's host URL, as Blazar does.
+unversioned endpoint. Links start with the request's own URL, as Blazar's do, or with
+``[api] public_endpoint`` when it is set (``climate.api.middleware.CleanRequest``).
 """
 
 import json
@@ -11,12 +12,12 @@ import webob
 from climate.api import middleware
 
 
-def document(host_url):
+def document(base_url):
     minimum = '%d.%d' % middleware.MIN_VERSION
     maximum = '%d.%d' % middleware.MAX_VERSION
     return {'versions': [
         {'id': 'v1.0', 'status': 'CURRENT',
-         'links': [{'href': f'{host_url}/v1', 'rel': 'self'}],
+         'links': [{'href': f'{base_url}/v1', 'rel': 'self'}],
          'min_version': minimum, 'max_version': maximum},
     ]}
 
@@ -29,5 +30,5 @@ def application(environ, start_response):
                                headers={'Allow': 'GET, HEAD'})
         return resp(environ, start_response)
     resp = webob.Response(status=300, content_type='application/json', charset='utf-8')
-    resp.text = json.dumps(document(request.host_url))
+    resp.text = json.dumps(document(request.application_url))
     return resp(environ, start_response)

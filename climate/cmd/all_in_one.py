@@ -24,7 +24,7 @@ def main(argv=None):
     conf = service.prepare(sys.argv[1:] if argv is None else argv)
     manager = manager_server.Manager(conf, serve_rpc=False)
     host = server.listen_host(conf)
-    httpd = server.make_server(app.build(conf, manager.api), host, conf.port)
+    httpd = server.make_server(app.build(conf, manager.api), host, conf.port, conf)
     manager.start()
     thread = threading.Thread(target=httpd.serve_forever, name='climate-api',
                               daemon=True)

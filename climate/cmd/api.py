@@ -1,5 +1,5 @@
-"""``climate-api``: the REST API in a threaded HTTP server on ``[DEFAULT] host`` and
-``port``, calling the manager over RPC."""
+"""``climate-api``: the REST API in the waitress HTTP server (``climate.api.server``) on
+``[DEFAULT] host`` and ``port``, calling the manager over RPC."""
 
 import sys
 
@@ -16,7 +16,8 @@ LOG = logging.getLogger(__name__)
 def main(argv=None):
     conf = service.prepare(sys.argv[1:] if argv is None else argv)
     host = server.listen_host(conf)
-    httpd = server.make_server(app.build(conf, rpcapi.ManagerAPI(conf)), host, conf.port)
+    httpd = server.make_server(app.build(conf, rpcapi.ManagerAPI(conf)), host, conf.port,
+                               conf)
     LOG.info('climate-api listening on http://%s:%d', host, httpd.server_port)
     try:
         httpd.serve_forever()

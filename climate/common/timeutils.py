@@ -13,7 +13,13 @@ BLAZAR_INPUT_FORMAT = '%Y-%m-%d %H:%M'
 OUTPUT_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
 _RFC3339 = re.compile(
-    r'^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$')
+    r'^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$',
+    re.ASCII)
+_BLAZAR = re.compile(r'^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$', re.ASCII)
+#: Years a date may fall in (in UTC): far enough for any lease, and every database
+#: column and datetime arithmetic (offsets, before-end) stays inside its range.
+MIN_YEAR, MAX_YEAR = 1900, 9999
+_LONGEST_DATE = 64
 
 
 class InvalidDate(ValueError):
@@ -21,6 +27,8 @@ class InvalidDate(ValueError):
 
     def __init__(self, value):
         self.value = value
+        if isinstance(value, str) and len(value) > _LONGEST_DATE:
+            value = value[:_LONGEST_DATE] + '…'
         super().__init__(
             f'{value} is an invalid date. Required format: {BLAZAR_INPUT_FORMAT} '
             f'(UTC), "now", or RFC 3339 with an offset')
@@ -44,23 +52,34 @@ def ensure_utc(value):
 
 
 def parse_date(value):
-    """Parse an API date: ``now``, ``YYYY-MM-DD HH:MM`` or RFC 3339 with an offset."""
-    if not isinstance(value, str):
+    """Parse an API date: ``now``, ``YYYY-MM-DD HH:MM`` or RFC 3339 with an offset,
+    in ASCII digits, falling in the years :data:`MIN_YEAR`–:data:`MAX_YEAR` once in
+    UTC."""
+    if not isinstance(value, str) or len(value) > _LONGEST_DATE:
         raise InvalidDate(value)
     text = value.strip()
     if text == 'now':
         return utcnow_minute()
-    try:
-        return datetime.datetime.strptime(text, BLAZAR_INPUT_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        pass
+    if _BLAZAR.match(text):
+        try:
+            parsed = datetime.datetime.strptime(text, BLAZAR_INPUT_FORMAT)
+        except ValueError:
+            raise InvalidDate(value) from None
+        return _in_range(value, parsed.replace(tzinfo=UTC))
     if _RFC3339.match(text):
         try:
             parsed = datetime.datetime.fromisoformat(text.upper().replace('Z', '+00:00'))
-        except ValueError:
+            parsed = parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise InvalidDate(value) from None
-        return parsed.astimezone(UTC)
+        return _in_range(value, parsed)
     raise InvalidDate(value)
+
+
+def _in_range(value, parsed):
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise InvalidDate(value)
+    return parsed
 
 
 def format_date(value):
@@ -68,3 +87,14 @@ def format_date(value):
     if value is None:
         return None
     return ensure_utc(value).strftime(OUTPUT_FORMAT)
+
+
+def shift(value, delta):
+    """``value + delta``, held at the first or last representable instant instead of
+    overflowing (a window around a date in year 9999 widened by a cleaning time)."""
+    try:
+        return value + delta
+    except OverflowError:
+        edge = datetime.datetime.max if delta > datetime.timedelta(0) \
+            else datetime.datetime.min
+        return edge.replace(microsecond=0, tzinfo=value.tzinfo)

@@ -36,6 +36,42 @@ api_group_opts = [
                     'gets a token from when a user logs in with a password or an '
                     'application credential. Default: [keystone_authtoken] '
                     'www_authenticate_uri.'),
+    cfg.IntOpt('max_json_depth',
+               default=32,
+               min=2,
+               help='Deepest nesting of arrays and objects a JSON request body may '
+                    'have; a deeper one is refused with 400 before it is decoded.'),
+    cfg.URIOpt('public_endpoint',
+               schemes=['http', 'https'],
+               help='Base URL clients reach the API at (e.g. '
+                    'https://cloud.example.com/reservation), used for the links in '
+                    'responses (version document, next pages). Unset: the URL the '
+                    'request was sent to (its Host header must be a valid '
+                    'host[:port]).'),
+    cfg.IntOpt('workers',
+               default=16,
+               min=1,
+               help='climate-api and climate-all-in-one: threads running requests '
+                    '(waitress\'s worker pool); more complete requests wait for one.'),
+    cfg.IntOpt('client_socket_timeout',
+               default=30,
+               min=1,
+               help='climate-api and climate-all-in-one: seconds a connection may stay '
+                    'silent (between two requests, or in the middle of one) before '
+                    'the server closes it; a request left unfinished is answered '
+                    'first (400 for a body shorter than its Content-Length, 408 for '
+                    'unfinished headers).'),
+    cfg.IntOpt('max_connections',
+               default=1000,
+               min=1,
+               help='climate-api and climate-all-in-one: open client connections '
+                    '(kept-alive ones included) at most; more wait in the listen '
+                    'queue until one closes.'),
+    cfg.IntOpt('max_request_header_size',
+               default=16384,
+               min=1024,
+               help='climate-api and climate-all-in-one: largest request line plus '
+                    'headers, in bytes (431 above it).'),
     cfg.StrOpt('noauth_user_id',
                default='noauth-user',
                help='With auth_strategy = noauth: the user of a request that sends '

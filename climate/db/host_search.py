@@ -26,6 +26,7 @@ import datetime
 
 import sqlalchemy as sa
 
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import claims
 from climate.db import models
@@ -225,8 +226,8 @@ def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
     preferred = sorted(preferred)
     statement = _statement(strategy, tuple(clauses), exclude_reservation is not None,
                            bool(preferred), bool(sample))
-    params = {'b_start': start, 'b_end': end, 'b_lo': start - cleaning,
-              'b_hi': end + cleaning, 'b_limit': limit,
+    params = {'b_start': start, 'b_end': end, 'b_lo': timeutils.shift(start, -cleaning),
+              'b_hi': timeutils.shift(end, cleaning), 'b_limit': limit,
               'b_sample': max(sample, limit + len(preferred))}
     if exclude_reservation is not None:
         params['b_exclude'] = exclude_reservation
@@ -246,7 +247,8 @@ def free_generations(context, host_ids, start, end, cleaning=datetime.timedelta(
     excluding = exclude_reservation is not None
     statement = (sa.select(H.c.id, H.c.generation)
                  .where(H.c.id.in_(sorted(host_ids)), ~_overlapping(excluding)))
-    params = {'b_lo': start - cleaning, 'b_hi': end + cleaning}
+    params = {'b_lo': timeutils.shift(start, -cleaning),
+              'b_hi': timeutils.shift(end, cleaning)}
     if excluding:
         params['b_exclude'] = exclude_reservation
     return [claims.HostGeneration(*row) for row in

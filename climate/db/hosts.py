@@ -10,10 +10,13 @@ Capability names (``resource_properties``) belong to a resource type, which the
 callers pass: the plugin whose requests name them in their requirements.
 """
 
+import re
+
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from climate import exceptions
+from climate.common import limits
 from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
@@ -23,6 +26,8 @@ C = models.ComputeHostExtraCapability.__table__
 P = models.ResourceProperty.__table__
 A = models.ComputeHostAllocation.__table__
 
+#: A host id in a URL: ASCII digits, no sign, space or leading zero.
+_HOST_ID = re.compile('[1-9][0-9]{0,9}', re.ASCII)
 #: Host columns shown to users, in Blazar's names.
 VIEW_COLUMNS = ('hypervisor_id', 'hypervisor_hostname', 'service_name', 'vcpus',
                 'memory_mb', 'local_gb', 'cpu_info', 'hypervisor_type',
@@ -56,11 +61,14 @@ def _view(row, capabilities):
 
 
 def parse_id(host_id):
-    """Climate's integer host id from its text form; HostNotFound if it is not one."""
-    try:
-        value = int(str(host_id).strip())
-    except (TypeError, ValueError):
-        raise exceptions.HostNotFound(host=host_id) from None
+    """Climate's integer host id from its text form (ASCII digits only, so that
+    ``+1``, `` 1 `` or ``١`` are no alias of host 1); HostNotFound if it is not one."""
+    if isinstance(host_id, int) and not isinstance(host_id, bool):
+        value = host_id
+    elif isinstance(host_id, str) and _HOST_ID.fullmatch(host_id):
+        value = int(host_id)
+    else:
+        raise exceptions.HostNotFound(host=limits.quote(str(host_id), 64))
     if not 0 < value < 2 ** 31:
         raise exceptions.HostNotFound(host=host_id)
     return value
@@ -308,7 +316,7 @@ def update_property(context, resource_type, name, private):
         sa.update(P).where(P.c.resource_type == resource_type, P.c.property_name == name)
         .values(private=private, updated_at=now)).rowcount
     if not updated:
-        raise exceptions.NotFound(f'Resource property {name} not found')
+        raise exceptions.NotFound(f'Resource property {limits.quote(name, 64)} not found')
     row = context.session.execute(
         sa.select(P).where(P.c.resource_type == resource_type,
                            P.c.property_name == name)).one()

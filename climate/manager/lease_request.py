@@ -24,6 +24,7 @@ from typing import Optional
 from typing import Tuple
 
 from climate import exceptions
+from climate.common import limits
 from climate.common import states
 from climate.common import timeutils
 from climate.db import leases as lease_db
@@ -218,7 +219,7 @@ def parse_date(field: str, value) -> datetime.datetime:
     try:
         return timeutils.parse_date(value)
     except timeutils.InvalidDate:
-        raise exceptions.InvalidDate(date=value, field=field) from None
+        raise exceptions.InvalidDate(date=limits.quote(value, 64), field=field) from None
 
 
 def _check_name(name):
@@ -278,5 +279,6 @@ def _reservation_changes(lease, requests):
                                   if k not in ('id', 'resource_type')}
     if unknown:
         raise exceptions.InvalidInput(
-            f'Reservation(s) {", ".join(unknown)} do not belong to lease {lease["id"]}')
+            f'Reservation(s) {limits.quote(", ".join(unknown))} do not belong to lease '
+            f'{lease["id"]}')
     return changes

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from climate import exceptions
 from climate.common import idempotency as idempotency_keys
+from climate.common import limits
 from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
@@ -80,7 +81,8 @@ class LeaseService:
                 listed = lease_db.list_leases(context, **query)
             except exceptions.LeaseNotFound:
                 raise exceptions.InvalidInput(
-                    reason=f'marker {query.get("marker")} not found') from None
+                    reason=f'marker {limits.quote(query.get("marker"), 64)} not '
+                           f'found') from None
             return views.page(context, listed, self.plugins)
 
     def list_leases_page(self, context, **filters):

@@ -9,7 +9,7 @@ parsed, capacity...). Keys not listed are allowed and ignored.
 
 INT_LIKE = {'description_error': 'must be an integer',
             'anyOf': [{'type': 'integer'},
-                      {'type': 'string', 'pattern': r'^\s*(-?\d+)?\s*$'}]}
+                      {'type': 'string', 'pattern': r'^\s*(-?[0-9]{1,18})?\s*$'}]}
 DATE = {'type': 'string', 'minLength': 1, 'maxLength': 64}
 NULLABLE_DATE = {'type': ['string', 'null'], 'maxLength': 64}
 PROPERTIES = {'type': 'string', 'description_error': 'must be a JSON string'}

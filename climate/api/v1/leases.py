@@ -17,14 +17,18 @@ Bodies are checked against :mod:`lease_schemas` (shape only) and passed on: the 
 parses and checks the dates, the plugins their reservation fields.
 """
 
+import re
+
 import pecan
 
 from climate import exceptions
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
 from climate.common import idempotency
+from climate.common import limits
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
+_LEASE_ID = re.compile('[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 
 
 def _target(lease):
@@ -58,6 +62,9 @@ class LeaseController:
         self.lease_id = lease_id
 
     def _lease(self, rule):
+        # Only a canonical UUID names a lease: no alias through spaces or case.
+        if not _LEASE_ID.fullmatch(self.lease_id):
+            raise exceptions.LeaseNotFound(lease_id=limits.quote(self.lease_id, 64))
         lease = common.manager().get_lease(common.context(), self.lease_id)
         common.authorize(rule, _target(lease))
         return lease

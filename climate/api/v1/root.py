@@ -21,7 +21,7 @@ class V1Controller:
 
     @index.when(**common.method('GET'))
     def show(self):
-        document = versions.document(pecan.request.host_url)['versions'][0]
+        document = versions.document(pecan.request.application_url)['versions'][0]
         return common.reply({'version': document})
 
 

@@ -17,6 +17,7 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 
 from climate import exceptions
+from climate.common import limits
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
 from climate.db import host_allocations
@@ -43,7 +44,7 @@ def _flag(name, value):
             'true', 'false', 'yes', 'no', '1', '0', 'on', 'off'):
         return strutils.bool_from_string(value, strict=True)
     raise exceptions.MalformedParameter(
-        f'Malformed parameter {name}: {value!r} is not a boolean')
+        f'Malformed parameter {name}: {limits.short_repr(value)} is not a boolean')
 
 
 def _truthy(value):

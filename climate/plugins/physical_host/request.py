@@ -26,13 +26,14 @@ from typing import Mapping
 from typing import Tuple
 
 from climate import exceptions
+from climate.common import limits
 from climate.plugins.physical_host import requirements
 
 BEFORE_END_CHOICES = ('', 'snapshot', 'default')
 ON_HOST_FAILURE_CHOICES = ('replace', 'keep')
 PROPERTY_FIELDS = ('hypervisor_properties', 'resource_properties')
 FIELDS = ('min', 'max', 'before_end', 'on_host_failure') + PROPERTY_FIELDS
-_INTEGER = re.compile(r'^\s*[+-]?\d+\s*$')
+_INTEGER = re.compile(r'^\s*[+-]?[0-9]{1,18}\s*$', re.ASCII)
 # Far more hosts than any cloud has; keeps values inside every integer column.
 MAX_COUNT = 100000
 
@@ -79,7 +80,8 @@ def parse_count(name, value):
         value = int(value)
     if not isinstance(value, int):
         raise exceptions.MalformedParameter(
-            f'Malformed parameter {name}: {value!r} is not an integer')
+            f'Malformed parameter {name}: {limits.short_repr(value)} is not an '
+            f'integer')
     if not 1 <= value <= MAX_COUNT:
         raise exceptions.InvalidInput(
             f'Invalid value of {name}: {value} (it must be between 1 and {MAX_COUNT})')
@@ -98,7 +100,8 @@ def parse_before_end(value):
         return 'default'
     if value not in BEFORE_END_CHOICES:
         raise exceptions.MalformedParameter(
-            f'Malformed parameter before_end: {value!r} (use "", "snapshot" or '
+            f'Malformed parameter before_end: {limits.short_repr(value)} (use "", '
+            f'"snapshot" or '
             f'"default")')
     return value
 

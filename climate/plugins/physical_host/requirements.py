@@ -29,6 +29,7 @@ import math
 import re
 
 from climate import exceptions
+from climate.common import limits
 
 OPERATORS = ('==', '!=', '<', '<=', '>', '>=')
 ALIASES = {'=': '=='}
@@ -40,7 +41,12 @@ TEXT_FIELDS = frozenset({'hypervisor_id', 'hypervisor_hostname', 'service_name',
 HOST_FIELDS = NUMERIC_FIELDS | TEXT_FIELDS
 
 MAX_NAME_LENGTH = 64
-_NUMBER = re.compile(r'^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$')
+#: A requirement text longer than this, or nesting lists deeper, is refused (400)
+#: before it is decoded: real queries are a few hundred characters, 3 levels deep.
+MAX_TEXT_LENGTH = 4096
+MAX_DEPTH = 8
+_NUMBER = re.compile(r'^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$',
+                     re.ASCII)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,10 +89,18 @@ def parse(field, value):
     if isinstance(value, str):
         if not value.strip():
             return ()
+        if len(value) > MAX_TEXT_LENGTH:
+            raise _malformed(field, value,
+                             f'it is longer than {MAX_TEXT_LENGTH} characters')
+        if limits.json_depth_exceeds(value, MAX_DEPTH):
+            raise _malformed(field, value,
+                             f'it nests more than {MAX_DEPTH} levels deep')
         try:
             value = json.loads(value)
         except ValueError:
             raise _malformed(field, value, 'it is not valid JSON') from None
+    elif isinstance(value, (list, dict)) and _list_depth_exceeds(value, MAX_DEPTH):
+        raise _malformed(field, value, f'it nests more than {MAX_DEPTH} levels deep')
     if not isinstance(value, list):
         raise _malformed(field, value, 'it must be a JSON list')
     found = []
@@ -102,7 +116,7 @@ def _collect(field, expression, found):
         for item in expression[1:]:
             if not isinstance(item, list):
                 raise _malformed(field, expression,
-                                 f'"and" takes lists, not {json.dumps(item)}')
+                                 f'"and" takes lists, not {limits.quote(item)}')
             _collect(field, item, found)
         return
     if isinstance(head, list):  # a bare list of comparisons: an implicit "and"
@@ -116,6 +130,8 @@ def _comparison(field, expression):
         raise _malformed(field, expression,
                          'a comparison is ["<op>", "$<name>", "<value>"]')
     op, name, value = expression
+    if not isinstance(op, str):
+        raise _malformed(field, expression, 'the operator must be a string')
     op = ALIASES.get(op, op)
     if op not in OPERATORS:
         raise _malformed(field, expression,
@@ -137,12 +153,26 @@ def _comparison(field, expression):
                          'the value must be a string or a number')
     if name in NUMERIC_FIELDS and as_number(value) is None:
         raise _malformed(field, expression,
-                         f'{name} is a number and {json.dumps(value)} is not')
+                         f'{name} is a number and {limits.quote(value)} is not')
     return Requirement(op, name, value)
 
 
+def _list_depth_exceeds(value, limit):
+    """Whether the already-decoded ``value`` nests lists deeper than ``limit``
+    (iteratively: the value itself may be nested thousands of levels)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children
+                       if isinstance(child, (list, dict)))
+    return False
+
+
 def _malformed(field, value, reason):
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = limits.quote(value)
     return exceptions.MalformedRequirements(
         f'Malformed requirements in {field}: {text}: {reason}')
 

@@ -20,6 +20,7 @@ import uuid
 from oslo_utils import uuidutils
 
 from climate import exceptions
+from climate.common import limits
 from climate.conf.virtual_instance import ON_END_ACTIONS
 
 BEFORE_END_ACTIONS = ('default', 'snapshot')
@@ -96,7 +97,8 @@ def _refuse_unknown(values):
 def _server_id(value):
     if not isinstance(value, str) or not uuidutils.is_uuid_like(value.strip()):
         raise exceptions.InvalidInput(
-            f'resource_id must be the UUID of a Nova server, not {value!r}')
+            f'resource_id must be the UUID of a Nova server, not '
+            f'{limits.short_repr(value)}')
     return str(uuid.UUID(value.strip()))
 
 
@@ -105,7 +107,8 @@ def _on_end(value, default):
         return default
     if value not in ON_END_ACTIONS:
         raise exceptions.InvalidInput(
-            f'on_end must be one of {", ".join(ON_END_ACTIONS)}, not {value!r}')
+            f'on_end must be one of {", ".join(ON_END_ACTIONS)}, '
+            f'not {limits.short_repr(value)}')
     return value
 
 
@@ -114,5 +117,6 @@ def _before_end(value):
         return 'default'
     if value not in BEFORE_END_ACTIONS:
         raise exceptions.InvalidInput(
-            f'before_end must be one of {", ".join(BEFORE_END_ACTIONS)}, not {value!r}')
+            f'before_end must be one of {", ".join(BEFORE_END_ACTIONS)}, '
+            f'not {limits.short_repr(value)}')
     return value

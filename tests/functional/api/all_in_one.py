@@ -30,7 +30,7 @@ class AllInOne:
                       'hypervisors = compute-1:id=1, compute-2:id=2, compute-3:id=3\n')
 
     def __init__(self, tmp_path, plugins=('dummy.plugin', HOST_PLUGIN),
-                 compute_config=MEMORY_COMPUTE):
+                 compute_config=MEMORY_COMPUTE, extra_config=''):
         self.tmp_path = tmp_path
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}/v1'
@@ -46,7 +46,7 @@ plugins = {', '.join(plugins)}
 max_poll_interval = 2
 [oslo_messaging_notifications]
 driver = noop
-""")
+{extra_config}""")
         self.env = plugin_dist.environ(tmp_path / 'entry-points')
         self.process = None
 

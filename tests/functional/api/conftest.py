@@ -43,7 +43,8 @@ def make_conf(files=(), **overrides):
 
 
 class LiveServer:
-    """The API's own threaded server on a free port of 127.0.0.1."""
+    """The API's own server (waitress, as climate-api runs it) on a free port of
+    127.0.0.1."""
 
     def __init__(self, app):
         self.httpd = api_server.make_server(app, '127.0.0.1', 0)

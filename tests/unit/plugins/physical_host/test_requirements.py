@@ -71,3 +71,26 @@ def test_names_and_capability_names():
     parsed = reqs.parse('f', '["and", [">", "$vcpus", "2"], ["==", "$gpu", "x"]]')
     assert reqs.names(parsed) == {'vcpus', 'gpu'}
     assert reqs.capability_names(parsed) == {'gpu'}
+
+
+@pytest.mark.parametrize('hostile, fragment', [
+    ('[' * 900 + ']' * 900, 'nests more than 8 levels deep'),
+    ('[' * 10000 + ']' * 10000, 'longer than 4096 characters'),
+    ('["==", "$gpu", "' + 'x' * 5000 + '"]', 'longer than 4096 characters'),
+    ('[{}, "$gpu", "true"]', 'the operator must be a string'),
+    ('[["==", "$gpu", "1"], [{}, "$gpu", "1"]]', 'the operator must be a string'),
+])
+def test_hostile_requirements_are_a_short_400(hostile, fragment):
+    with pytest.raises(exceptions.MalformedRequirements) as err:
+        reqs.parse('resource_properties', hostile)
+    assert fragment in err.value.message
+    assert len(err.value.message) < 400
+
+
+def test_an_already_decoded_deep_list_is_refused_without_recursion():
+    deep = []
+    for _ in range(10000):
+        deep = [deep]
+    with pytest.raises(exceptions.MalformedRequirements) as err:
+        reqs.parse('hypervisor_properties', deep)
+    assert 'nests more than 8 levels deep' in err.value.message
