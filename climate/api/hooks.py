@@ -22,7 +22,7 @@ class ContextHook(hooks.PecanHook):
     def on_route(self, state):
         request = state.request
         validation.check_text([request.path_info, *request.GET.keys(),
-                                 *request.GET.values()], 'the URL')
+                               *request.GET.values()], 'the URL')
         # Before Pecan reads a JSON body itself (an unknown charset would crash it).
         validation.check_charset(request)
         validation.check_body(request, self.max_json_depth)

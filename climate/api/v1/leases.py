@@ -62,6 +62,9 @@ class LeaseController:
         self.lease_id = lease_id
 
     def _lease(self, rule):
+        # Only a canonical UUID names a lease: no alias through spaces or case.
+        if not _LEASE_ID.fullmatch(self.lease_id):
+            raise exceptions.LeaseNotFound(lease_id=limits.quote(self.lease_id, 64))
         lease = common.manager().get_lease(common.context(), self.lease_id)
         common.authorize(rule, _target(lease))
         return lease
@@ -139,7 +142,4 @@ class LeasesController:
 
     @pecan.expose()
     def _lookup(self, lease_id, *remainder):
-        # Only a canonical UUID names a lease: no alias through spaces or case.
-        if not _LEASE_ID.fullmatch(lease_id):
-            raise exceptions.LeaseNotFound(lease_id=limits.quote(lease_id, 64))
         return LeaseController(lease_id), remainder
