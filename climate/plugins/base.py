@@ -103,3 +103,12 @@ class ResourcePlugin(abc.ABC):
     def details(self, context, reservations):
         """Extra output fields of each reservation: ``{reservation_id: {...}}``."""
         return {}
+
+    def usages(self, context, reservation_ids):
+        """What each reservation holds while its lease runs, for quotas:
+        ``{reservation_id: {resource_name: amount}}`` (inside a transaction).
+
+        Resource names are the quota's (``hosts``, ``vcpus``, ``memory_mb``...); a
+        reservation missing from the answer holds nothing that is counted.
+        """
+        return {}

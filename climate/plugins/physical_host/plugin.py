@@ -41,6 +41,7 @@ from climate.db import host_allocations
 from climate.db import host_reservations
 from climate.db import host_search
 from climate.db import hosts as host_db
+from climate.db import project_usage
 from climate.plugins import base
 from climate.plugins.physical_host import admin
 from climate.plugins.physical_host import pools
@@ -184,6 +185,11 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
             # undone update had added leave it.
             self.pools.hold_exactly(reservation['id'], lease['project_id'],
                                     self._service_hosts(context, reservation['id']))
+
+    def usages(self, context, reservation_ids):
+        """Whole hosts: ``{'hosts': n}`` for each reservation (usage policy)."""
+        return {reservation_id: {'hosts': count} for reservation_id, count in
+                project_usage.hosts_per_reservation(context, reservation_ids).items()}
 
     def details(self, context, reservations):
         ids = [r.id for r in reservations]
