@@ -93,6 +93,11 @@ enforcement_opts = [
                      '(held at any instant), host_hours (per usage_period), and the '
                      'resources other plugins report (vcpus, memory_mb, vcpu_hours...). '
                      'A resource not listed is unlimited; -1 too.'),
+    cfg.ListOpt('quota_resources',
+                default=['hosts', 'host_hours'],
+                help='QuotaFilter with quota_driver=unified_limits: the resources '
+                     'whose limits are read from Keystone (register a limit for each: '
+                     'oslo.limit counts a resource with no registered limit as 0).'),
     cfg.StrOpt('usage_period',
                default='month',
                choices=['day', 'week', 'month'],

@@ -80,11 +80,12 @@ def held(context, project_id, start, end, exclude_lease_id=None):
 
 
 def overlapping_leases(context, project_id, start, end):
-    """Ids of the project's unfinished leases whose window overlaps ``[start, end)``."""
-    return list(context.session.execute(
-        sa.select(LEASES.c.id).where(
+    """``(id, start, end)`` of the project's unfinished leases overlapping
+    ``[start, end)``."""
+    return [tuple(row) for row in context.session.execute(
+        sa.select(LEASES.c.id, LEASES.c.start_date, LEASES.c.end_date).where(
             LEASES.c.project_id == project_id, LEASES.c.status.notin_(_DONE),
-            LEASES.c.start_date < end, LEASES.c.end_date > start)).scalars())
+            LEASES.c.start_date < end, LEASES.c.end_date > start))]
 
 
 def hosts_per_reservation(context, reservation_ids):

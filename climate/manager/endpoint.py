@@ -1,5 +1,6 @@
-"""The manager's RPC endpoint: version 1.1 of the API ``climate.manager.rpcapi`` calls
-(1.1: ``create_lease`` takes an optional ``idempotency_key``).
+"""The manager's RPC endpoint: version 1.2 of the API ``climate.manager.rpcapi`` calls
+(1.1: ``create_lease`` takes an optional ``idempotency_key``; 1.2: ``check_lease``
+and ``get_usage``, usage policy).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -50,7 +51,7 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, service, engine, plugins):
         self.service = service
@@ -61,6 +62,15 @@ class ManagerEndpoint:
     @_request
     def create_lease(self, ctxt, values, idempotency_key=None):
         return self.service.create_lease(ctxt, values, idempotency_key=idempotency_key)
+
+    @_answers
+    @_request
+    def check_lease(self, ctxt, values):
+        return self.service.check_lease(ctxt, values)
+
+    @_answers
+    def get_usage(self, ctxt, project_id, start, end):
+        return self.service.get_usage(ctxt, project_id, start, end)
 
     @_answers
     def get_lease(self, ctxt, lease_id):
