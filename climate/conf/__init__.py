@@ -12,8 +12,8 @@ from climate.conf import api
 from climate.conf import compute
 from climate.conf import compute_memory
 from climate.conf import database
-from climate.conf import enforcement
 from climate.conf import dummy_plugin
+from climate.conf import enforcement
 from climate.conf import manager
 from climate.conf import notifications
 from climate.conf import nova

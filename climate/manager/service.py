@@ -14,6 +14,7 @@ restores its rows and makes Nova follow them back); a failed event is retried, a
 only an event that failed for good makes the lease ERROR.
 """
 
+import datetime
 import time
 
 from oslo_db import exception as db_exc
@@ -31,9 +32,9 @@ from climate.db import leases as lease_db
 from climate.db import models
 from climate.db import retry
 from climate.manager import lease_request
-from climate.manager.enforcement import policy as usage_policy
 from climate.manager import trusts
 from climate.manager import views
+from climate.manager.enforcement import policy as usage_policy
 
 LOG = logging.getLogger(__name__)
 L = states.Lease
@@ -44,6 +45,8 @@ E = states.Event
 # creating the lease, and between two looks.
 IN_FLIGHT_WAIT = 10
 IN_FLIGHT_POLL = 0.2
+#: The window ``get_usage`` reports on when the caller gives no end.
+USAGE_WINDOW = datetime.timedelta(days=30)
 
 
 class LeaseService:
@@ -250,10 +253,11 @@ class LeaseService:
         except _DryRun:
             pass
 
-    def get_usage(self, context, project_id, start, end):
-        """``project_id``'s usage and limits over ``[start, end)`` (dates as text)."""
-        start = lease_request.parse_date('start', start)
-        end = lease_request.parse_date('end', end)
+    def get_usage(self, context, project_id, start=None, end=None):
+        """``project_id``'s usage and limits over ``[start, end)`` (dates as text;
+        by default from now, for :data:`USAGE_WINDOW`)."""
+        start = lease_request.parse_date('start', start or 'now')
+        end = lease_request.parse_date('end', end) if end else start + USAGE_WINDOW
         if end <= start:
             raise exceptions.InvalidInput('End date must be later than start date.')
         with db_api.reader.using(context):

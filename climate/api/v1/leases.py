@@ -22,6 +22,7 @@ from climate import exceptions
 from climate.api import validation
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
+from climate.api.v1 import usage
 from climate.common import idempotency
 
 LIST_FILTERS = ('status', 'name', 'marker', 'sort_key', 'sort_dir')
@@ -87,7 +88,9 @@ class LeaseController:
 
 
 class LeasesController:
-    """The collection: ``/v1/leases``."""
+    """The collection: ``/v1/leases`` (and ``/v1/leases/check``, usage policy)."""
+
+    check = usage.LeaseCheckController()
 
     @common.resource()
     def index(self):

@@ -6,12 +6,14 @@ from climate.api import versions
 from climate.api.v1 import common
 from climate.api.v1 import hosts
 from climate.api.v1 import leases
+from climate.api.v1 import usage
 
 
 class V1Controller:
-    """``/v1``: ``leases`` and ``os-hosts``."""
+    """``/v1``: ``leases``, ``os-hosts`` and ``usage``."""
 
     leases = leases.LeasesController()
+    usage = usage.UsageController()
 
     @common.resource()
     def index(self):

@@ -18,10 +18,11 @@ two from the ``[nova]`` account's settings, null when unset); a lease carries it
 UTC) and ``reservations`` (the request's fields; for a stored lease, each
 reservation as ``GET /v1/leases/{id}`` shows it, with its ``id``), and once stored
 its ``id``. Unlike Blazar, no candidate ``allocations`` are sent: Climate chooses
-hosts inside the claim's transaction, after this check. The service answers ``204`` to accept; ``403`` refuses, with the
-optional ``{"message": ...}`` shown to the user. Any other answer refuses with a
-generic message; a service that cannot be reached, times out or answers 5xx makes
-the request a 503 (nothing changed; try again), where Blazar answers 400.
+hosts inside the claim's transaction, after this check. The service answers ``204``
+to accept; ``403`` refuses, with the optional ``{"message": ...}`` shown to the
+user. Any other answer refuses with a generic message; a service that cannot be
+reached, times out or answers 5xx makes the request a 503 (nothing changed; try
+again), where Blazar answers 400.
 """
 
 import json

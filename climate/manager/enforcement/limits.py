@@ -33,7 +33,7 @@ class UnifiedLimits:
         self.options = conf.enforcement
 
     def get(self, project_id):
-        from oslo_limit import limit     # only a Keystone deployment needs it
+        from oslo_limit import limit  # only a Keystone deployment needs it
         names = list(self.options.quota_resources)
         if not names:
             return {}

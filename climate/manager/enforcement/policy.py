@@ -12,8 +12,8 @@ configuration reload.
 from oslo_log import log as logging
 
 from climate.db import project_usage
-from climate.manager.enforcement import external_service
 from climate.manager.enforcement import extension_window
+from climate.manager.enforcement import external_service
 from climate.manager.enforcement import max_concurrent_leases
 from climate.manager.enforcement import max_lead_time
 from climate.manager.enforcement import max_lease_duration
