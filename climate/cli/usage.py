@@ -12,7 +12,7 @@ class ShowUsage(lister.Lister):
     """Show what a project holds over a window, beside its limits.
 
     One row per resource held at any instant (its peak in the window), and one row per
-    period for the *_hours resources.
+    period for the hours resources (host_hours...).
     """
 
     def get_parser(self, prog_name):

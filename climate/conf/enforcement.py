@@ -101,7 +101,7 @@ enforcement_opts = [
     cfg.StrOpt('usage_period',
                default='month',
                choices=['day', 'week', 'month'],
-               help='QuotaFilter: calendar period (UTC) over which *_hours limits '
+               help='QuotaFilter: calendar period (UTC) over which the hours limits '
                     'count (a lease spanning two periods counts in each).'),
 ]
 
