@@ -456,6 +456,9 @@ class LeaseService:
                                 reason=f'delete failed: {exc}')
             raise _answer(exc, lease_id, 'deleted') from exc
         self._remove(context, lease, view)
+        if previous != L.TERMINATED:
+            # As in Blazar: a lease deleted before its end has ended too.
+            self.policy.on_end(context, lease)
 
     def _finish_delete(self, context, lease_id):
         """Finish a delete a dead manager left; raises on failure, leaving the lease

@@ -141,3 +141,16 @@ def test_on_end_is_notified_when_a_lease_ends(hosts_env, policy_service):
     assert body['context']['project_id'] == 'p1'
     wait_for(lambda: env.service.get_lease(env.ctx, lease['id'])['status'] ==
              'TERMINATED', timeout=10)
+
+
+def test_on_end_is_notified_when_a_lease_is_deleted_before_its_end(hosts_env,
+                                                                   policy_service):
+    env, svc = hosts_env, policy_service
+    env.enroll_many(1)
+    enforce(env, 'ExternalServiceFilter', external_service_base_endpoint=svc.url)
+    start = future()
+    lease = env.create(start, start + HOUR)
+    env.service.delete_lease(env.ctx, lease['id'])
+    assert [c[0] for c in svc.calls] == ['/check-create', '/on-end']
+    assert svc.calls[-1][2]['lease']['id'] == lease['id']
+    assert svc.calls[-1][2]['lease']['end_date'] == (start + HOUR).isoformat()
