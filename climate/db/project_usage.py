@@ -64,18 +64,13 @@ def lock(context, project_id):
         raise exceptions.ClaimConflict(what=f'usage of project {project_id}') from None
 
 
-def held(context, project_id, start, end, exclude_lease_id=None):
+def held(context, project_id, start, end):
     """The project's live reservations whose lease window overlaps ``[start, end)``."""
     query = (sa.select(LEASES.c.id, RESERVATIONS.c.id, RESERVATIONS.c.resource_type,
                        LEASES.c.start_date, LEASES.c.end_date)
              .select_from(LEASES.join(RESERVATIONS,
                                       RESERVATIONS.c.lease_id == LEASES.c.id))
-             .where(LEASES.c.project_id == project_id,
-                    LEASES.c.status.notin_(_DONE),
-                    RESERVATIONS.c.status != states.Reservation.DELETED,
-                    LEASES.c.start_date < end, LEASES.c.end_date > start))
-    if exclude_lease_id is not None:
-        query = query.where(LEASES.c.id != exclude_lease_id)
+             .where(*_live(project_id, start, end)))
     return [HeldReservation(*row) for row in context.session.execute(query)]
 
 
@@ -88,12 +83,21 @@ def overlapping_leases(context, project_id, start, end):
             LEASES.c.start_date < end, LEASES.c.end_date > start))]
 
 
-def hosts_per_reservation(context, reservation_ids):
-    """``{reservation_id: number of hosts allocated}`` (host allocations)."""
-    if not reservation_ids:
-        return {}
+def hosts_held(context, project_id, start, end):
+    """``{reservation_id: number of hosts allocated}`` for the project's live
+    reservations whose lease overlaps ``[start, end)`` (one grouped query)."""
     rows = context.session.execute(
         sa.select(ALLOCATIONS.c.reservation_id, sa.func.count())
-        .where(ALLOCATIONS.c.reservation_id.in_(sorted(reservation_ids)))
+        .select_from(ALLOCATIONS
+                     .join(RESERVATIONS, ALLOCATIONS.c.reservation_id == RESERVATIONS.c.id)
+                     .join(LEASES, RESERVATIONS.c.lease_id == LEASES.c.id))
+        .where(*_live(project_id, start, end))
         .group_by(ALLOCATIONS.c.reservation_id))
     return {reservation_id: count for reservation_id, count in rows}
+
+
+def _live(project_id, start, end):
+    """The project's unfinished leases and live reservations overlapping the window."""
+    return (LEASES.c.project_id == project_id, LEASES.c.status.notin_(_DONE),
+            RESERVATIONS.c.status != states.Reservation.DELETED,
+            LEASES.c.start_date < end, LEASES.c.end_date > start)

@@ -104,8 +104,9 @@ class ResourcePlugin(abc.ABC):
         """Extra output fields of each reservation: ``{reservation_id: {...}}``."""
         return {}
 
-    def usages(self, context, reservation_ids):
-        """What each reservation holds while its lease runs, for quotas:
+    def usages(self, context, project_id, start, end):
+        """What this plugin's reservations of ``project_id`` whose lease overlaps
+        ``[start, end)`` hold while their lease runs, for quotas:
         ``{reservation_id: {resource_name: amount}}`` (inside a transaction).
 
         Resource names are the quota's (``hosts``, ``vcpus``, ``memory_mb``...); a

@@ -40,18 +40,23 @@ class QuotaFilter(base.Filter):
             return
         start, end = lease['start_date'], lease['end_date']
         spans = usage.periods(start, end, self.options.usage_period)
-        items = usage.holdings(context, self.plugins, project_id,
-                               min(start, spans[0][0]), max(end, spans[-1][1]))
+        if any(name.endswith(usage.HOURS_SUFFIX) for name in limits):
+            # Hours count over whole periods: read what the project holds in them.
+            items = usage.holdings(context, self.plugins, project_id,
+                                   spans[0][0], spans[-1][1])
+        else:
+            items = usage.holdings(context, self.plugins, project_id, start, end)
         mine = [i for i in items if i.lease_id == lease['id']]
         others = [i for i in items if i.lease_id != lease['id']]
         requested = usage.peak(mine, start, end)
         held = usage.peak(others, start, end)
+        totals = usage.peak(items, start, end)
         for name, limit in sorted(limits.items()):
             if name.endswith(usage.HOURS_SUFFIX):
                 self._check_hours(name, limit, project_id, mine, others, spans)
                 continue
             wanted = requested.get(name, 0)
-            total = usage.peak(items, start, end).get(name, 0)
+            total = totals.get(name, 0)
             if wanted and total > limit:
                 base.refuse(
                     self.name,
@@ -83,8 +88,7 @@ def report(conf, plugins, context, project_id, start, end):
     """The project's usage and limits over ``[start, end)`` (``GET /v1/usage``)."""
     limits = limits_mod.driver(conf).get(project_id)
     spans = usage.periods(start, end, conf.enforcement.usage_period)
-    items = usage.holdings(context, plugins, project_id,
-                           min(start, spans[0][0]), max(end, spans[-1][1]))
+    items = usage.holdings(context, plugins, project_id, spans[0][0], spans[-1][1])
     peaks = usage.peak(items, start, end)
     resources = {name: {'usage': amount, 'limit': limits.get(name)}
                  for name, amount in peaks.items()}

@@ -34,14 +34,11 @@ class Holding:
 def holdings(context, plugins, project_id, start, end):
     """The project's :class:`Holding` overlapping ``[start, end)`` (in a transaction)."""
     held = project_usage.held(context, project_id, start, end)
-    by_type = collections.defaultdict(list)
-    for item in held:
-        by_type[item.resource_type].append(item.reservation_id)
     amounts = {}
-    for resource_type, ids in by_type.items():
+    for resource_type in {item.resource_type for item in held}:
         plugin = plugins.get(resource_type)
         if plugin is not None:
-            amounts.update(plugin.usages(context, ids))
+            amounts.update(plugin.usages(context, project_id, start, end))
     return [Holding(item.lease_id, item.start, item.end,
                     amounts.get(item.reservation_id, {})) for item in held]
 

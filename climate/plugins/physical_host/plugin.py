@@ -186,10 +186,10 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
             self.pools.hold_exactly(reservation['id'], lease['project_id'],
                                     self._service_hosts(context, reservation['id']))
 
-    def usages(self, context, reservation_ids):
+    def usages(self, context, project_id, start, end):
         """Whole hosts: ``{'hosts': n}`` for each reservation (usage policy)."""
         return {reservation_id: {'hosts': count} for reservation_id, count in
-                project_usage.hosts_per_reservation(context, reservation_ids).items()}
+                project_usage.hosts_held(context, project_id, start, end).items()}
 
     def details(self, context, reservations):
         ids = [r.id for r in reservations]
