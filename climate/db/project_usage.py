@@ -15,15 +15,13 @@ The reads return plain tuples; the quota arithmetic is the manager's
 (``climate.manager.enforcement.quota``).
 """
 
-import dataclasses
-import datetime
-
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from climate import exceptions
 from climate.common import states
 from climate.db import models
+from climate.db import types
 
 LOCKS = models.ProjectUsageLock.__table__
 LEASES = models.Lease.__table__
@@ -32,17 +30,6 @@ ALLOCATIONS = models.ComputeHostAllocation.__table__
 
 #: Leases that hold nothing any more.
 _DONE = (states.Lease.TERMINATED,)
-
-
-@dataclasses.dataclass(frozen=True)
-class HeldReservation:
-    """A reservation of the project that overlaps the window asked about."""
-
-    lease_id: str
-    reservation_id: str
-    resource_type: str
-    start: datetime.datetime
-    end: datetime.datetime
 
 
 def lock(context, project_id):
@@ -64,16 +51,6 @@ def lock(context, project_id):
         raise exceptions.ClaimConflict(what=f'usage of project {project_id}') from None
 
 
-def held(context, project_id, start, end):
-    """The project's live reservations whose lease window overlaps ``[start, end)``."""
-    query = (sa.select(LEASES.c.id, RESERVATIONS.c.id, RESERVATIONS.c.resource_type,
-                       LEASES.c.start_date, LEASES.c.end_date)
-             .select_from(LEASES.join(RESERVATIONS,
-                                      RESERVATIONS.c.lease_id == LEASES.c.id))
-             .where(*_live(project_id, start, end)))
-    return [HeldReservation(*row) for row in context.session.execute(query)]
-
-
 def overlapping_leases(context, project_id, start, end):
     """``(id, start, end)`` of the project's unfinished leases overlapping
     ``[start, end)``."""
@@ -84,16 +61,56 @@ def overlapping_leases(context, project_id, start, end):
 
 
 def hosts_held(context, project_id, start, end):
-    """``{reservation_id: number of hosts allocated}`` for the project's live
-    reservations whose lease overlaps ``[start, end)`` (one grouped query)."""
-    rows = context.session.execute(
-        sa.select(ALLOCATIONS.c.reservation_id, sa.func.count())
+    """``(lease_id, lease start, lease end, hosts)`` for each of the project's live
+    host reservations whose lease overlaps ``[start, end)`` (one grouped query)."""
+    return [tuple(row) for row in context.session.execute(
+        sa.select(LEASES.c.id, LEASES.c.start_date, LEASES.c.end_date, sa.func.count())
         .select_from(ALLOCATIONS
                      .join(RESERVATIONS, ALLOCATIONS.c.reservation_id == RESERVATIONS.c.id)
                      .join(LEASES, RESERVATIONS.c.lease_id == LEASES.c.id))
         .where(*_live(project_id, start, end))
-        .group_by(ALLOCATIONS.c.reservation_id))
-    return {reservation_id: count for reservation_id, count in rows}
+        .group_by(RESERVATIONS.c.id, LEASES.c.id, LEASES.c.start_date,
+                  LEASES.c.end_date))]
+
+
+def host_hours(context, project_id, start, end, exclude_lease_id=None):
+    """Host × hours the project's live host reservations hold inside ``[start, end)``
+    (one aggregate: each allocation row is one host over its lease's window)."""
+    a = ALLOCATIONS.c
+    begin = _greatest(context, a.start_date, sa.bindparam('p_start', start,
+                                                            type_=types.UTCDateTime()))
+    finish = _least(context, a.end_date, sa.bindparam('p_end', end,
+                                                      type_=types.UTCDateTime()))
+    query = (sa.select(sa.func.sum(_seconds(context, begin, finish)))
+             .select_from(ALLOCATIONS
+                          .join(RESERVATIONS, a.reservation_id == RESERVATIONS.c.id)
+                          .join(LEASES, RESERVATIONS.c.lease_id == LEASES.c.id))
+             .where(*_live(project_id, start, end)))
+    if exclude_lease_id is not None:
+        query = query.where(LEASES.c.id != exclude_lease_id)
+    return float(context.session.execute(query).scalar() or 0) / 3600
+
+
+def _dialect(context):
+    return context.session.get_bind().dialect.name
+
+
+def _greatest(context, *args):
+    return (sa.func.max if _dialect(context) == 'sqlite' else sa.func.greatest)(*args)
+
+
+def _least(context, *args):
+    return (sa.func.min if _dialect(context) == 'sqlite' else sa.func.least)(*args)
+
+
+def _seconds(context, begin, finish):
+    """Seconds from ``begin`` to ``finish`` (two datetimes) in the backend's SQL."""
+    name = _dialect(context)
+    if name == 'mysql':
+        return sa.func.timestampdiff(sa.text('MICROSECOND'), begin, finish) / 1000000.0
+    if name == 'postgresql':
+        return sa.extract('epoch', finish - begin)
+    return (sa.func.julianday(finish) - sa.func.julianday(begin)) * 86400.0
 
 
 def _live(project_id, start, end):

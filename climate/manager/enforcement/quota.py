@@ -40,12 +40,7 @@ class QuotaFilter(base.Filter):
             return
         start, end = lease['start_date'], lease['end_date']
         spans = usage.periods(start, end, self.options.usage_period)
-        if any(name.endswith(usage.HOURS_SUFFIX) for name in limits):
-            # Hours count over whole periods: read what the project holds in them.
-            items = usage.holdings(context, self.plugins, project_id,
-                                   spans[0][0], spans[-1][1])
-        else:
-            items = usage.holdings(context, self.plugins, project_id, start, end)
+        items = usage.holdings(context, self.plugins, project_id, start, end)
         mine = [i for i in items if i.lease_id == lease['id']]
         others = [i for i in items if i.lease_id != lease['id']]
         requested = usage.peak(mine, start, end)
@@ -53,7 +48,7 @@ class QuotaFilter(base.Filter):
         totals = usage.peak(items, start, end)
         for name, limit in sorted(limits.items()):
             if name.endswith(usage.HOURS_SUFFIX):
-                self._check_hours(name, limit, project_id, mine, others, spans)
+                self._check_hours(context, name, limit, lease, mine, spans)
                 continue
             wanted = requested.get(name, 0)
             total = totals.get(name, 0)
@@ -68,11 +63,15 @@ class QuotaFilter(base.Filter):
                     usage=held.get(name, 0), start=timeutils.format_date(start),
                     end=timeutils.format_date(end))
 
-    def _check_hours(self, name, limit, project_id, mine, others, spans):
+    def _check_hours(self, context, name, limit, lease, mine, spans):
+        project_id = lease['project_id']
         for span in spans:
             wanted = usage.hours(mine, span).get(name, 0)
-            used = usage.hours(others, span).get(name, 0)
-            if wanted and wanted + used > limit:
+            if not wanted:
+                continue
+            used = usage.hours_used(context, self.plugins, project_id, span,
+                                    exclude_lease_id=lease['id']).get(name, 0)
+            if wanted + used > limit:
                 begin, finish = (timeutils.format_date(t) for t in span)
                 base.refuse(
                     self.name,
@@ -88,11 +87,12 @@ def report(conf, plugins, context, project_id, start, end):
     """The project's usage and limits over ``[start, end)`` (``GET /v1/usage``)."""
     limits = limits_mod.driver(conf).get(project_id)
     spans = usage.periods(start, end, conf.enforcement.usage_period)
-    items = usage.holdings(context, plugins, project_id, spans[0][0], spans[-1][1])
+    items = usage.holdings(context, plugins, project_id, start, end)
     peaks = usage.peak(items, start, end)
     resources = {name: {'usage': amount, 'limit': limits.get(name)}
                  for name, amount in peaks.items()}
-    per_period = [(span, usage.hours(items, span)) for span in spans]
+    per_period = [(span, usage.hours_used(context, plugins, project_id, span))
+                  for span in spans]
     names = {n for _s, h in per_period for n in h} | \
         {n for n in limits if n.endswith(usage.HOURS_SUFFIX)}
     for name in limits:

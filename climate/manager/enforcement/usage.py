@@ -15,8 +15,6 @@ import dataclasses
 import datetime
 from typing import Dict
 
-from climate.db import project_usage
-
 HOUR = datetime.timedelta(hours=1)
 HOURS_SUFFIX = '_hours'
 
@@ -32,15 +30,10 @@ class Holding:
 
 
 def holdings(context, plugins, project_id, start, end):
-    """The project's :class:`Holding` overlapping ``[start, end)`` (in a transaction)."""
-    held = project_usage.held(context, project_id, start, end)
-    amounts = {}
-    for resource_type in {item.resource_type for item in held}:
-        plugin = plugins.get(resource_type)
-        if plugin is not None:
-            amounts.update(plugin.usages(context, project_id, start, end))
-    return [Holding(item.lease_id, item.start, item.end,
-                    amounts.get(item.reservation_id, {})) for item in held]
+    """The project's :class:`Holding` overlapping ``[start, end)`` (in a transaction),
+    as each plugin reports them."""
+    return [Holding(*item) for plugin in plugins.values()
+            for item in plugin.usages(context, project_id, start, end)]
 
 
 def peak(items, start, end):
@@ -85,6 +78,17 @@ def periods(start, end, kind):
         found.append((begin, finish))
         begin, finish = period_bounds(finish, kind)
     return found
+
+
+def hours_used(context, plugins, project_id, period, exclude_lease_id=None):
+    """``{resource_hours: total}`` the project holds inside ``period``, summed by
+    each plugin in SQL, without the lease ``exclude_lease_id``."""
+    totals = collections.defaultdict(float)
+    for plugin in plugins.values():
+        for name, amount in plugin.hours_used(context, project_id, period[0], period[1],
+                                              exclude_lease_id).items():
+            totals[name] += amount
+    return dict(totals)
 
 
 def hours(items, period):

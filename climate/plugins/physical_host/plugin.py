@@ -188,8 +188,13 @@ class PhysicalHostPlugin(admin.HostAdmin, base.ResourcePlugin):
 
     def usages(self, context, project_id, start, end):
         """Whole hosts: ``{'hosts': n}`` for each reservation (usage policy)."""
-        return {reservation_id: {'hosts': count} for reservation_id, count in
-                project_usage.hosts_held(context, project_id, start, end).items()}
+        return [(lease_id, begin, finish, {'hosts': count})
+                for lease_id, begin, finish, count in
+                project_usage.hosts_held(context, project_id, start, end)]
+
+    def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
+        return {'host_hours': project_usage.host_hours(context, project_id, start, end,
+                                                       exclude_lease_id)}
 
     def details(self, context, reservations):
         ids = [r.id for r in reservations]
