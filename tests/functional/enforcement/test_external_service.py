@@ -19,6 +19,11 @@ from tests.functional.plugins.physical_host.conftest import wait_for
 from tests.functional.plugins.physical_host.test_lifecycle import seconds
 
 
+# What is checked here is HTTP, not SQL: one real backend is enough (the rules that
+# count in SQL run on every backend in test_rules and test_quotas).
+pytestmark = pytest.mark.parametrize('database', ['mysql'], indirect=True)
+
+
 class PolicyService(http.server.ThreadingHTTPServer):
     """Records every POST; answers 204, or 403 with a message when ``deny``."""
 
