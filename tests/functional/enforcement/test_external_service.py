@@ -18,7 +18,6 @@ from tests.functional.plugins.physical_host.conftest import future
 from tests.functional.plugins.physical_host.conftest import wait_for
 from tests.functional.plugins.physical_host.test_lifecycle import seconds
 
-
 # What is checked here is HTTP, not SQL: one real backend is enough (the rules that
 # count in SQL run on every backend in test_rules and test_quotas).
 pytestmark = pytest.mark.parametrize('database', ['mysql'], indirect=True)
