@@ -71,6 +71,16 @@ class PolicyNotAuthorized(NotAuthorized):
     msg_fmt = "Policy doesn't allow %(action)s to be performed"
 
 
+class UsageLimitExceeded(NotAuthorized):
+    """A usage-policy rule (``climate.manager.enforcement``) refused the lease.
+
+    ``rule`` names the filter; ``details`` (optional) holds what the API shows beside
+    the message: for a quota, the limit, the request and the project's usage.
+    """
+
+    msg_fmt = '%(reason)s'
+
+
 class NotFound(ClimateException):
     code = 404
     msg_fmt = 'Object with %(object)s not found'
@@ -128,6 +138,13 @@ class DatabaseUnavailable(ClimateException):
 
     code = 503
     msg_fmt = 'The database is unavailable; try again later: %(reason)s'
+
+
+class PolicyServiceUnavailable(ClimateException):
+    """The external usage-policy service could not be asked; nothing was changed."""
+
+    code = 503
+    msg_fmt = 'The usage policy service is unavailable; try again later: %(reason)s'
 
 
 # 500 -----------------------------------------------------------------------------------

@@ -56,7 +56,9 @@ def from_exception(exc):
         if code >= 500:
             LOG.error('Request failed: %s: %s', type(exc).__name__, exc)
             return response(code, exc.message, INTERNAL if code == 500 else None)
-        return response(code, exc.message, code)
+        resp = response(code, exc.message, code)
+        _add_policy_details(resp, exc)
+        return resp
     if isinstance(exc, messaging.MessagingTimeout):
         LOG.error('The manager did not answer in time: %s', exc)
         return response(503, 'The lease manager did not answer in time; try again.')
@@ -64,6 +66,17 @@ def from_exception(exc):
         return from_http_exception(exc)
     LOG.exception('Unexpected error while handling a request')
     return response(500, 'Internal Server Error', INTERNAL)
+
+
+def _add_policy_details(resp, exc):
+    """A usage-policy refusal also names its rule and, for a quota, the numbers."""
+    if not isinstance(exc, exceptions.UsageLimitExceeded):
+        return
+    data = json.loads(resp.text)
+    data['rule'] = exc.kwargs.get('rule')
+    if exc.kwargs.get('details'):
+        data['details'] = exc.kwargs['details']
+    resp.text = json.dumps(data)
 
 
 HTTP_MESSAGES = {

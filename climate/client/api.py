@@ -62,6 +62,7 @@ class Client:
         self.allocations = AllocationManager(self)
         self.properties = PropertyManager(self)
         self.availability = AvailabilityManager(self)
+        self.usage = UsageManager(self)
 
     #: Attempts of a request that is safe to repeat (a create with its key).
     RETRY_ATTEMPTS = 3
@@ -250,6 +251,15 @@ class LeaseManager(_Manager):
                                    headers={'Idempotency-Key': key},
                                    retry=True)['lease']
 
+    def check(self, name, start, end, reservations, before_end=None):
+        """Whether :meth:`create` with these values would be accepted now
+        (``POST /v1/leases/check``): ``{"accepted": bool, ...}``; creates nothing."""
+        body = {'name': name, 'start_date': dates.to_api_date(start),
+                'end_date': dates.to_api_date(end), 'reservations': list(reservations)}
+        if before_end:
+            body['before_end_date'] = dates.to_api_date(before_end)
+        return self.client.request('POST', '/leases/check', body)['check']
+
     def update(self, lease_id, name=None, start=None, end=None, prolong_for=None,
                reduce_by=None, defer_by=None, advance_by=None, reservations=None,
                before_end=None):
@@ -404,3 +414,20 @@ class AvailabilityManager:
         if host_ids:
             params['host_id'] = ','.join(str(h) for h in host_ids)
         return self.client.request('GET', '/availability/busy', params=params)['busy']
+
+
+class UsageManager:
+    """``/v1/usage``: a project's usage and limits over a window."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def show(self, start=None, end=None, project_id=None):
+        params = {}
+        if start:
+            params['start'] = dates.to_api_date(start)
+        if end:
+            params['end'] = dates.to_api_date(end)
+        if project_id:
+            params['project_id'] = project_id
+        return self.client.request('GET', '/usage', params=params)['usage']

@@ -13,6 +13,7 @@ from climate.conf import compute
 from climate.conf import compute_memory
 from climate.conf import database
 from climate.conf import dummy_plugin
+from climate.conf import enforcement
 from climate.conf import manager
 from climate.conf import notifications
 from climate.conf import nova
@@ -23,7 +24,8 @@ from climate.conf import virtual_instance
 CONF = cfg.CONF
 
 ALL_MODULES = (paths, api, manager, notifications, database, compute, compute_memory,
-               nova, allocation, physical_host, virtual_instance, dummy_plugin)
+               nova, allocation, physical_host, virtual_instance, dummy_plugin,
+               enforcement)
 
 for _module in ALL_MODULES:
     _module.register_opts(CONF)

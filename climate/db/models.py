@@ -307,3 +307,14 @@ class IdempotencyKey(Base):
     lease_id = sa.Column(sa.String(36), nullable=False, index=True)
     created_at = sa.Column(UTCDateTime, nullable=False, default=timeutils.utcnow,
                            index=True)
+
+
+class ProjectUsageLock(Base):
+    """One row per project that usage policy has counted: ``generation`` is bumped by
+    every transaction that checks the project's quotas, which serializes them (see
+    :mod:`climate.db.project_usage`)."""
+
+    __tablename__ = 'project_usage_locks'
+
+    project_id = sa.Column(sa.String(255), primary_key=True)
+    generation = sa.Column(sa.Integer, nullable=False, default=0)

@@ -1,7 +1,7 @@
-"""The manager's RPC endpoint: version 1.3 of the API ``climate.manager.rpcapi`` calls
+"""The manager's RPC endpoint: version 1.4 of the API ``climate.manager.rpcapi`` calls
 (1.1: ``create_lease`` takes an optional ``idempotency_key``; 1.2: ``list_leases_page``,
 a page of leases already encoded as JSON text; 1.3: ``find_availability`` and
-``list_busy``).
+``list_busy``; 1.4: ``check_lease`` and ``get_usage``, usage policy).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -53,7 +53,7 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, service, engine, plugins):
         self.service = service
@@ -71,6 +71,15 @@ class ManagerEndpoint:
     @_request
     def create_lease(self, ctxt, values, idempotency_key=None):
         return self.service.create_lease(ctxt, values, idempotency_key=idempotency_key)
+
+    @_answers
+    @_request
+    def check_lease(self, ctxt, values):
+        return self.service.check_lease(ctxt, values)
+
+    @_answers
+    def get_usage(self, ctxt, project_id, start, end):
+        return self.service.get_usage(ctxt, project_id, start, end)
 
     @_answers
     def get_lease(self, ctxt, lease_id):

@@ -72,8 +72,8 @@ class LocalCaller:
 class ManagerAPI:
     """Client of the manager's RPC API, version :attr:`VERSION` (1.1 added
     ``create_lease``'s ``idempotency_key``, 1.2 ``list_leases_page``, 1.3
-    ``find_availability`` and ``list_busy``; a call needing them asks for that
-    version).
+    ``find_availability`` and ``list_busy``, 1.4 ``check_lease`` and ``get_usage``;
+    a call needing them asks for that version).
 
     ``local`` is the endpoint of a manager in this process: calls go to it directly
     (and :meth:`wake` wakes that manager's engine only). Without it, calls go over
@@ -112,6 +112,14 @@ class ManagerAPI:
             return self._prepare().call(ctxt, 'create_lease', values=values)
         return self._prepare(version='1.1').call(ctxt, 'create_lease', values=values,
                                                  idempotency_key=idempotency_key)
+
+    def check_lease(self, ctxt, values):
+        """Whether ``create_lease(values)`` would be accepted (creates nothing)."""
+        return self._prepare(version='1.4').call(ctxt, 'check_lease', values=values)
+
+    def get_usage(self, ctxt, project_id, start, end):
+        return self._prepare(version='1.4').call(ctxt, 'get_usage', project_id=project_id,
+                                                 start=start, end=end)
 
     def get_lease(self, ctxt, lease_id):
         return self._prepare().call(ctxt, 'get_lease', lease_id=lease_id)

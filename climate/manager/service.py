@@ -14,6 +14,7 @@ restores its rows and makes Nova follow them back); a failed event is retried, a
 only an event that failed for good makes the lease ERROR.
 """
 
+import datetime
 import json
 import threading
 import time
@@ -37,6 +38,7 @@ from climate.manager import earliest
 from climate.manager import lease_request
 from climate.manager import trusts
 from climate.manager import views
+from climate.manager.enforcement import policy as usage_policy
 
 LOG = logging.getLogger(__name__)
 L = states.Lease
@@ -55,6 +57,9 @@ IN_FLIGHT_POLL = 0.2
 # loaded machine) and memory came back within 20%; with 2 they took 14-21 s.
 LISTING_SLOTS = 4
 
+#: The window ``get_usage`` reports on when the caller gives no end.
+USAGE_WINDOW = datetime.timedelta(days=30)
+
 
 class LeaseService:
 
@@ -65,6 +70,7 @@ class LeaseService:
         self._wake = wake or (lambda: None)
         self.trusts = trusts.Trusts(plugins)
         self._listing_slots = threading.BoundedSemaphore(LISTING_SLOTS)
+        self.policy = usage_policy.UsagePolicy(conf, plugins)
 
     def set_waker(self, wake):
         self._wake = wake
@@ -125,6 +131,7 @@ class LeaseService:
             context, values, self._plugin, self.conf.manager.minutes_before_end_lease)
         if idempotent is not None:
             self._purge_keys(context, request.project_id, idempotent[0])
+        self.policy.check_create(context, request, values)
         trust_id = self.trusts.create(context, request.resource_types)
         try:
             lease_id = retry.with_claim_retries(
@@ -207,6 +214,7 @@ class LeaseService:
                                     idempotent[1], lease_id)
                 except db_exc.DBDuplicateEntry:
                     raise _KeyTaken() from None
+            self.policy.lock(context, request.project_id)
             lease = models.Lease(
                 id=lease_id, name=request.name, project_id=request.project_id,
                 user_id=request.user_id, trust_id=trust_id,
@@ -237,6 +245,7 @@ class LeaseService:
                     session.add(models.Event(lease_id=lease.id, event_type=event_type,
                                              time=when, due_at=when, status=E.UNDONE,
                                              attempts=0))
+            self.policy.check_claim(context, lease)
             return lease.id
 
     def _discard_created(self, context, lease_id):
@@ -245,6 +254,46 @@ class LeaseService:
         with db_api.writer.using(context):
             idempotency.forget(context, lease_id)
             self._delete_rows(context, lease_id)
+
+    # Ask before you book ----------------------------------------------------------
+    def check_lease(self, context, values):
+        """Whether ``create_lease(values)`` would be accepted now, creating nothing.
+
+        Runs what a create runs (parsing, usage policy, the plugins' claims and the
+        quotas) in a transaction that is then rolled back. A refusal (403, 409) is
+        the answer ``{"accepted": false, ...}``; a malformed request stays a 400.
+        """
+        request = lease_request.parse_create(
+            context, values, self._plugin, self.conf.manager.minutes_before_end_lease)
+        try:
+            self.policy.check_create(context, request, values)
+            retry.with_claim_retries(lambda: self._insert_and_roll_back(context, request),
+                                     self.conf.manager.claim_retries)
+        except exceptions.ClimateException as exc:
+            if exc.code not in (403, 409):
+                raise
+            return {'accepted': False, 'error_code': exc.code,
+                    'error_message': exc.message, 'rule': exc.kwargs.get('rule'),
+                    'details': exc.kwargs.get('details')}
+        return {'accepted': True}
+
+    def _insert_and_roll_back(self, context, request):
+        try:
+            with db_api.writer.using(context):
+                self._insert_lease(context, request, None)
+                raise _DryRun()
+        except _DryRun:
+            pass
+
+    def get_usage(self, context, project_id, start=None, end=None):
+        """``project_id``'s usage and limits over ``[start, end)`` (dates as text;
+        by default from now, for :data:`USAGE_WINDOW`)."""
+        start = lease_request.parse_date('start', start or 'now')
+        end = lease_request.parse_date('end', end) if end else start + USAGE_WINDOW
+        if end <= start:
+            raise exceptions.InvalidInput('End date must be later than start date.')
+        with db_api.reader.using(context):
+            return self.policy.usage(context, project_id, start, end)
 
     # Update ------------------------------------------------------------------------
     def update_lease(self, context, lease_id, values):
@@ -266,6 +315,8 @@ class LeaseService:
         if previous not in L.STABLE:
             raise exceptions.InvalidStatus(
                 f'Lease {lease_id} is {previous}; try again when it is not')
+        self.policy.check_update(context, lease, change,
+                                 lambda: self.get_lease(context, lease_id))
         lease_db.set_status(context, lease_id, L.UPDATING, expected=[previous])
         saved = {}
         try:
@@ -307,6 +358,7 @@ class LeaseService:
         """The update transaction. ``saved`` receives what :meth:`_restore_rows`
         needs to undo it (rewritten by each attempt; the committed one's stays)."""
         with db_api.writer.using(context):
+            self.policy.lock(context, lease['project_id'])
             row = lease_db.get(context, lease['id'])
             saved.clear()
             saved.update(
@@ -326,6 +378,7 @@ class LeaseService:
             if change.name is not None:
                 row.name = change.name
             row.start_date, row.end_date = change.start, change.end
+            self.policy.check_claim(context, row, current=lease)
         return rearmed
 
     def _move_events(self, row, change):
@@ -435,6 +488,9 @@ class LeaseService:
                                 reason=f'delete failed: {exc}')
             raise _answer(exc, lease_id, 'deleted') from exc
         self._remove(context, lease, view)
+        if previous != L.TERMINATED:
+            # As in Blazar: a lease deleted before its end has ended too.
+            self.policy.on_end(context, lease)
 
     def _finish_delete(self, context, lease_id):
         """Finish a delete a dead manager left; raises on failure, leaving the lease
@@ -531,6 +587,7 @@ class LeaseService:
         self._act_then_settle(context, lease, finish, 'on_end',
                               (R.PENDING, R.ACTIVE, R.ERROR), R.DELETED,
                               L.TERMINATING, L.TERMINATED)
+        self.policy.on_end(context, lease)
         self.trusts.revoke(lease['trust_id'])
 
     def _act_then_settle(self, context, lease, finish, action, from_statuses,
@@ -655,3 +712,7 @@ class LeaseBusy(exceptions.InvalidStatus):
 
 class _KeyTaken(Exception):
     """A concurrent request inserted the same idempotency key first."""
+
+
+class _DryRun(Exception):
+    """Rolls back the transaction of :meth:`LeaseService.check_lease`."""

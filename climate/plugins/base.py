@@ -121,3 +121,20 @@ class ResourcePlugin(abc.ABC):
         """``(hosts, busy)`` of ``climate.db.availability.busy_in_range`` for the
         hosts that could serve ``values`` (or ``host_ids``) over ``[start, end)``."""
         raise NotImplementedError
+
+    def usages(self, context, project_id, start, end):
+        """What this plugin's reservations of ``project_id`` whose lease overlaps
+        ``[start, end)`` hold while their lease runs, for quotas (inside a
+        transaction): ``(lease_id, lease start, lease end, {resource_name: amount})``
+        for each reservation, resource names being the quota's (``hosts``,
+        ``vcpus``, ``memory_mb``...). Reservations that hold nothing counted may be
+        left out.
+        """
+        return []
+
+    def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
+        """``{resource_hours: amount × hours}`` this plugin's reservations of
+        ``project_id`` hold inside ``[start, end)`` (``host_hours``, ``vcpu_hours``
+        ...), leaving out the lease ``exclude_lease_id`` (inside a transaction).
+        Summed by the database: a period may hold thousands of reservations."""
+        return {}

@@ -12,9 +12,10 @@ from climate.policies import availability
 from climate.policies import base
 from climate.policies import leases
 from climate.policies import oshosts
+from climate.policies import usage
 
 
 def list_rules():
     return list(itertools.chain(base.list_rules(), leases.list_rules(),
                                 oshosts.list_rules(),
-                                availability.list_rules()))
+                                availability.list_rules(), usage.list_rules()))

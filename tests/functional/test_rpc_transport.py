@@ -74,6 +74,11 @@ class _Service:
             raise InternalError('internal detail')
         return {'id': lease_id, 'user_id': ctxt.user_id}
 
+    def create_lease(self, ctxt, values, idempotency_key=None):
+        raise exceptions.UsageLimitExceeded(
+            rule='QuotaFilter', reason='Quota exceeded for hosts',
+            details={'resource': 'hosts', 'limit': 2, 'requested': 1, 'usage': 2})
+
 
 class _Engine:
     def __init__(self):
@@ -131,6 +136,20 @@ def test_client_errors_arrive_intact_and_are_not_logged_as_errors(manager_server
     assert _oslo_messaging_errors(caplog) == []
     assert any('Expected exception' in record.getMessage()
                for record in caplog.records if record.levelno == logging.DEBUG)
+
+
+def test_a_usage_policy_refusal_arrives_with_its_rule_and_numbers(manager_servers,
+                                                                 caplog):
+    api, _engines = manager_servers
+    caplog.set_level(logging.DEBUG, logger='oslo_messaging')
+    with pytest.raises(exceptions.UsageLimitExceeded) as raised:
+        api.create_lease(CTX, {'name': 'x'})
+    assert raised.value.code == 403
+    assert raised.value.message == 'Quota exceeded for hosts'
+    assert raised.value.kwargs['rule'] == 'QuotaFilter'
+    assert raised.value.kwargs['details'] == {'resource': 'hosts', 'limit': 2,
+                                              'requested': 1, 'usage': 2}
+    assert _oslo_messaging_errors(caplog) == []
 
 
 def test_server_errors_are_still_logged_as_errors(manager_servers, transport_url,

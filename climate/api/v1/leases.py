@@ -24,6 +24,7 @@ import pecan
 from climate import exceptions
 from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
+from climate.api.v1 import usage
 from climate.common import idempotency
 from climate.common import limits
 
@@ -93,7 +94,9 @@ class LeaseController:
 
 
 class LeasesController:
-    """The collection: ``/v1/leases``."""
+    """The collection: ``/v1/leases`` (and ``/v1/leases/check``, usage policy)."""
+
+    check = usage.LeaseCheckController()
 
     @common.resource()
     def index(self):

@@ -7,13 +7,15 @@ from climate.api.v1 import availability
 from climate.api.v1 import common
 from climate.api.v1 import hosts
 from climate.api.v1 import leases
+from climate.api.v1 import usage
 
 
 class V1Controller:
-    """``/v1``: ``leases``, ``os-hosts`` and ``availability``."""
+    """``/v1``: ``leases``, ``os-hosts``, ``availability`` and ``usage``."""
 
     leases = leases.LeasesController()
     availability = availability.AvailabilityController()
+    usage = usage.UsageController()
 
     @common.resource()
     def index(self):

@@ -45,6 +45,7 @@ from climate.db import host_health
 from climate.db import host_reservations
 from climate.db import host_search
 from climate.db import hosts as host_db
+from climate.db import project_usage
 from climate.plugins import base
 from climate.plugins.physical_host import admin
 from climate.plugins.physical_host import healing
@@ -201,6 +202,16 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
             # undone update had added leave it.
             self.pools.hold_exactly(reservation['id'], lease['project_id'],
                                     self._service_hosts(context, reservation['id']))
+
+    def usages(self, context, project_id, start, end):
+        """Whole hosts: ``{'hosts': n}`` for each reservation (usage policy)."""
+        return [(lease_id, begin, finish, {'hosts': count})
+                for lease_id, begin, finish, count in
+                project_usage.hosts_held(context, project_id, start, end)]
+
+    def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
+        return {'host_hours': project_usage.host_hours(context, project_id, start, end,
+                                                       exclude_lease_id)}
 
     def details(self, context, reservations):
         ids = [r.id for r in reservations]

@@ -123,10 +123,10 @@ def test_a_call_with_a_key_asks_for_version_1_1():
     try:
         remote = rpcapi.ManagerAPI(cfg.CONF, transport=transport)
         assert remote._prepare(version='1.1').target.version == '1.1'
-        assert remote._prepare(version='1.3').target.version == '1.3'
-        # The endpoint serves the latest version (1.3: the availability calls), so
-        # every earlier call too.
-        assert endpoint_mod.ManagerEndpoint.target.version == '1.3'
+        assert remote._prepare(version='1.4').target.version == '1.4'
+        # The endpoint serves the latest version (1.4: the usage calls), so every
+        # earlier call too.
+        assert endpoint_mod.ManagerEndpoint.target.version == '1.4'
     finally:
         transport.cleanup()
 
@@ -222,7 +222,8 @@ def test_local_and_remote_clients_have_exactly_the_endpoints_methods(endpoint):
         expected = _public_methods(endpoint)
         assert expected == {'create_lease', 'get_lease', 'list_leases',
                             'list_leases_page', 'update_lease', 'delete_lease',
-                            'call_plugin', 'wake', 'find_availability', 'list_busy'}
+                            'call_plugin', 'wake', 'find_availability', 'list_busy',
+                            'check_lease', 'get_usage'}
         assert _public_methods(remote) == expected
         assert _public_methods(local) == expected
     finally:
