@@ -28,7 +28,7 @@ driver = memory
 
 [manager]
 # Resource plugins (entry points in climate.resource.plugins).
-plugins = physical.host.plugin,virtual.instance.plugin,dummy.plugin
+plugins = physical.host.plugin,virtual.instance.plugin,flavor.instance.plugin,dummy.plugin
 
 [oslo_messaging_notifications]
 driver = noop
