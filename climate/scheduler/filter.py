@@ -15,8 +15,11 @@ Per host:
    if the host is in the reservation aggregate of a requested id and the request's
    project owns that aggregate (``<owner_key>`` equals the project id, or a metadata
    key equal to the project id is true);
-2. no hint, flavor extra spec ``aggregate_instance_extra_specs:reservation``: pass
-   (capacity-mode instance reservations are enforced by other filters);
+2. no hint, flavor extra spec ``aggregate_instance_extra_specs:reservation=<id>`` (the
+   private flavor of a capacity reservation): pass only if the host is in the
+   aggregate named ``<id>`` whose metadata ``reservation`` is ``<id>`` and which the
+   request's project owns (Climate's capacity reservations keep these hosts in the
+   freepool too, so rule 3 keeps ordinary boots off them);
 3. no hint: pass unless the host is in the freepool or in a reservation aggregate.
 
 This module needs Nova and registers its options into Nova's CONF; it must not import
@@ -51,10 +54,8 @@ class ClimateFilter(filters.BaseHostFilter):
             return _reserved_host_passes(host_state, spec_obj, reservations, names)
         flavor_reservation = _flavor_reservation(spec_obj)
         if flavor_reservation is not None:
-            LOG.debug('%(host)s passes: flavor asks for instance reservation '
-                      '%(id)s, enforced by other filters',
-                      {'host': host_state, 'id': flavor_reservation})
-            return True
+            return _capacity_host_passes(host_state, spec_obj, flavor_reservation,
+                                         names)
         return _unreserved_host_passes(host_state, names)
 
 
@@ -114,6 +115,26 @@ def _reserved_host_passes(host_state, spec_obj, reservations, names):
                               'ids': ', '.join(agg.name for agg in requested),
                               'project': project_id})
     return False
+
+
+def _capacity_host_passes(host_state, spec_obj, reservation, names):
+    project_id = spec_obj.project_id if spec_obj.obj_attr_is_set('project_id') else None
+    held = [agg for agg in host_state.aggregates
+            if agg.name == reservation and
+            agg.metadata.get(RESERVATION_HINT) == reservation]
+    if not held:
+        LOG.debug('%(host)s fails: not in the aggregate of instance reservation '
+                  '%(id)s', {'host': host_state, 'id': reservation})
+        return False
+    if not any(names.is_owner(agg, project_id) for agg in held):
+        LOG.debug('%(host)s fails: instance reservation %(id)s not owned by project '
+                  '%(project)s', {'host': host_state, 'id': reservation,
+                                  'project': project_id})
+        return False
+    LOG.debug('%(host)s passes: in instance reservation %(id)s of project '
+              '%(project)s', {'host': host_state, 'id': reservation,
+                              'project': project_id})
+    return True
 
 
 def _unreserved_host_passes(host_state, names):

@@ -165,17 +165,41 @@ def test_project_id_key_set_to_true_grants_the_reservation(scheduler):
                          ['shared-host', 'closed-host']) == ['shared-host']
 
 
-def test_capacity_mode_flavor_passes_climate_filter(scheduler):
+def capacity_reservation(agg_id, reservation_id, project_id, hosts):
+    """The aggregate Climate makes for a started capacity reservation (its hosts
+    stay in the freepool too)."""
+    return aggregate(agg_id, reservation_id, hosts, reservation=reservation_id,
+                     filter_tenant_id=project_id, **{'climate:owner': project_id})
+
+
+def test_capacity_flavor_lands_only_on_its_reservation_hosts(scheduler):
+    cloud = CLOUD[:1] + [aggregate(2, 'freepool', ['free-host', 'sliced-host'])] + \
+        CLOUD[2:] + [capacity_reservation(6, R_INSTANCES, ALICE, ['sliced-host'])]
+    hosts = HOSTS + ['sliced-host']
     spec = request(ALICE, extra_specs={
         'aggregate_instance_extra_specs:reservation': R_INSTANCES})
-    assert passing_hosts(scheduler(), spec) == sorted(HOSTS)
+    assert passing_hosts(scheduler(), spec, cloud, hosts) == ['sliced-host']
+
+
+def test_capacity_flavor_of_another_project_gets_no_host(scheduler):
+    cloud = CLOUD + [capacity_reservation(6, R_INSTANCES, ALICE, ['free-host'])]
+    spec = request(BOB, extra_specs={
+        'aggregate_instance_extra_specs:reservation': R_INSTANCES})
+    assert passing_hosts(scheduler(), spec, cloud) == []
+
+
+def test_ordinary_boots_never_land_on_hosts_holding_slices(scheduler):
+    cloud = CLOUD[:1] + [aggregate(2, 'freepool', ['free-host', 'sliced-host'])] + \
+        CLOUD[2:] + [capacity_reservation(6, R_INSTANCES, ALICE, ['sliced-host'])]
+    for project in (ALICE, BOB):
+        assert passing_hosts(scheduler(), request(project), cloud,
+                             HOSTS + ['sliced-host']) == ['plain-host', 'rack-host']
 
 
 def test_capacity_mode_flavor_lands_on_its_aggregate_with_nova_filters(scheduler):
     # Capacity-mode hosts stay in the freepool and join an aggregate without an
     # availability zone; Nova's AggregateInstanceExtraSpecsFilter enforces it.
-    instances = aggregate(6, R_INSTANCES, ['free-host'], reservation=R_INSTANCES,
-                          **{'climate:owner': ALICE})
+    instances = capacity_reservation(6, R_INSTANCES, ALICE, ['free-host'])
     manager = scheduler(FILTERS_ONLY_CLIMATE.replace(
         'enabled_filters = ClimateFilter',
         'enabled_filters = AggregateInstanceExtraSpecsFilter,ClimateFilter'))

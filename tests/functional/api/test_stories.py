@@ -1,6 +1,7 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
 this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-keystone/``
-behind keystonemiddleware checking tokens with a fake Keystone over HTTP; and some
+behind keystonemiddleware checking tokens with a fake Keystone over HTTP,
+``gabbits-capacity/`` with the real host and capacity plugins; and some
 stories again with a climate-manager process on MariaDB over RabbitMQ.
 
 Each YAML file is a test class (``TestLeases``, ``TestLeasesOverRabbitmq``, …) with
@@ -51,6 +52,35 @@ def story_rabbit_api(class_migrated_database, tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope='class')
+def story_capacity_api(class_migrated_database):
+    """The real physical:host, virtual:instance and flavor:instance plugins on one
+    in-memory compute driver (hypervisors of 8 vCPUs; a public flavor ``m1.test`` of
+    2 vCPUs, 1024 MB, 10 GB)."""
+    from climate.compute.memory import driver as memory_driver
+    from climate.manager import server as manager_server
+    from climate.plugins.instance_capacity import plugin as capacity_plugin
+    from climate.plugins.physical_host import plugin as host_plugin
+    from climate.plugins.virtual_instance import plugin as instance_plugin
+    conf = api.make_conf()
+    driver = memory_driver.MemoryDriver(conf)
+    driver.add_flavor('m1.test', 'm1.test', vcpus=2, ram=1024, disk=10)
+    plugins = {
+        'physical:host': host_plugin.PhysicalHostPlugin(conf, compute_driver=driver),
+        'virtual:instance': instance_plugin.VirtualInstancePlugin(
+            conf, compute_driver=driver),
+        'flavor:instance': capacity_plugin.FlavorInstancePlugin(
+            conf, compute_driver=driver)}
+    manager = manager_server.Manager(conf, serve_rpc=False, plugins=plugins,
+                                     notifier=api.NoNotifier())
+    server = api.LiveServer(api.api_app.build(conf, manager.api))
+    try:
+        yield server
+    finally:
+        server.stop()
+        conf.reset()
+
+
 def story_class(directory, name, server_fixture, suffix='', databases=None):
     """A test class running ``directory/name`` against ``server_fixture``."""
     ids = stories.request_names(directory, name)
@@ -86,6 +116,9 @@ for _name in stories.story_files('gabbits'):
 for _name in stories.story_files('gabbits-no-hosts'):
     _add(story_class('gabbits-no-hosts', _name, 'story_local_api_without_hosts',
                      'WithoutHostPlugin'))
+
+for _name in stories.story_files('gabbits-capacity'):
+    _add(story_class('gabbits-capacity', _name, 'story_capacity_api', 'WithCapacity'))
 
 for _name in stories.story_files('gabbits-keystone'):
     _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',
