@@ -99,20 +99,30 @@ class CapacityReservations:
         reservation.resource_id = capacity_reservations.create(
             context, reservation.id, resource_type, values)
         rooms, placement = self._place(context, values, lease.start_date,
-                                       lease.end_date)
+                                       lease.end_date, quickly=True)
         claimed = [r for r in rooms if r.host_id in placement]
         claims.claim(context, claimed)
         capacity_allocations.insert(context, reservation.id, placement,
                                     size_of(values), lease.start_date, lease.end_date)
 
     def _place(self, context, values, start, end, reservation_id=None, keep=None,
-               prefer=()):
-        """``(rooms, placement)`` for ``values`` in ``[start, end)``.
+               prefer=(), quickly=False):
+        """``(rooms, placement)`` for ``values`` in ``[start, end)``; ``quickly``
+        tries a few hosts first (a new reservation), then every host.
 
         :raises NotEnoughHostsAvailable: (409) it does not fit.
         """
+        clauses = self._clauses(context, values)
+        if quickly:
+            rooms = capacity_search.find_room_quickly(
+                context, start, end, size_of(values), values['amount'], clauses,
+                self.ratios, self.cleaning_time)
+            placement = capacity_search.place(rooms, values['amount'],
+                                              values['affinity'])
+            if placement is not None:
+                return rooms, placement
         rooms = capacity_search.find_room(
-            context, start, end, size_of(values), self._clauses(context, values),
+            context, start, end, size_of(values), clauses,
             self.ratios, self.cleaning_time, exclude_reservation=reservation_id)
         placement = capacity_search.place(rooms, values['amount'], values['affinity'],
                                           keep=keep, prefer=prefer)
