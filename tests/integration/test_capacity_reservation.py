@@ -1,0 +1,70 @@
+"""Scenario: a capacity reservation (virtual:instance without resource_id, Blazar's
+capacity mode) against the real Nova and its scheduler with ClimateFilter.
+
+A member of alpha reserves room for 2 instances on the enrolled hosts with
+``climate lease create --reservation resource_type=virtual:instance,…``. Before the
+start there is no flavor to boot with; during the lease the reservation's private
+flavor (id = reservation id) boots the owner's servers on the reservation's hosts,
+another project can neither see nor use it, and ordinary boots stay off the hosts; at
+the end the servers are deleted and the flavor and aggregate are gone.
+"""
+
+import uuid
+
+from novaclient import exceptions as nova_exc
+import pytest
+
+from tests.integration import scenario
+
+
+def test_capacity_reservation(openstack, climate, enrolled):
+    alpha, beta = openstack.members['alpha'], openstack.members['beta']
+    nova_alpha, nova_beta, admin = (openstack.nova(alpha), openstack.nova(beta),
+                                    openstack.nova())
+    api = scenario.Reservations(alpha.session(), climate.url)
+    tag = uuid.uuid4().hex[:6]
+    start = scenario.in_seconds(20)
+    end = scenario.in_seconds(40, since=start)
+    lease = scenario.climate_cli(
+        alpha, 'lease', 'create', f'it-capacity-{tag}',
+        '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
+        '--reservation', 'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
+        'disk_gb=1,amount=2,affinity=None,resource_properties=')
+    servers = []
+    try:
+        reservation = lease['reservations'][0] if isinstance(
+            lease['reservations'], list) else api.lease(lease['id'])['reservations'][0]
+        flavor = reservation['id']
+        assert lease['boot_with'] == f'--flavor {flavor}'
+        with pytest.raises(nova_exc.NotFound):
+            admin.flavors.get(flavor)               # not before the start
+        api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
+        aggregate = scenario.aggregate(admin, reservation['id'])
+        assert aggregate is not None and aggregate.hosts
+        assert aggregate.metadata['reservation'] == reservation['id']
+
+        booted = []
+        for index in range(2):
+            server = scenario.boot(nova_alpha, f'it-cap-{tag}-{index}',
+                                   openstack.image_id, flavor)
+            servers.append(server.id)
+            booted.append(scenario.server_placed(nova_alpha, server.id))
+        assert [s.status for s in booted] == ['ACTIVE', 'ACTIVE'], \
+            [getattr(s, 'fault', None) for s in booted]
+        assert {scenario.host_of(admin.servers.get(s.id)) for s in booted} <= \
+            set(aggregate.hosts)
+
+        with pytest.raises(nova_exc.ClientException):
+            nova_beta.flavors.get(flavor)
+        with pytest.raises(nova_exc.ClientException):
+            scenario.boot(nova_beta, f'it-cap-beta-{tag}', openstack.image_id, flavor)
+
+        api.wait_lease(lease['id'], 'TERMINATED', timeout=120)
+        for server_id in servers:
+            scenario.server_gone(admin, server_id)
+        with pytest.raises(nova_exc.NotFound):
+            admin.flavors.get(flavor)
+        assert scenario.aggregate(admin, reservation['id']) is None
+    finally:
+        for server_id in servers:
+            scenario.delete_server(admin, server_id)
