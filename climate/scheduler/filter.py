@@ -18,8 +18,12 @@ Per host:
 2. no hint, flavor extra spec ``aggregate_instance_extra_specs:reservation=<id>`` (the
    private flavor of a capacity reservation): pass only if the host is in the
    aggregate named ``<id>`` whose metadata ``reservation`` is ``<id>`` and which the
-   request's project owns (Climate's capacity reservations keep these hosts in the
-   freepool too, so rule 3 keeps ordinary boots off them);
+   request's project owns, and which holds fewer servers of that flavor than the
+   aggregate's ``climate:slots:<host>`` allows (Climate's capacity reservations keep
+   these hosts in the freepool too, so rule 3 keeps ordinary boots off them). The
+   count reads the flavor of each server Nova lists on the host (Nova lazy-loads
+   it); servers still being scheduled at the same moment are not counted yet, so
+   two boots racing for the last slot may both pass;
 3. no hint: pass unless the host is in the freepool or in a reservation aggregate.
 
 This module needs Nova and registers its options into Nova's CONF; it must not import
@@ -39,6 +43,7 @@ opts.register_opts(CONF)
 
 RESERVATION_HINT = 'reservation'
 INSTANCE_RESERVATION_SPEC = 'aggregate_instance_extra_specs:reservation'
+SLOTS_PREFIX = 'climate:slots:'
 
 
 class ClimateFilter(filters.BaseHostFilter):
@@ -131,10 +136,36 @@ def _capacity_host_passes(host_state, spec_obj, reservation, names):
                   '%(project)s', {'host': host_state, 'id': reservation,
                                   'project': project_id})
         return False
+    slots = max(_slots(agg, host_state.host) for agg in held)
+    used = _servers_of_flavor(host_state, reservation)
+    if used >= slots:
+        LOG.debug('%(host)s fails: instance reservation %(id)s has %(used)d of its '
+                  '%(slots)d slot(s) there in use', {'host': host_state,
+                                                     'id': reservation, 'used': used,
+                                                     'slots': slots})
+        return False
     LOG.debug('%(host)s passes: in instance reservation %(id)s of project '
               '%(project)s', {'host': host_state, 'id': reservation,
                               'project': project_id})
     return True
+
+
+def _slots(aggregate, host):
+    try:
+        return int(aggregate.metadata.get(SLOTS_PREFIX + str(host), 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _servers_of_flavor(host_state, flavor_id):
+    count = 0
+    for instance in (getattr(host_state, 'instances', None) or {}).values():
+        try:
+            if instance.flavor.flavorid == flavor_id:
+                count += 1
+        except Exception:  # deleted meanwhile, or not loadable: not holding a slot
+            LOG.debug('Could not read the flavor of instance %s', instance.uuid)
+    return count
 
 
 def _unreserved_host_passes(host_state, names):

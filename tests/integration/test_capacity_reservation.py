@@ -1,7 +1,7 @@
 """Scenario: a capacity reservation (virtual:instance without resource_id, Blazar's
 capacity mode) against the real Nova and its scheduler with ClimateFilter.
 
-A member of alpha reserves room for 2 instances on the enrolled hosts with
+A member of alpha reserves room for 2 instances on distinct hosts (anti-affinity) with
 ``climate lease create --reservation resource_type=virtual:instance,…``. Before the
 start there is no flavor to boot with; during the lease the reservation's private
 flavor (id = reservation id) boots the owner's servers on the reservation's hosts,
@@ -29,13 +29,16 @@ def test_capacity_reservation(openstack, climate, enrolled):
         alpha, 'lease', 'create', f'it-capacity-{tag}',
         '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
         '--reservation', 'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
-        'disk_gb=1,amount=2,affinity=None,resource_properties=')
+        'disk_gb=1,amount=2,affinity=False,resource_properties=')
     servers = []
     try:
         reservation = lease['reservations'][0] if isinstance(
             lease['reservations'], list) else api.lease(lease['id'])['reservations'][0]
-        flavor = reservation['id']
-        assert lease['boot_with'] == f'--flavor {flavor}'
+        flavor, group = reservation['id'], reservation['server_group_id']
+        assert lease['boot_with'] == f'--flavor {flavor} --hint group={group}'
+        # The anti-affinity group is the owner's (made through the lease's trust).
+        made = nova_alpha.server_groups.get(group).to_dict()
+        assert (made.get('policy') or made['policies'][0]) == 'anti-affinity'
         with pytest.raises(nova_exc.NotFound):
             admin.flavors.get(flavor)               # not before the start
         api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
@@ -46,13 +49,17 @@ def test_capacity_reservation(openstack, climate, enrolled):
         booted = []
         for index in range(2):
             server = scenario.boot(nova_alpha, f'it-cap-{tag}-{index}',
-                                   openstack.image_id, flavor)
+                                   openstack.image_id, flavor, {'group': group})
             servers.append(server.id)
             booted.append(scenario.server_placed(nova_alpha, server.id))
         assert [s.status for s in booted] == ['ACTIVE', 'ACTIVE'], \
             [getattr(s, 'fault', None) for s in booted]
-        assert {scenario.host_of(admin.servers.get(s.id)) for s in booted} <= \
-            set(aggregate.hosts)
+        hosts = [scenario.host_of(admin.servers.get(s.id)) for s in booted]
+        assert set(hosts) <= set(aggregate.hosts) and len(set(hosts)) == 2
+        # A third boot (without the group, so only the slots refuse it): no valid host.
+        third = scenario.boot(nova_alpha, f'it-cap-{tag}-2', openstack.image_id, flavor)
+        servers.append(third.id)
+        assert scenario.server_placed(nova_alpha, third.id).status == 'ERROR'
 
         with pytest.raises(nova_exc.ClientException):
             nova_beta.flavors.get(flavor)
@@ -65,6 +72,8 @@ def test_capacity_reservation(openstack, climate, enrolled):
         with pytest.raises(nova_exc.NotFound):
             admin.flavors.get(flavor)
         assert scenario.aggregate(admin, reservation['id']) is None
+        with pytest.raises(nova_exc.NotFound):
+            nova_alpha.server_groups.get(group)
     finally:
         for server_id in servers:
             scenario.delete_server(admin, server_id)
