@@ -184,3 +184,13 @@ def test_flavor_instance_reserves_the_size_of_the_flavor(capacity_env):
     body['reservations'][0].update(flavor_id='m1.big', affinity=True)
     with pytest.raises(exceptions.InvalidInput):
         env.service.create_lease(env.ctx, body)
+
+
+@sqlite_only
+def test_a_host_holding_slices_cannot_be_deleted(capacity_env):
+    env = capacity_env
+    (host,) = _hosts(env, 1)
+    start = future()
+    env.capacity(start, start + HOUR, amount=1)
+    with pytest.raises(exceptions.CantDeleteHost):
+        env.plugin.delete_host(env.admin, str(host))
