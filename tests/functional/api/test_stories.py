@@ -118,7 +118,10 @@ for _name in stories.story_files('gabbits-no-hosts'):
                      'WithoutHostPlugin'))
 
 for _name in stories.story_files('gabbits-capacity'):
-    _add(story_class('gabbits-capacity', _name, 'story_capacity_api', 'WithCapacity'))
+    # The wire format does not depend on the database; the capacity invariant's
+    # tests on MariaDB and PostgreSQL are tests/functional/plugins/capacity/.
+    _add(story_class('gabbits-capacity', _name, 'story_capacity_api', 'WithCapacity',
+                     databases=['sqlite']))
 
 for _name in stories.story_files('gabbits-keystone'):
     _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',
