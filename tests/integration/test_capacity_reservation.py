@@ -77,3 +77,44 @@ def test_capacity_reservation(openstack, climate, enrolled):
     finally:
         for server_id in servers:
             scenario.delete_server(admin, server_id)
+
+
+def test_flavor_reservation(openstack, climate, enrolled):
+    """flavor:instance: ``amount`` instances of the cloud's flavor; the reservation
+    flavor copies its size; a boot beyond ``amount`` gets no valid host; the end
+    cleans up."""
+    alpha = openstack.members['alpha']
+    nova_alpha, admin = openstack.nova(alpha), openstack.nova()
+    api = scenario.Reservations(alpha.session(), climate.url)
+    tag = uuid.uuid4().hex[:6]
+    source = admin.flavors.get(openstack.flavor_id)
+    start = scenario.in_seconds(20)
+    end = scenario.in_seconds(40, since=start)
+    lease = scenario.climate_cli(
+        alpha, 'lease', 'create', f'it-flavor-{tag}',
+        '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
+        '--reservation',
+        f'resource_type=flavor:instance,flavor_id={openstack.flavor_id},amount=1')
+    servers = []
+    try:
+        reservation = api.lease(lease['id'])['reservations'][0]
+        assert (reservation['vcpus'], reservation['memory_mb']) == (source.vcpus,
+                                                                   source.ram)
+        flavor = reservation['flavor_id']
+        api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
+        copy = admin.flavors.get(flavor)
+        assert (copy.vcpus, copy.ram, copy.disk) == (source.vcpus, source.ram,
+                                                      source.disk)
+        first = scenario.boot(nova_alpha, f'it-flv-{tag}-0', openstack.image_id, flavor)
+        servers.append(first.id)
+        assert scenario.server_placed(nova_alpha, first.id).status == 'ACTIVE'
+        second = scenario.boot(nova_alpha, f'it-flv-{tag}-1', openstack.image_id, flavor)
+        servers.append(second.id)
+        assert scenario.server_placed(nova_alpha, second.id).status == 'ERROR'
+        api.wait_lease(lease['id'], 'TERMINATED', timeout=120)
+        scenario.server_gone(admin, first.id)
+        with pytest.raises(nova_exc.NotFound):
+            admin.flavors.get(flavor)
+    finally:
+        for server_id in servers:
+            scenario.delete_server(admin, server_id)
