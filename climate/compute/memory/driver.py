@@ -16,6 +16,7 @@ Trusts are simulated by ``climate.compute.memory.trusts``.
 Hooks to seed and inspect the simulated world (not part of ``ComputeDriver``):
 
 - ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)``, ``add_flavor(id, …)``.
+- ``acting_as(project_id, user_id)``: calls inside act as that user.
 - ``image_owner(image_id)``: the project owning an image (``project_id`` for images
   made by this driver, the trustor's for images made through ``acting_for``).
 - ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``;
@@ -26,6 +27,7 @@ Hooks to seed and inspect the simulated world (not part of ``ComputeDriver``):
 Tests make its calls fail or slow down with ``climate.compute.fixture.ComputeFaults``.
 """
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -110,6 +112,7 @@ class MemoryDriver(base.ComputeDriver):
         self._flavors = {}            # id -> (Flavor, set of projects with access)
         self._groups = {}             # id -> {'name', 'policy', 'project_id'}
         self.keystone = trusts.SimulatedTrusts()
+        self._acting_as = threading.local()
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
             self.add_hypervisor(name, **spec)
         self._create_aggregate(self.freepool_name, None)
@@ -159,12 +162,24 @@ class MemoryDriver(base.ComputeDriver):
             self._servers[record.id] = record
             return record.id
 
+    @contextlib.contextmanager
+    def acting_as(self, project_id, user_id):
+        """Calls of this thread act as that user inside the block (the simulated Nova
+        API, ``climate.compute.memory.nova_api``, serves its callers so)."""
+        previous = getattr(self._acting_as, 'caller', None)
+        self._acting_as.caller = (project_id, user_id)
+        try:
+            yield
+        finally:
+            self._acting_as.caller = previous
+
     # --- internals ---------------------------------------------------------------------
 
     def _caller(self):
         """(project_id, user_id) the current call acts as: this driver's credentials,
-        or the trustor's for a call through ``acting_for``."""
-        return self.keystone.trustor() or (self.project_id, self.user_id)
+        the trustor's for a call through ``acting_for``, or ``acting_as``'s."""
+        return (self.keystone.trustor() or getattr(self._acting_as, 'caller', None) or
+                (self.project_id, self.user_id))
 
     def _settle(self):
         """Complete every action whose delay has passed (Nova's async work)."""

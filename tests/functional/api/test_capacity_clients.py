@@ -29,15 +29,19 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def run(server):
-    env = dict(os.environ, OS_AUTH_TYPE='none', OS_ENDPOINT=server.url)
+    env = dict(os.environ, OS_AUTH_TYPE='none', OS_ENDPOINT=server.url,
+               # The simulated Nova that climate-all-in-one serves beside the API.
+               OS_COMPUTE_ENDPOINT_OVERRIDE=server.url.replace('/v1', '/compute/v2.1'))
     for key in ('OS_CLOUD', 'OS_AUTH_URL', 'OS_TOKEN', 'OS_USERNAME', 'OS_PASSWORD'):
         env.pop(key, None)
 
-    def call(tool, *args):
+    def call(tool, *args, expect=0):
         result = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), tool), *args],
             capture_output=True, text=True, env=env, timeout=120)
-        assert result.returncode == 0, (
+        if expect is None:
+            return result
+        assert result.returncode == expect, (
             f'{tool} {" ".join(args)} exited {result.returncode}\n'
             f'stdout: {result.stdout}\nstderr: {result.stderr}\n'
             f'server log (end): {server.output()[-3000:]}')
@@ -92,3 +96,28 @@ def test_climate_lease_show_says_which_flavor_to_boot_with(run):
     assert lease['boot_with'] == expected
     shown = _json(run('climate', 'lease', 'show', 'climate-capacity', '-f', 'json'))
     assert shown['boot_with'] == expected
+
+
+def test_quickstart_boots_simulated_servers_into_a_capacity_lease(run):
+    """The quickstart's wiring: ``climate server-boot`` on the simulated Nova of
+    climate-all-in-one, with the reservation's flavor: two boots of amount=2 are
+    ACTIVE, a third gets no valid host; ``server-create`` boots and reserves."""
+    lease = _json(run('climate', 'lease', 'create', 'boot-here', '--start-date', 'now',
+                      '--end-date', END, '--reservation',
+                      CAPACITY.replace('affinity=False', 'affinity=None'), '-f', 'json'))
+    flavor = _reservation(lease)['flavor_id']
+    for _ in range(100):
+        if _json(run('climate', 'lease', 'show', lease['id'], '-f', 'json'))[
+                'status'] == 'ACTIVE':
+            break
+    booted = [_json(run('climate', 'server-boot', f'vm-{i}', '--flavor', flavor,
+                        '--image', 'cirros', '-f', 'json')) for i in range(2)]
+    assert [server['status'] for server in booted] == ['ACTIVE', 'ACTIVE']
+    third = run('climate', 'server-boot', 'vm-2', '--flavor', flavor, '--image',
+                'cirros', expect=None)
+    assert third.returncode != 0
+    assert 'No valid host was found' in third.stderr
+    reserved = _json(run('climate', 'server-create', 'kept', '--flavor', 'm1.tiny',
+                         '--image', 'cirros', '--start', START, '--end', END,
+                         '-f', 'json'))
+    assert reserved['server_id'] and reserved['status'] == 'PENDING'
