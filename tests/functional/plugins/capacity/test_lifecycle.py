@@ -146,6 +146,17 @@ def test_active_reservation_may_only_grow_and_keeps_its_hosts(capacity_env):
             _update(env, lease, **change)
         assert refused.value.code == 409
     assert env.slices(lease) == grown
+    # Prolonging keeps the hosts; prolonging into a full host is 409 and changes
+    # nothing.
+    end = timeutils.utcnow() + 2 * HOUR
+    blocker = env.capacity(end, end + HOUR, amount=2, vcpus=4)
+    _update(env, lease, end_date=end)
+    assert env.slices(lease) == grown
+    with pytest.raises(exceptions.NotEnoughHostsAvailable):
+        _update(env, lease, end_date=end + HOUR / 2)
+    assert env.service.get_lease(env.ctx, lease['id'])['end_date'].startswith(
+        end.strftime('%Y-%m-%dT%H:%M'))
+    assert env.slices(blocker) and env.violations() == []
 
 
 @sqlite_only
