@@ -28,7 +28,7 @@ driver = memory
 
 [manager]
 # Resource plugins (entry points in climate.resource.plugins).
-plugins = physical.host.plugin,virtual.instance.plugin,dummy.plugin
+plugins = physical.host.plugin,virtual.instance.plugin,flavor.instance.plugin,dummy.plugin
 
 [oslo_messaging_notifications]
 driver = noop
@@ -40,5 +40,6 @@ PORT=$(sed -n 's/^port = //p' "$CONF")
 echo "quickstart: starting climate-all-in-one; in another shell, try:"
 echo "  source $VENV/bin/activate"
 echo "  export OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:${PORT:-1234}/v1"
+echo "  export OS_COMPUTE_ENDPOINT_OVERRIDE=http://127.0.0.1:${PORT:-1234}/compute/v2.1"
 echo "  climate lease list"
 exec "$VENV/bin/climate-all-in-one" --config-file "$CONF"

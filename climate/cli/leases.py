@@ -31,6 +31,24 @@ def _durations(parsed):
             if getattr(parsed, key, None)}
 
 
+def _with_boot_hint(lease):
+    """The lease, plus ``boot_with`` when it has capacity reservations: the options
+    of ``openstack server create`` that use them (the reservation's flavor, and its
+    server group when it has one)."""
+    hints = []
+    for reservation in lease.get('reservations') or ():
+        flavor = reservation.get('flavor_id')
+        if not flavor:
+            continue
+        hint = f'--flavor {flavor}'
+        if reservation.get('server_group_id'):
+            hint += f' --hint group={reservation["server_group_id"]}'
+        hints.append(hint)
+    if not hints:
+        return lease
+    return dict(lease, boot_with=hints[0] if len(hints) == 1 else hints)
+
+
 class ListLeases(lister.Lister):
     """List leases (every page the API answers, unless --limit)."""
 
@@ -58,7 +76,8 @@ class ShowLease(show.ShowOne):
         return parser
 
     def take_action(self, parsed):
-        return params.show(self.app.client.leases.find(parsed.lease), parsed)
+        return params.show(_with_boot_hint(self.app.client.leases.find(parsed.lease)),
+                           parsed)
 
 
 class CreateLease(show.ShowOne):
@@ -86,8 +105,11 @@ class CreateLease(show.ShowOne):
         parser.add_argument(
             '--reservation', dest='reservations', action='append',
             metavar='resource_type=TYPE,key=value,...',
-            help='any reservation, e.g. resource_type=virtual:instance,resource_id=UUID '
-                 '(repeatable)')
+            help='any reservation (repeatable), e.g. an existing server: '
+                 'resource_type=virtual:instance,resource_id=UUID; capacity: '
+                 'resource_type=virtual:instance,vcpus=1,memory_mb=512,disk_gb=10,'
+                 'amount=2,affinity=None; a flavor: '
+                 'resource_type=flavor:instance,flavor_id=ID,amount=2')
         return parser
 
     def take_action(self, parsed):
@@ -108,7 +130,7 @@ class CreateLease(show.ShowOne):
         lease = self.app.client.leases.create(
             parsed.name, parsed.start_date, parsed.end_date, reservations,
             before_end=parsed.before_end_date)
-        return params.show(lease, parsed)
+        return params.show(_with_boot_hint(lease), parsed)
 
 
 class SetLease(show.ShowOne):

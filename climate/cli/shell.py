@@ -21,6 +21,7 @@ class ClimateShell(app.App):
         self._argv = list(argv)
         self._client = None
         self.cloud_config = None
+        self.compute_endpoint = None
         super().__init__(
             description='Command-line client for the Climate reservation service',
             version=_version(),
@@ -34,8 +35,10 @@ class ClimateShell(app.App):
         parser = super().build_option_parser(description, version, argparse_kwargs)
         from openstack import config as os_config  # slow import: only when run
         self.cloud_config = os_config.OpenStackConfig(load_envvars=True)
+        # 'compute': --os-compute-endpoint-override (OS_COMPUTE_ENDPOINT_OVERRIDE)
+        # for the server commands, e.g. the quickstart's simulated Nova.
         self.cloud_config.register_argparse_arguments(
-            parser, self._argv, service_keys=['reservation'])
+            parser, self._argv, service_keys=['reservation', 'compute'])
         return parser
 
     @property
@@ -49,6 +52,7 @@ class ClimateShell(app.App):
                 raise ClimateClientError(
                     f'Invalid authentication options: {exc}') from exc
             override = cloud.config.get('reservation_endpoint_override')
+            self.compute_endpoint = cloud.config.get('compute_endpoint_override')
             self._client = api.Client(
                 session, endpoint_override=override,
                 interface=cloud.get_interface('reservation'),

@@ -90,7 +90,7 @@ class UserNovaDriver:
             endpoint_override=endpoint_override)
 
     def create_server(self, name, flavor, image, *, networks='none',
-                      availability_zone=None, metadata=None):
+                      availability_zone=None, metadata=None, scheduler_hints=None):
         """Boot a server (BUILD, then ACTIVE or ERROR); ``flavor`` and ``image`` are
         ids, ``networks`` is 'none', 'auto' or a list of ``{"uuid"|"port"|…: …}``."""
         if not isinstance(networks, str):
@@ -98,7 +98,8 @@ class UserNovaDriver:
         with self._translated():
             created = self._nova.servers.create(
                 name, image, flavor, meta=metadata,
-                availability_zone=availability_zone, nics=networks)
+                availability_zone=availability_zone, nics=networks,
+                scheduler_hints=scheduler_hints)
         return self.get_server(created.id)
 
     def get_server(self, server_id):

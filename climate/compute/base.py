@@ -101,6 +101,18 @@ class Aggregate:
     uuid: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Flavor:
+    id: str
+    name: str
+    vcpus: int
+    ram: int                        # MB
+    disk: int                       # GB, root disk
+    ephemeral: int = 0              # GB
+    is_public: bool = True
+    extra_specs: dict = dataclasses.field(default_factory=dict)
+
+
 def check_availability_zone(name):
     """Nova refuses availability zone names containing ':' (it means "az:host")."""
     if name is not None and (':' in name or not name.strip()):
@@ -253,6 +265,47 @@ class ComputeDriver(abc.ABC):
         """Boot a server in the project of the driver's credentials (BUILD, then
         ACTIVE or ERROR). ``flavor`` and ``image`` are ids; ``networks`` is Nova's
         ``networks`` value: 'none', 'auto' or a list of ``{"uuid": …}``."""
+
+    # --- flavors and server groups (capacity reservations) -----------------------------
+    # Not abstract: drivers without capacity reservations keep working; these raise.
+
+    def get_flavor(self, flavor_id: str) -> Flavor:
+        """The flavor with its extra specs, as the caller sees it.
+
+        :raises FlavorNotFound:
+        """
+        raise exceptions.ComputeError('flavors are not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def ensure_flavor(self, flavor_id: str, name: str, vcpus: int, ram: int,
+                      disk: int, extra_specs: dict, project_id: str,
+                      ephemeral: int = 0) -> Flavor:
+        """A private flavor with this id, usable by ``project_id`` only, with these
+        extra specs (set again if it exists). Idempotent."""
+        raise exceptions.ComputeError('flavors are not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def delete_flavor(self, flavor_id: str) -> None:
+        """Delete the flavor; no error if it is gone. Idempotent."""
+        raise exceptions.ComputeError('flavors are not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def list_servers_with_flavor(self, flavor_id: str) -> list[Server]:
+        """The servers of every project booted with the flavor."""
+        raise exceptions.ComputeError('flavors are not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def ensure_server_group(self, name: str, policy: str) -> str:
+        """The id of the server group ``name`` of the caller's project with
+        ``policy`` (``affinity`` or ``anti-affinity``), created if missing.
+        Idempotent (found by name)."""
+        raise exceptions.ComputeError('server groups are not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def delete_server_group(self, group_id: str) -> None:
+        """Delete the server group; no error if it is gone. Idempotent."""
+        raise exceptions.ComputeError('server groups are not supported by this driver',
+                                      retryable=False, status_code=501)
 
     # --- acting for a user (Keystone trusts) ------------------------------------------
 

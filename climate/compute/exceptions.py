@@ -57,6 +57,10 @@ class AggregateNotFound(NotFound):
     pass
 
 
+class FlavorNotFound(NotFound):
+    """No such flavor (or not visible to the caller)."""
+
+
 class ImageNotFound(NotFound):
     pass
 

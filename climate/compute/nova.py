@@ -350,6 +350,63 @@ class NovaDriver(base.ComputeDriver):
         return self.get_server(created.id)
 
 
+    # --- flavors and server groups ------------------------------------------------------
+
+    def get_flavor(self, flavor_id):
+        with _translated(exceptions.FlavorNotFound):
+            flavor = self._nova.flavors.get(flavor_id)
+            specs = flavor.get_keys()
+        return _flavor(flavor.to_dict(), specs)
+
+    def ensure_flavor(self, flavor_id, name, vcpus, ram, disk, extra_specs,
+                      project_id, ephemeral=0):
+        with _translated():
+            try:
+                flavor = self._nova.flavors.get(flavor_id)
+            except nova_exc.NotFound:
+                try:
+                    flavor = self._nova.flavors.create(
+                        name, ram, vcpus, disk, flavorid=flavor_id,
+                        ephemeral=ephemeral, is_public=False)
+                except nova_exc.Conflict:
+                    flavor = self._nova.flavors.get(flavor_id)   # made meanwhile
+            if extra_specs:
+                flavor.set_keys(dict(extra_specs))
+            try:
+                self._nova.flavor_access.add_tenant_access(flavor_id, project_id)
+            except nova_exc.Conflict:
+                pass     # the project has access already
+            return _flavor(flavor.to_dict(), flavor.get_keys())
+
+    def delete_flavor(self, flavor_id):
+        with _translated():
+            try:
+                self._nova.flavors.delete(flavor_id)
+            except nova_exc.NotFound:
+                pass
+
+    def list_servers_with_flavor(self, flavor_id):
+        with _translated():
+            servers = self._nova.servers.list(
+                detailed=True, search_opts={'all_tenants': True, 'flavor': flavor_id},
+                limit=-1)
+        return [_server(s.to_dict()) for s in servers]
+
+    def ensure_server_group(self, name, policy):
+        with _translated():
+            for group in self._nova.server_groups.list():
+                if group.name == name:
+                    return group.id
+            return self._nova.server_groups.create(name=name, policy=policy).id
+
+    def delete_server_group(self, group_id):
+        with _translated():
+            try:
+                self._nova.server_groups.delete(group_id)
+            except nova_exc.NotFound:
+                pass
+
+
 def _nic(network):
     """Nova's ``networks`` item ({"uuid"|"port"|"fixed_ip"}) as novaclient's nics item."""
     names = {'uuid': 'net-id', 'port': 'port-id', 'fixed_ip': 'v4-fixed-ip', 'tag': 'tag'}
@@ -374,3 +431,12 @@ def _aggregate(data):
                           availability_zone=data.get('availability_zone'),
                           hosts=tuple(data.get('hosts') or ()), metadata=metadata,
                           uuid=data.get('uuid'))
+
+
+def _flavor(data, extra_specs):
+    return base.Flavor(id=str(data['id']), name=data.get('name') or '',
+                       vcpus=int(data.get('vcpus') or 0), ram=int(data.get('ram') or 0),
+                       disk=int(data.get('disk') or 0),
+                       ephemeral=int(data.get('OS-FLV-EXT-DATA:ephemeral') or 0),
+                       is_public=bool(data.get('os-flavor-access:is_public', True)),
+                       extra_specs=dict(extra_specs or {}))

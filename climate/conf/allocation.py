@@ -1,4 +1,8 @@
-"""Options shared by every plugin that allocates hosts ([DEFAULT] section)."""
+"""Options shared by every plugin that allocates hosts ([DEFAULT] section).
+
+The allocation ratios are those of capacity reservations (slices of hosts): as Nova's
+options of the same names, a host offers ``inventory x ratio`` of each resource.
+"""
 
 from oslo_config import cfg
 
@@ -10,6 +14,22 @@ allocation_opts = [
                     'allocations (e.g. for cleaning or re-imaging between two '
                     'reservations). With 0, a reservation may start on a host at the '
                     'very minute the previous one ends.'),
+    cfg.FloatOpt('cpu_allocation_ratio',
+                 default=1.0,
+                 min=0.0,
+                 help='Virtual CPUs a host offers to capacity reservations per '
+                      'physical CPU of its inventory (as Nova\'s option of that name; '
+                      'set it to the value nova-compute uses).'),
+    cfg.FloatOpt('ram_allocation_ratio',
+                 default=1.0,
+                 min=0.0,
+                 help='Memory a host offers to capacity reservations per MB of its '
+                      'inventory (as Nova\'s option of that name).'),
+    cfg.FloatOpt('disk_allocation_ratio',
+                 default=1.0,
+                 min=0.0,
+                 help='Disk a host offers to capacity reservations per GB of its '
+                      'inventory (as Nova\'s option of that name).'),
 ]
 
 

@@ -12,7 +12,8 @@ manager_opts = [
                 default=[],
                 help='Resource plugins to load, by entry-point name in the '
                          'climate.resource.plugins namespace (Blazar\'s names: '
-                         'physical.host.plugin, virtual.instance.plugin).'),
+                         'physical.host.plugin, virtual.instance.plugin, '
+                         'flavor.instance.plugin).'),
     cfg.IntOpt('minutes_before_end_lease',
                default=60,
                min=0,

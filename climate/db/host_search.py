@@ -35,6 +35,9 @@ from climate.db.types import UTCDateTime
 
 H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
+# Slices of hosts held by capacity reservations: a host holding one in the window is
+# not free to be reserved whole (see climate.db.capacity_search).
+S = models.CapacityAllocation.__table__
 C = models.ComputeHostExtraCapability.__table__
 P = models.ResourceProperty.__table__
 M = models.HostMaintenance.__table__
@@ -131,11 +134,18 @@ def _own(excluding):
 
 
 def _overlapping(excluding):
-    """Allocations of the outer host overlapping ``[lo, hi)``."""
-    return (sa.select(A.c.id)
-            .where(A.c.compute_host_id == H.c.id, A.c.start_date < WINDOW_HI,
-                   A.c.end_date > WINDOW_LO, *_own(excluding))
-            .exists())
+    """Allocations of the outer host overlapping ``[lo, hi)``: whole-host ones or
+    slices of capacity reservations."""
+    whole = (sa.select(A.c.id)
+             .where(A.c.compute_host_id == H.c.id, A.c.start_date < WINDOW_HI,
+                    A.c.end_date > WINDOW_LO, *_own(excluding))
+             .exists())
+    sliced = (sa.select(S.c.id)
+              .where(S.c.compute_host_id == H.c.id, S.c.start_date < WINDOW_HI,
+                     S.c.end_date > WINDOW_LO,
+                     *([S.c.reservation_id != _EXCLUDE] if excluding else []))
+              .exists())
+    return sa.or_(whole, sliced)
 
 
 def _last_end_before(host_id, excluding):

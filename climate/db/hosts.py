@@ -25,6 +25,7 @@ H = models.ComputeHost.__table__
 C = models.ComputeHostExtraCapability.__table__
 P = models.ResourceProperty.__table__
 A = models.ComputeHostAllocation.__table__
+S = models.CapacityAllocation.__table__     # capacity reservations' slices
 
 #: A host id in a URL: ASCII digits, no sign, space or leading zero.
 _HOST_ID = re.compile('[1-9][0-9]{0,9}', re.ASCII)
@@ -251,10 +252,10 @@ def update(context, host_id, capabilities, ids_by_name, reservable=None):
 
 @db_api.reader
 def is_allocated(context, host_id, now):
-    """Whether the host has an allocation that has not ended."""
-    return context.session.execute(
-        sa.select(A.c.id).where(A.c.compute_host_id == host_id, A.c.end_date > now)
-        .limit(1)).first() is not None
+    """Whether the host has an allocation (whole or a slice) that has not ended."""
+    return any(context.session.execute(
+        sa.select(T.c.id).where(T.c.compute_host_id == host_id, T.c.end_date > now)
+        .limit(1)).first() is not None for T in (A, S))
 
 
 @db_api.writer
@@ -269,8 +270,9 @@ def delete(context, host_id, now):
     :raises CantDeleteHost: (409) the host is allocated now or later.
     :raises ClaimConflict: the host changed meanwhile; try again.
     """
-    busy = (sa.select(A.c.id).where(A.c.compute_host_id == H.c.id, A.c.end_date > now)
-            .exists())
+    busy = sa.or_(*[sa.select(T.c.id).where(T.c.compute_host_id == H.c.id,
+                                            T.c.end_date > now).exists()
+                    for T in (A, S)])
     row = context.session.execute(
         sa.select(H.c.generation, busy.label('busy')).where(H.c.id == host_id)
     ).one_or_none()
@@ -279,8 +281,9 @@ def delete(context, host_id, now):
     if row.busy:
         raise exceptions.CantDeleteHost(
             host=host_id, msg='It has current or future allocations.')
-    context.session.execute(sa.delete(A).where(A.c.compute_host_id == host_id,
-                                               A.c.end_date <= now))
+    for table in (A, S):
+        context.session.execute(sa.delete(table).where(
+            table.c.compute_host_id == host_id, table.c.end_date <= now))
     deleted = context.session.execute(
         sa.delete(H).where(H.c.id == host_id, H.c.generation == row.generation)).rowcount
     if deleted != 1:

@@ -270,6 +270,54 @@ class InstanceReservation(TimestampMixin, Base):
     server_group_id = sa.Column(sa.String(36), nullable=True)
 
 
+class CapacityReservation(TimestampMixin, Base):
+    """A capacity reservation (``virtual:instance`` without ``resource_id``, or
+    ``flavor:instance``): ``amount`` instances of ``vcpus``/``memory_mb``/``disk_gb``,
+    and the Nova objects made for it (flavor id = reservation id)."""
+
+    __tablename__ = 'capacity_reservations'
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    reservation_id = sa.Column(sa.String(36),
+                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                               nullable=False, unique=True)
+    resource_type = sa.Column(sa.String(66), nullable=False)
+    vcpus = sa.Column(sa.Integer, nullable=False)
+    memory_mb = sa.Column(sa.Integer, nullable=False)
+    disk_gb = sa.Column(sa.Integer, nullable=False)
+    amount = sa.Column(sa.Integer, nullable=False)
+    affinity = sa.Column(sa.Boolean, nullable=True)
+    resource_properties = sa.Column(sa.Text, nullable=True)
+    source_flavor_id = sa.Column(sa.String(255), nullable=True)   # flavor:instance
+    extra_specs = sa.Column(sa.Text, nullable=True)               # JSON, copied
+    aggregate_id = sa.Column(sa.Integer, nullable=True)
+    server_group_id = sa.Column(sa.String(36), nullable=True)
+
+
+class CapacityAllocation(TimestampMixin, Base):
+    """A slice of one host held by one capacity reservation for ``[start_date,
+    end_date)``: ``instances`` instances, and their summed vcpus/memory/disk."""
+
+    __tablename__ = 'capacity_allocations'
+    __table_args__ = (
+        sa.Index('ix_capacity_allocations_host_window',
+                 'compute_host_id', 'start_date', 'end_date'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
+    compute_host_id = sa.Column(sa.Integer, sa.ForeignKey('computehosts.id'),
+                                nullable=False)
+    reservation_id = sa.Column(sa.String(36),
+                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                               nullable=False, index=True)
+    instances = sa.Column(sa.Integer, nullable=False)
+    vcpus = sa.Column(sa.Integer, nullable=False)
+    memory_mb = sa.Column(sa.Integer, nullable=False)
+    disk_gb = sa.Column(sa.Integer, nullable=False)
+    start_date = sa.Column(UTCDateTime, nullable=False)
+    end_date = sa.Column(UTCDateTime, nullable=False)
+
+
 class Manager(Base):
     """A running ``climate-manager``'s liveness row, heart-beaten every
     ``[manager] liveness_interval``; the claims of an owner whose row is missing or

@@ -15,8 +15,15 @@ Per host:
    if the host is in the reservation aggregate of a requested id and the request's
    project owns that aggregate (``<owner_key>`` equals the project id, or a metadata
    key equal to the project id is true);
-2. no hint, flavor extra spec ``aggregate_instance_extra_specs:reservation``: pass
-   (capacity-mode instance reservations are enforced by other filters);
+2. no hint, flavor extra spec ``aggregate_instance_extra_specs:reservation=<id>`` (the
+   private flavor of a capacity reservation): pass only if the host is in the
+   aggregate named ``<id>`` whose metadata ``reservation`` is ``<id>`` and which the
+   request's project owns, and which holds fewer servers of that flavor than the
+   aggregate's ``climate:slots:<host>`` allows (Climate's capacity reservations keep
+   these hosts in the freepool too, so rule 3 keeps ordinary boots off them). The
+   count reads the flavor of each server Nova lists on the host (Nova lazy-loads
+   it); servers still being scheduled at the same moment are not counted yet, so
+   two boots racing for the last slot may both pass;
 3. no hint: pass unless the host is in the freepool or in a reservation aggregate.
 
 This module needs Nova and registers its options into Nova's CONF; it must not import
@@ -36,6 +43,7 @@ opts.register_opts(CONF)
 
 RESERVATION_HINT = 'reservation'
 INSTANCE_RESERVATION_SPEC = 'aggregate_instance_extra_specs:reservation'
+SLOTS_PREFIX = 'climate:slots:'
 
 
 class ClimateFilter(filters.BaseHostFilter):
@@ -51,10 +59,8 @@ class ClimateFilter(filters.BaseHostFilter):
             return _reserved_host_passes(host_state, spec_obj, reservations, names)
         flavor_reservation = _flavor_reservation(spec_obj)
         if flavor_reservation is not None:
-            LOG.debug('%(host)s passes: flavor asks for instance reservation '
-                      '%(id)s, enforced by other filters',
-                      {'host': host_state, 'id': flavor_reservation})
-            return True
+            return _capacity_host_passes(host_state, spec_obj, flavor_reservation,
+                                         names)
         return _unreserved_host_passes(host_state, names)
 
 
@@ -114,6 +120,52 @@ def _reserved_host_passes(host_state, spec_obj, reservations, names):
                               'ids': ', '.join(agg.name for agg in requested),
                               'project': project_id})
     return False
+
+
+def _capacity_host_passes(host_state, spec_obj, reservation, names):
+    project_id = spec_obj.project_id if spec_obj.obj_attr_is_set('project_id') else None
+    held = [agg for agg in host_state.aggregates
+            if agg.name == reservation and
+            agg.metadata.get(RESERVATION_HINT) == reservation]
+    if not held:
+        LOG.debug('%(host)s fails: not in the aggregate of instance reservation '
+                  '%(id)s', {'host': host_state, 'id': reservation})
+        return False
+    if not any(names.is_owner(agg, project_id) for agg in held):
+        LOG.debug('%(host)s fails: instance reservation %(id)s not owned by project '
+                  '%(project)s', {'host': host_state, 'id': reservation,
+                                  'project': project_id})
+        return False
+    slots = max(_slots(agg, host_state.host) for agg in held)
+    used = _servers_of_flavor(host_state, reservation)
+    if used >= slots:
+        LOG.debug('%(host)s fails: instance reservation %(id)s has %(used)d of its '
+                  '%(slots)d slot(s) there in use', {'host': host_state,
+                                                     'id': reservation, 'used': used,
+                                                     'slots': slots})
+        return False
+    LOG.debug('%(host)s passes: in instance reservation %(id)s of project '
+              '%(project)s', {'host': host_state, 'id': reservation,
+                              'project': project_id})
+    return True
+
+
+def _slots(aggregate, host):
+    try:
+        return int(aggregate.metadata.get(SLOTS_PREFIX + str(host), 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _servers_of_flavor(host_state, flavor_id):
+    count = 0
+    for instance in (getattr(host_state, 'instances', None) or {}).values():
+        try:
+            if instance.flavor.flavorid == flavor_id:
+                count += 1
+        except Exception:  # deleted meanwhile, or not loadable: not holding a slot
+            LOG.debug('Could not read the flavor of instance %s', instance.uuid)
+    return count
 
 
 def _unreserved_host_passes(host_state, names):

@@ -22,11 +22,16 @@ DEFAULT_PLUGINS = ('virtual.instance.plugin',)
 HOST_PLUGIN = 'physical.host.plugin'
 
 
+FLAVOR_PLUGIN = 'flavor.instance.plugin'
+
+
 def available_plugins():
-    """The instance plugin, and the host plugin once this checkout has it."""
+    """The instance plugin, and the host and flavor plugins once this checkout has
+    them."""
     from importlib import metadata
     names = {ep.name for ep in metadata.entry_points(group='climate.resource.plugins')}
-    return DEFAULT_PLUGINS + ((HOST_PLUGIN,) if HOST_PLUGIN in names else ())
+    return DEFAULT_PLUGINS + tuple(name for name in (HOST_PLUGIN, FLAVOR_PLUGIN)
+                                   if name in names)
 
 
 class ClimateService:

@@ -165,17 +165,65 @@ def test_project_id_key_set_to_true_grants_the_reservation(scheduler):
                          ['shared-host', 'closed-host']) == ['shared-host']
 
 
-def test_capacity_mode_flavor_passes_climate_filter(scheduler):
+def capacity_reservation(agg_id, reservation_id, project_id, hosts, slots=2):
+    """The aggregate Climate makes for a started capacity reservation (its hosts
+    stay in the freepool too), with ``slots`` instances on each host."""
+    return aggregate(agg_id, reservation_id, hosts, reservation=reservation_id,
+                     filter_tenant_id=project_id, **{'climate:owner': project_id},
+                     **{f'climate:slots:{h}': str(slots) for h in hosts})
+
+
+def test_capacity_flavor_fails_on_a_host_whose_slots_are_used(scheduler):
+    manager = scheduler()
+    cloud = [capacity_reservation(6, R_INSTANCES, ALICE, ['h1', 'h2'], slots=1)]
+    manager.update_aggregates(cloud)
     spec = request(ALICE, extra_specs={
         'aggregate_instance_extra_specs:reservation': R_INSTANCES})
-    assert passing_hosts(scheduler(), spec) == sorted(HOSTS)
+    states = []
+    for name in ('h1', 'h2'):
+        state = host_manager.HostState(name, name, uuids.cell)
+        state.update(aggregates=manager._get_aggregates_info(name))
+        states.append(state)
+    # h1 runs one server of the reservation's flavor (and one of another flavor).
+    states[0].instances = {
+        uuids.used: objects.Instance(uuid=uuids.used, flavor=objects.Flavor(
+            flavorid=R_INSTANCES)),
+        uuids.other: objects.Instance(uuid=uuids.other, flavor=objects.Flavor(
+            flavorid='m1.small'))}
+    assert [s.host for s in manager.get_filtered_hosts(states, spec)] == ['h2']
+    states[1].instances = {uuids.used2: objects.Instance(
+        uuid=uuids.used2, flavor=objects.Flavor(flavorid=R_INSTANCES))}
+    assert list(manager.get_filtered_hosts(states, spec)) == []
+
+
+def test_capacity_flavor_lands_only_on_its_reservation_hosts(scheduler):
+    cloud = CLOUD[:1] + [aggregate(2, 'freepool', ['free-host', 'sliced-host'])] + \
+        CLOUD[2:] + [capacity_reservation(6, R_INSTANCES, ALICE, ['sliced-host'])]
+    hosts = HOSTS + ['sliced-host']
+    spec = request(ALICE, extra_specs={
+        'aggregate_instance_extra_specs:reservation': R_INSTANCES})
+    assert passing_hosts(scheduler(), spec, cloud, hosts) == ['sliced-host']
+
+
+def test_capacity_flavor_of_another_project_gets_no_host(scheduler):
+    cloud = CLOUD + [capacity_reservation(6, R_INSTANCES, ALICE, ['free-host'])]
+    spec = request(BOB, extra_specs={
+        'aggregate_instance_extra_specs:reservation': R_INSTANCES})
+    assert passing_hosts(scheduler(), spec, cloud) == []
+
+
+def test_ordinary_boots_never_land_on_hosts_holding_slices(scheduler):
+    cloud = CLOUD[:1] + [aggregate(2, 'freepool', ['free-host', 'sliced-host'])] + \
+        CLOUD[2:] + [capacity_reservation(6, R_INSTANCES, ALICE, ['sliced-host'])]
+    for project in (ALICE, BOB):
+        assert passing_hosts(scheduler(), request(project), cloud,
+                             HOSTS + ['sliced-host']) == ['plain-host', 'rack-host']
 
 
 def test_capacity_mode_flavor_lands_on_its_aggregate_with_nova_filters(scheduler):
     # Capacity-mode hosts stay in the freepool and join an aggregate without an
     # availability zone; Nova's AggregateInstanceExtraSpecsFilter enforces it.
-    instances = aggregate(6, R_INSTANCES, ['free-host'], reservation=R_INSTANCES,
-                          **{'climate:owner': ALICE})
+    instances = capacity_reservation(6, R_INSTANCES, ALICE, ['free-host'])
     manager = scheduler(FILTERS_ONLY_CLIMATE.replace(
         'enabled_filters = ClimateFilter',
         'enabled_filters = AggregateInstanceExtraSpecsFilter,ClimateFilter'))

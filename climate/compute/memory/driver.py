@@ -1,4 +1,10 @@
-"""The in-memory simulation of Nova: hypervisors, aggregates, servers and images.
+"""The in-memory simulation of Nova: hypervisors, aggregates, servers, images, flavors
+and server groups.
+
+A boot with a capacity reservation's flavor is scheduled as the real Nova with
+``ClimateFilter`` would: only by a project with access to the private flavor, only on
+the reservation aggregate's hosts, at most ``climate:slots:<host>`` servers of that
+flavor per host, obeying the server group's policy; otherwise ERROR "No valid host".
 
 It behaves like the Nova driver for every method: the same statuses and task states
 (shelve ends in SHELVED_OFFLOADED, actions take ``[compute_memory] action_delay``
@@ -9,7 +15,8 @@ Trusts are simulated by ``climate.compute.memory.trusts``.
 
 Hooks to seed and inspect the simulated world (not part of ``ComputeDriver``):
 
-- ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)``.
+- ``add_hypervisor(hostname, …)``, ``add_server(name, host, …)``, ``add_flavor(id, …)``.
+- ``acting_as(project_id, user_id)``: calls inside act as that user.
 - ``image_owner(image_id)``: the project owning an image (``project_id`` for images
   made by this driver, the trustor's for images made through ``acting_for``).
 - ``trusts()``: a copy of the live trusts, id -> ``{'project_id', 'user_id', 'roles'}``;
@@ -23,6 +30,7 @@ Hooks to seed and inspect the simulated world (not part of ``ComputeDriver``):
 Tests make its calls fail or slow down with ``climate.compute.fixture.ComputeFaults``.
 """
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -39,6 +47,10 @@ _NAMESPACE = uuid.UUID('5d1bd0a4-8c1a-4f43-9a4f-7f43d0c9e0a1')
 _INT_FIELDS = ('vcpus', 'memory_mb', 'local_gb', 'hypervisor_version')
 _STR_FIELDS = ('hypervisor_type', 'service_host', 'id')
 _SHELVABLE = ('ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED')
+#: The flavor extra spec naming a capacity reservation, and the aggregate metadata
+#: prefix of its slots per host (see climate.plugins.instance_capacity.nova_side).
+RESERVATION_SPEC = 'aggregate_instance_extra_specs:reservation'
+SLOTS_PREFIX = 'climate:slots:'
 _SNAPSHOTTABLE = _SHELVABLE + (base.SHELVED, base.SHELVED_OFFLOADED)
 
 
@@ -78,6 +90,8 @@ class _ServerRecord:
     task_state: str | None = None
     fault: str | None = None
     pending: tuple | None = None      # (ready_at, function applying the end state)
+    flavor: str | None = None
+    group: str | None = None
 
 
 class MemoryDriver(base.ComputeDriver):
@@ -99,7 +113,10 @@ class MemoryDriver(base.ComputeDriver):
         self._next_aggregate_id = 1
         self._images = {}             # id -> {'status', 'pending'}
         self._services = {}           # service host -> ComputeService
+        self._flavors = {}            # id -> (Flavor, set of projects with access)
+        self._groups = {}             # id -> {'name', 'policy', 'project_id'}
         self.keystone = trusts.SimulatedTrusts()
+        self._acting_as = threading.local()
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
             self.add_hypervisor(name, **spec)
         self._create_aggregate(self.freepool_name, None)
@@ -159,12 +176,24 @@ class MemoryDriver(base.ComputeDriver):
             self._servers[record.id] = record
             return record.id
 
+    @contextlib.contextmanager
+    def acting_as(self, project_id, user_id):
+        """Calls of this thread act as that user inside the block (the simulated Nova
+        API, ``climate.compute.memory.nova_api``, serves its callers so)."""
+        previous = getattr(self._acting_as, 'caller', None)
+        self._acting_as.caller = (project_id, user_id)
+        try:
+            yield
+        finally:
+            self._acting_as.caller = previous
+
     # --- internals ---------------------------------------------------------------------
 
     def _caller(self):
         """(project_id, user_id) the current call acts as: this driver's credentials,
-        or the trustor's for a call through ``acting_for``."""
-        return self.keystone.trustor() or (self.project_id, self.user_id)
+        the trustor's for a call through ``acting_for``, or ``acting_as``'s."""
+        return (self.keystone.trustor() or getattr(self._acting_as, 'caller', None) or
+                (self.project_id, self.user_id))
 
     def _settle(self):
         """Complete every action whose delay has passed (Nova's async work)."""
@@ -466,12 +495,27 @@ class MemoryDriver(base.ComputeDriver):
                 raise exceptions.ComputeError(f'Compute host {host} could not be found.',
                                               status_code=400)
             project_id, user_id = self._caller()
+            known = self._flavors.get(flavor)
+            if known is not None and not known[0].is_public and \
+                    project_id not in known[1]:
+                raise exceptions.ComputeError(f'Flavor {flavor} could not be found.',
+                                              status_code=400)
+            group = (scheduler_hints or {}).get('group')
+            if group is not None and group not in self._groups:
+                raise exceptions.ComputeError(f'Server group {group} could not be '
+                                              f'found.', status_code=400)
             record = _ServerRecord(str(uuid.uuid4()), name, base.BUILD, project_id,
-                                   user_id, None, None, dict(metadata or {}))
+                                   user_id, None, None, dict(metadata or {}),
+                                   flavor=flavor, group=group)
             self._servers[record.id] = record
+            reservation = None if known is None else \
+                known[0].extra_specs.get(RESERVATION_SPEC)
 
             def finish():
-                chosen = host or self._pick_host(availability_zone)
+                if reservation is not None:
+                    chosen = self._pick_reserved_host(reservation, record)
+                else:
+                    chosen = host or self._pick_host(availability_zone)
                 if chosen is None:
                     record.status, record.fault = base.ERROR, 'No valid host was found.'
                 else:
@@ -480,6 +524,87 @@ class MemoryDriver(base.ComputeDriver):
                 record.task_state = None
             self._later(record, 'scheduling', finish)
             return self._server(record)
+
+    def _pick_reserved_host(self, reservation, record):
+        """What Nova's scheduler does for a reservation's flavor: a host of the
+        reservation's aggregate with a slot left (``climate:slots:<host>``), obeying
+        the server group's policy."""
+        aggregate = self._aggregate_record(reservation)
+        if aggregate is None:
+            return None
+        others = [s for s in self._servers.values() if s is not record and
+                  s.flavor == record.flavor and s.host is not None and
+                  s.status != base.DELETED]
+        group_hosts = {s.host for s in self._servers.values()
+                       if s is not record and record.group is not None and
+                       s.group == record.group and s.host is not None}
+        policy = self._groups[record.group]['policy'] if record.group else None
+        for host in sorted(aggregate['hosts']):
+            slots = int(aggregate['metadata'].get(SLOTS_PREFIX + host, 0))
+            if sum(1 for s in others if s.host == host) >= slots:
+                continue
+            if policy == 'affinity' and group_hosts and host not in group_hosts:
+                continue
+            if policy == 'anti-affinity' and host in group_hosts:
+                continue
+            return host
+        return None
+
+    # --- flavors and server groups -----------------------------------------------------
+
+    def get_flavor(self, flavor_id):
+        with self._lock:
+            known = self._flavors.get(flavor_id)
+            project_id, _ = self._caller()
+            if known is None or not (known[0].is_public or project_id in known[1]):
+                raise exceptions.FlavorNotFound(f'No flavor {flavor_id}')
+            return known[0]
+
+    def add_flavor(self, flavor_id, name, vcpus, ram, disk, extra_specs=None,
+                   is_public=True):
+        """Seed a flavor (the operator's), for flavor:instance reservations."""
+        with self._lock:
+            self._flavors[flavor_id] = (base.Flavor(
+                flavor_id, name, vcpus, ram, disk, 0, is_public,
+                dict(extra_specs or {})), set())
+
+    def ensure_flavor(self, flavor_id, name, vcpus, ram, disk, extra_specs,
+                      project_id, ephemeral=0):
+        with self._lock:
+            flavor = base.Flavor(flavor_id, name, vcpus, ram, disk, ephemeral, False,
+                                 dict(extra_specs))
+            known = self._flavors.get(flavor_id)
+            if known is not None and (known[0].vcpus, known[0].ram, known[0].disk) != \
+                    (vcpus, ram, disk):
+                raise exceptions.ComputeError(f'Flavor with ID {flavor_id} already '
+                                              f'exists.', status_code=409)
+            self._flavors[flavor_id] = (flavor, {project_id})
+            return flavor
+
+    def delete_flavor(self, flavor_id):
+        with self._lock:
+            self._flavors.pop(flavor_id, None)
+
+    def list_servers_with_flavor(self, flavor_id):
+        with self._lock:
+            self._settle()
+            return [self._server(s) for s in self._servers.values()
+                    if s.flavor == flavor_id]
+
+    def ensure_server_group(self, name, policy):
+        with self._lock:
+            project_id, _ = self._caller()
+            for group_id, group in self._groups.items():
+                if group['name'] == name and group['project_id'] == project_id:
+                    return group_id
+            group_id = str(uuid.uuid4())
+            self._groups[group_id] = {'name': name, 'policy': policy,
+                                      'project_id': project_id}
+            return group_id
+
+    def delete_server_group(self, group_id):
+        with self._lock:
+            self._groups.pop(group_id, None)
 
     # --- acting for a user (trusts) ----------------------------------------------------
 

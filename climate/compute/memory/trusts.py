@@ -137,6 +137,12 @@ class ActingFor(base.ComputeDriver):
     set_server_metadata = _as_trustor('set_server_metadata')
     delete_server_metadata = _as_trustor('delete_server_metadata')
     create_server = _as_trustor('create_server')
+    get_flavor = _as_trustor('get_flavor')
+    ensure_flavor = _as_trustor('ensure_flavor')
+    delete_flavor = _as_trustor('delete_flavor')
+    list_servers_with_flavor = _as_trustor('list_servers_with_flavor')
+    ensure_server_group = _as_trustor('ensure_server_group')
+    delete_server_group = _as_trustor('delete_server_group')
 
     # Trusts are made and revoked for the user, not as them.
     def create_trust(self, context):

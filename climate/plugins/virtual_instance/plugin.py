@@ -1,5 +1,11 @@
 """The ``virtual:instance`` resource plugin (entry point ``virtual.instance.plugin``).
 
+Two modes, chosen by the request: with ``resource_id``, an existing server (below);
+without it, Blazar's capacity mode (``vcpus``, ``memory_mb``, ``disk_gb``, ``amount``,
+``affinity``, ``resource_properties``), which every method hands to
+:class:`climate.plugins.instance_capacity.plugin.CapacityReservations` for the
+reservations that have a capacity row.
+
 How each call of the manager maps to Nova (see ``climate.plugins.base`` for the order):
 
 ``validate``   the request fields (``request``), then the server: it must exist, belong
@@ -45,8 +51,11 @@ from climate.common import states
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
 from climate.conf import virtual_instance as options
+from climate.db import capacity_reservations
 from climate.db import instance_reservations as instance_db
 from climate.plugins import base
+from climate.plugins.instance_capacity import plugin as capacity
+from climate.plugins.instance_capacity import request as capacity_request
 from climate.plugins.virtual_instance import request
 from climate.plugins.virtual_instance import servers
 
@@ -72,13 +81,22 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         # process never makes a second image: {(reservation_id, phase): image_id}.
         self._unrecorded_snapshots = {}
         self._lock = threading.Lock()
+        self.capacity = capacity.CapacityReservations(conf, self.compute)
 
     @property
     def options(self):
         return self.conf[options.GROUP_NAME]
 
+    def _is_capacity(self, context, reservation_id):
+        return capacity_reservations.get(context, reservation_id) is not None
+
     # Requests ------------------------------------------------------------------------
     def validate(self, context, values):
+        if request.is_capacity_mode(values):
+            parsed = capacity_request.parse_virtual(
+                {k: v for k, v in values.items() if k not in ('resource_type', 'id')})
+            parsed['capacity'] = True
+            return parsed
         parsed = request.parse_create(values, self.options.on_end)
         server_id = parsed['server_id']
         try:
@@ -102,6 +120,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         return parsed
 
     def reserve(self, context, lease, reservation, values):
+        if values.get('capacity'):
+            self.capacity.reserve(context, self.resource_type, lease, reservation,
+                                  values)
+            return
         state = {'before_end': values['before_end'], 'status': values['status'],
                  'shelve': self._starts_later(lease.start_date)}
         instance_db.hold(context, reservation.id, values['server_id'],
@@ -109,6 +131,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         reservation.resource_id = values['server_id']
 
     def prepare(self, context, lease, reservation):
+        if self._is_capacity(context, reservation['id']):
+            self.capacity.prepare(context, lease, reservation)
+            return
         record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return
@@ -132,6 +157,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                           record.server_id)
 
     def update(self, context, lease, reservation, values, start_date, end_date):
+        if self._is_capacity(context, reservation.id):
+            self.capacity.update(context, self.resource_type, lease, reservation,
+                                 values, start_date, end_date)
+            return
         record = instance_db.get(context, reservation.id)
         if record is None:
             return
@@ -142,18 +171,26 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                                **state)
 
     def snapshot(self, context, reservation):
+        if self._is_capacity(context, reservation.id):
+            return {'capacity': self.capacity.snapshot(context, reservation)}
         record = instance_db.get(context, reservation.id)
         if record is None:
             return None
         return {'on_end': record.on_end, 'before_end': record.state.get('before_end')}
 
     def restore(self, context, reservation, saved):
+        if saved is not None and 'capacity' in saved:
+            self.capacity.restore(context, reservation, saved['capacity'])
+            return
         if saved is not None:
             instance_db.change(context, reservation.id, on_end=saved['on_end'],
                                before_end=saved['before_end'])
 
     def after_update(self, context, lease, reservation):
         """Shelve the running server of a pending lease that now starts later."""
+        if self._is_capacity(context, reservation['id']):
+            self.capacity.after_update(context, lease, reservation)
+            return
         if reservation['status'] != R.PENDING:
             return
         record = instance_db.get(context, reservation['id'])
@@ -170,6 +207,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
 
     # Events --------------------------------------------------------------------------
     def on_start(self, context, lease, reservation):
+        if self._is_capacity(context, reservation['id']):
+            self.capacity.on_start(context, lease, reservation)
+            return
         record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return
@@ -189,6 +229,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             self._missing(context, lease, record)
 
     def on_end(self, context, lease, reservation):
+        if self._is_capacity(context, reservation['id']):
+            self.capacity.on_end(context, lease, reservation)
+            return
         record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return  # finished earlier (an attempt whose outcome was not recorded)
@@ -226,6 +269,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 self._missing(context, lease, record)
 
     def release(self, context, lease, reservation):
+        if self._is_capacity(context, reservation['id']):
+            self.capacity.release(context, lease, reservation)
+            return
         record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
             return
@@ -246,10 +292,13 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     # Output --------------------------------------------------------------------------
     def details(self, context, reservations):
         found = instance_db.many(context, [r.id for r in reservations])
-        return {reservation_id: {'on_end': record.on_end,
-                                 'before_end': record.before_end,
-                                 'snapshots': record.snapshots}
-                for reservation_id, record in found.items()}
+        shown = {reservation_id: {'on_end': record.on_end,
+                                  'before_end': record.before_end,
+                                  'snapshots': record.snapshots}
+                 for reservation_id, record in found.items()}
+        shown.update(self.capacity.details(
+            context, [r.id for r in reservations if r.id not in found]))
+        return shown
 
     # Helpers -------------------------------------------------------------------------
     def _starts_later(self, start_date):

@@ -9,9 +9,11 @@ Fields (besides ``resource_type``):
                  ``default`` (or absent/empty) for nothing.
 
 Blazar's capacity-mode fields (``vcpus``, ``memory_mb``, ``disk_gb``, ``amount``,
-``affinity``, ``resource_properties``) belong to a later mode of this resource type.
-python-blazarclient sends them, empty, with every ``virtual:instance`` reservation;
-empty ones are ignored, and a request that fills them gets a 400 that says so.
+``affinity``, ``resource_properties``) select the capacity mode when ``resource_id``
+is absent or empty (:func:`is_capacity_mode`; parsed by
+``climate.plugins.instance_capacity.request``). python-blazarclient sends them, empty,
+with every ``virtual:instance`` reservation: with a ``resource_id``, empty ones are
+ignored, and filled ones get a 400.
 Every error names the field it is about.
 """
 
@@ -30,17 +32,20 @@ FIELDS = ('resource_id', 'on_end', 'before_end')
 _EMPTY = (None, '', 'None', 'none', 'null')
 
 
+def is_capacity_mode(values):
+    """Whether a new reservation asks for capacity (no ``resource_id``, some
+    capacity field filled) rather than an existing server."""
+    values = _without_type(values)
+    return _is_empty(values.get('resource_id')) and \
+        bool(_filled_capacity_fields(values))
+
+
 def parse_create(values, default_on_end):
     """``{'server_id', 'on_end', 'before_end'}`` from a reservation request."""
     values = _without_type(values)
     capacity = _filled_capacity_fields(values)
     _refuse_unknown(values)
     if _is_empty(values.get('resource_id')):
-        if capacity:
-            raise exceptions.InvalidInput(
-                f'capacity-mode virtual:instance reservations ({", ".join(capacity)}) '
-                f'are not supported yet; give resource_id, the UUID of an existing '
-                f'server, to reserve that server')
         raise exceptions.MissingParameter(param='resource_id')
     _refuse_capacity(capacity)
     return {'server_id': _server_id(values['resource_id']),
@@ -82,8 +87,8 @@ def _refuse_capacity(fields):
     if fields:
         raise exceptions.InvalidInput(
             f'{", ".join(fields)}: capacity-mode fields cannot be combined with '
-            f'resource_id (capacity-mode virtual:instance reservations are not '
-            f'supported yet)')
+            f'resource_id (give either resource_id, an existing server, or the '
+            f'capacity: vcpus, memory_mb, disk_gb, amount)')
 
 
 def _refuse_unknown(values):

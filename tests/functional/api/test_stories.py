@@ -1,7 +1,8 @@
 """The gabbi stories of ``gabbits/`` on every database backend (API and manager in
 this process), ``gabbits-no-hosts/`` without a host plugin, ``gabbits-paging/`` with pages of two
 items (``[api] max_limit``), ``gabbits-real-hosts/`` and ``gabbits-host-failures/`` with the
-real physical:host plugin on the in-memory compute driver, ``gabbits-keystone/``
+real physical:host plugin on the in-memory compute driver, ``gabbits-capacity/`` with the
+real host and capacity plugins, ``gabbits-keystone/``
 behind keystonemiddleware checking tokens with a fake Keystone over HTTP; and some
 stories again with a climate-manager process on MariaDB over RabbitMQ.
 
@@ -76,6 +77,35 @@ def story_rabbit_api(class_migrated_database, tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope='class')
+def story_capacity_api(class_migrated_database):
+    """The real physical:host, virtual:instance and flavor:instance plugins on one
+    in-memory compute driver (hypervisors of 8 vCPUs; a public flavor ``m1.test`` of
+    2 vCPUs, 1024 MB, 10 GB)."""
+    from climate.compute.memory import driver as memory_driver
+    from climate.manager import server as manager_server
+    from climate.plugins.instance_capacity import plugin as capacity_plugin
+    from climate.plugins.physical_host import plugin as host_plugin
+    from climate.plugins.virtual_instance import plugin as instance_plugin
+    conf = api.make_conf()
+    driver = memory_driver.MemoryDriver(conf)
+    driver.add_flavor('m1.test', 'm1.test', vcpus=2, ram=1024, disk=10)
+    plugins = {
+        'physical:host': host_plugin.PhysicalHostPlugin(conf, compute_driver=driver),
+        'virtual:instance': instance_plugin.VirtualInstancePlugin(
+            conf, compute_driver=driver),
+        'flavor:instance': capacity_plugin.FlavorInstancePlugin(
+            conf, compute_driver=driver)}
+    manager = manager_server.Manager(conf, serve_rpc=False, plugins=plugins,
+                                     notifier=api.NoNotifier())
+    server = api.LiveServer(api.api_app.build(conf, manager.api))
+    try:
+        yield server
+    finally:
+        server.stop()
+        conf.reset()
+
+
 def story_class(directory, name, server_fixture, suffix='', databases=None):
     """A test class running ``directory/name`` against ``server_fixture``."""
     ids = stories.request_names(directory, name)
@@ -125,6 +155,12 @@ for _name in stories.story_files('gabbits-real-hosts'):
     # on every backend in tests/functional/db/test_availability.py.
     _add(story_class('gabbits-real-hosts', _name, 'story_real_hosts_api',
                      'WithRealHostPlugin', databases=['sqlite']))
+
+for _name in stories.story_files('gabbits-capacity'):
+    # The wire format does not depend on the database; the capacity invariant's
+    # tests on MariaDB and PostgreSQL are tests/functional/plugins/capacity/.
+    _add(story_class('gabbits-capacity', _name, 'story_capacity_api', 'WithCapacity',
+                     databases=['sqlite']))
 
 for _name in stories.story_files('gabbits-keystone'):
     _cls = _add(story_class('gabbits-keystone', _name, 'story_keystone_api',

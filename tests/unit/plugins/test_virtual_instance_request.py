@@ -54,16 +54,25 @@ def test_before_end(before_end, expected):
      'flavor: unknown field(s) of a virtual:instance reservation'),
     ({'resource_id': SERVER, 'amount': 2}, exceptions.InvalidInput,
      'amount: capacity-mode fields cannot be combined with resource_id'),
-    ({'vcpus': 1, 'memory_mb': 512, 'disk_gb': 1, 'amount': 1, 'affinity': 'None',
-      'resource_properties': ''}, exceptions.InvalidInput,
-     'capacity-mode virtual:instance reservations (vcpus, memory_mb, disk_gb, amount) '
-     'are not supported yet'),
 ])
 def test_errors_name_the_field(values, error, message):
     with pytest.raises(error) as caught:
         parse(**values)
     assert message in str(caught.value)
     assert caught.value.code == 400
+
+
+@pytest.mark.parametrize('values, capacity', [
+    ({'vcpus': 1, 'memory_mb': 512, 'disk_gb': 1, 'amount': 1, 'affinity': 'None',
+      'resource_properties': ''}, True),
+    ({'resource_type': 'virtual:instance', 'affinity': 'False'}, True),
+    ({'resource_id': SERVER, 'vcpus': '', 'affinity': 'None'}, False),
+    ({'vcpus': '', 'amount': None, 'affinity': 'None', 'resource_properties': ''},
+     False),
+])
+def test_capacity_mode_is_chosen_by_filled_fields_without_resource_id(values,
+                                                                       capacity):
+    assert request.is_capacity_mode(values) is capacity
 
 
 def test_update_may_change_the_end_and_before_end_actions():

@@ -7,7 +7,7 @@ and the healing history.
 * ``healing_records``: what healing did to a reservation (shown in ``lease show``).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ from climate.db.migration import charset
 from climate.db.types import UTCDateTime
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

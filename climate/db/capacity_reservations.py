@@ -1,0 +1,90 @@
+"""Capacity reservations' request rows (``capacity_reservations``).
+
+One row per ``virtual:instance`` reservation in capacity mode (no ``resource_id``) or
+``flavor:instance`` reservation: the size of one instance, ``amount``, ``affinity``,
+``resource_properties``, the source flavor of a ``flavor:instance`` reservation and
+its extra specs (JSON), and the ids of the Nova aggregate and server group made for
+it. Functions take and return the fields as a dict with the API's names.
+"""
+
+import json
+
+import sqlalchemy as sa
+
+from climate.common import timeutils
+from climate.db import api as db_api
+from climate.db import models
+
+CR = models.CapacityReservation.__table__
+FIELDS = ('vcpus', 'memory_mb', 'disk_gb', 'amount', 'affinity',
+          'resource_properties', 'source_flavor_id', 'extra_specs')
+
+
+def _fields(row):
+    return {'vcpus': row.vcpus, 'memory_mb': row.memory_mb, 'disk_gb': row.disk_gb,
+            'amount': row.amount, 'affinity': row.affinity,
+            'resource_properties': row.resource_properties or '',
+            'source_flavor_id': row.source_flavor_id,
+            'extra_specs': json.loads(row.extra_specs) if row.extra_specs else {},
+            'aggregate_id': row.aggregate_id, 'server_group_id': row.server_group_id,
+            'resource_type': row.resource_type}
+
+
+def _stored(values):
+    stored = {k: values[k] for k in FIELDS if k in values}
+    if 'extra_specs' in stored:
+        stored['extra_specs'] = json.dumps(stored['extra_specs'] or {}, sort_keys=True)
+    return stored
+
+
+# In the lease's transaction -------------------------------------------------------------
+
+def create(context, reservation_id, resource_type, values):
+    """Insert the reservation's row; its id (the reservation's ``resource_id``)."""
+    row = models.CapacityReservation(reservation_id=reservation_id,
+                                     resource_type=resource_type, **_stored(values))
+    context.session.add(row)
+    context.session.flush()
+    return row.id
+
+
+def store(context, reservation_id, values):
+    """Replace the request fields given in ``values``."""
+    context.session.execute(
+        sa.update(CR).where(CR.c.reservation_id == reservation_id)
+        .values(updated_at=timeutils.utcnow(), **_stored(values))
+        .execution_options(synchronize_session=False))
+
+
+@db_api.writer
+def set_nova_ids(context, reservation_id, aggregate_id=None, server_group_id=None):
+    """Record the ids of the Nova objects made for the reservation."""
+    values = {}
+    if aggregate_id is not None:
+        values['aggregate_id'] = aggregate_id
+    if server_group_id is not None:
+        values['server_group_id'] = server_group_id
+    if values:
+        context.session.execute(
+            sa.update(CR).where(CR.c.reservation_id == reservation_id).values(**values)
+            .execution_options(synchronize_session=False))
+
+
+# Reads ------------------------------------------------------------------------------------
+
+@db_api.reader
+def get(context, reservation_id):
+    """The reservation's fields, or None (not a capacity reservation)."""
+    row = context.session.execute(
+        sa.select(CR).where(CR.c.reservation_id == reservation_id)).first()
+    return _fields(row) if row is not None else None
+
+
+@db_api.reader
+def many(context, reservation_ids):
+    """``{reservation id: fields}`` of those among ``reservation_ids`` with a row."""
+    if not reservation_ids:
+        return {}
+    rows = context.session.execute(
+        sa.select(CR).where(CR.c.reservation_id.in_(list(reservation_ids)))).all()
+    return {row.reservation_id: _fields(row) for row in rows}

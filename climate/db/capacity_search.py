@@ -1,0 +1,283 @@
+"""The search for room on compute hosts for capacity reservations (slices of hosts).
+
+A capacity reservation holds ``amount`` instances of one size (vcpus, memory_mb,
+disk_gb) for a window. Its instances are placed on hosts as *slices*
+(``capacity_allocations``, one row per reservation and host). The capacity model is
+shared with whole-host reservations (``physical:host``):
+
+* a host held whole in a window holds no slice in it, and the other way round (the
+  whole-host search, :mod:`climate.db.host_search`, counts slices as busy; this search
+  skips hosts with a whole-host allocation);
+* at every instant, the slices on a host add up to no more than its inventory times
+  the allocation ratio of each resource (``[DEFAULT] cpu_allocation_ratio``,
+  ``ram_allocation_ratio``, ``disk_allocation_ratio``). What counts is the *peak* of
+  the slices overlapping the window, not their sum: two slices one after the other
+  share the same room.
+
+``[DEFAULT] cleaning_time`` keeps ``c`` minutes after each allocation: a slice
+occupies ``[start, end + c)``, so two allocations conflict when ``s1 < e2 + c`` and
+``s2 < e1 + c`` — the same condition as between whole-host allocations.
+
+A new reservation first tries :func:`find_room_quickly` (a few hosts, room
+under-estimated from the sum of overlapping slices, so the cost does not grow with
+the hosts and slices outside the answer); when that gives no placement, and for
+updates, :func:`find_room` is exact. One statement (:func:`find_room`) reads the
+candidate hosts, each with its
+``generation`` and the slices overlapping the window (an outer join on the
+``(compute_host_id, start_date, end_date)`` index); the peak and the room left are
+computed from those rows. The caller claims every host it places a slice on with
+:func:`climate.db.claims.claim`, the same generation-guarded claim as whole hosts, in
+the transaction that writes the slices: a concurrent transaction that added a slice
+or a whole-host allocation to one of them has bumped its generation, and the claim
+fails and is retried on fresh data.
+
+Placement (:func:`place`) of the ``amount`` instances on the hosts with room:
+``affinity`` true puts them all on one host, false on distinct hosts, null anywhere.
+In each case the strategy is *best fit*: hosts that already hold slices in the window
+first (they cannot be reserved whole then anyway), then the hosts with the least room
+left, so that empty hosts stay free for whole-host reservations and large requests.
+"""
+
+import dataclasses
+import datetime
+
+import sqlalchemy as sa
+
+from climate.db import api as db_api
+from climate.db import claims
+from climate.db import models
+
+H = models.ComputeHost.__table__
+A = models.ComputeHostAllocation.__table__
+S = models.CapacityAllocation.__table__
+
+#: More instances than any host can hold (a request with a zero size fits anywhere).
+UNLIMITED = 2 ** 31 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    """The resources of one instance (or the sum of some)."""
+
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+    def times(self, count):
+        return Size(self.vcpus * count, self.memory_mb * count, self.disk_gb * count)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ratios:
+    """The allocation ratios: a host offers ``inventory x ratio`` of each resource."""
+
+    cpu: float = 1.0
+    ram: float = 1.0
+    disk: float = 1.0
+
+    @classmethod
+    def from_conf(cls, conf):
+        return cls(conf.cpu_allocation_ratio, conf.ram_allocation_ratio,
+                   conf.disk_allocation_ratio)
+
+    def capacity(self, vcpus, memory_mb, local_gb):
+        # A small epsilon keeps 16 x 1.5 = 24 from becoming 23.999...
+        return Size(int(vcpus * self.cpu + 1e-9), int(memory_mb * self.ram + 1e-9),
+                    int(local_gb * self.disk + 1e-9))
+
+
+@dataclasses.dataclass(frozen=True)
+class HostRoom(claims.HostGeneration):
+    """A host that can take instances: how many of the requested size fit over the
+    whole window, and whether it already holds other slices in it."""
+
+    service_name: str
+    room: int
+    sliced: bool
+
+
+def peak(intervals, start, end):
+    """The peak usage (a :class:`Size`) in ``[start, end)`` of ``intervals``
+    (``(start, end, Size)``, each already overlapping the window)."""
+    points = sorted({start} | {s for s, _, _ in intervals if start < s < end})
+    best = Size(0, 0, 0)
+    for point in points:
+        used = [size for s, e, size in intervals if s <= point < e]
+        total = Size(sum(u.vcpus for u in used), sum(u.memory_mb for u in used),
+                     sum(u.disk_gb for u in used))
+        best = Size(max(best.vcpus, total.vcpus), max(best.memory_mb, total.memory_mb),
+                    max(best.disk_gb, total.disk_gb))
+    return best
+
+
+def room_for(capacity, used, size):
+    """How many instances of ``size`` fit in ``capacity`` minus ``used``."""
+    room = UNLIMITED
+    for wanted, total, taken in ((size.vcpus, capacity.vcpus, used.vcpus),
+                                 (size.memory_mb, capacity.memory_mb, used.memory_mb),
+                                 (size.disk_gb, capacity.disk_gb, used.disk_gb)):
+        free = total - taken
+        if free < 0:
+            return 0
+        if wanted > 0:
+            room = min(room, free // wanted)
+    return room
+
+
+@db_api.reader
+def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
+              cleaning=datetime.timedelta(0), exclude_reservation=None, host_ids=None):
+    """The hosts with room for at least one instance of ``size`` in ``[start, end)``.
+
+    :param clauses: WHERE clauses on ``computehosts`` (the requirements, see
+        :func:`climate.db.host_search.requirement_clause`); only reservable hosts are
+        searched, unless ``host_ids`` names the hosts to look at (whatever their
+        ``reservable``: a reservation putting back what it held).
+    :param exclude_reservation: ignore this reservation's own slices (update).
+    :returns: a list of :class:`HostRoom`, in host id order.
+    """
+    lo, hi = start - cleaning, end + cleaning
+    own = [S.c.reservation_id != exclude_reservation] \
+        if exclude_reservation is not None else []
+    whole = (sa.select(A.c.id)
+             .where(A.c.compute_host_id == H.c.id, A.c.start_date < hi,
+                    A.c.end_date > lo,
+                    *([A.c.reservation_id != exclude_reservation]
+                      if exclude_reservation is not None else []))
+             .exists())
+    if host_ids is not None:
+        if not host_ids:
+            return []
+        where = [H.c.id.in_(sorted(host_ids))]
+    else:
+        where = [H.c.reservable.is_(True), *clauses]
+    query = (sa.select(H.c.id, H.c.generation, H.c.service_name, H.c.vcpus,
+                       H.c.memory_mb, H.c.local_gb, S.c.start_date, S.c.end_date,
+                       S.c.vcpus, S.c.memory_mb, S.c.disk_gb)
+             .select_from(H.outerjoin(S, sa.and_(S.c.compute_host_id == H.c.id,
+                                                 S.c.start_date < hi,
+                                                 S.c.end_date > lo, *own)))
+             .where(~whole, *where)
+             .order_by(H.c.id))
+    hosts = {}
+    for (host_id, generation, service, vcpus, memory_mb, local_gb, s_start, s_end,
+         s_vcpus, s_memory, s_disk) in context.session.execute(query):
+        entry = hosts.get(host_id)
+        if entry is None:
+            entry = hosts[host_id] = (generation, service,
+                                      ratios.capacity(vcpus, memory_mb, local_gb), [])
+        if s_start is not None:
+            # Each slice occupies [start, end + cleaning).
+            entry[3].append((s_start, s_end + cleaning,
+                             Size(s_vcpus, s_memory, s_disk)))
+    found = []
+    for host_id, (generation, service, capacity, slices) in hosts.items():
+        room = room_for(capacity, peak(slices, start, end + cleaning), size)
+        if room > 0:
+            found.append(HostRoom(host_id, generation, service, room, bool(slices)))
+    return found
+
+
+@db_api.reader
+def find_room_quickly(context, start, end, size, amount, clauses=(), ratios=Ratios(),
+                      cleaning=datetime.timedelta(0)):
+    """A few hosts with room, for a new reservation of ``amount`` instances: what
+    :func:`place` needs in the common case without reading every host.
+
+    Two statements, each reading the generation with what it checks: the sliced
+    hosts whose slices overlapping the window *sum* (an upper bound of their peak)
+    to leave room for one instance, most used first (best fit), at most
+    ``max(2 x amount, 16)`` of them; and up to ``amount`` hosts holding nothing in the
+    window, smallest first. The room is under-estimated (sum, not peak), never
+    over-estimated, so a placement made from these hosts is always valid; when none
+    can be made the caller falls back to :func:`find_room`, which is exact.
+    """
+    lo, hi = start - cleaning, end + cleaning
+    whole = (sa.select(A.c.id)
+             .where(A.c.compute_host_id == H.c.id, A.c.start_date < hi,
+                    A.c.end_date > lo)
+             .exists())
+    sliced = (sa.select(S.c.id)
+              .where(S.c.compute_host_id == H.c.id, S.c.start_date < hi,
+                     S.c.end_date > lo)
+              .exists())
+    fits = [H.c.vcpus * ratios.cpu >= size.vcpus,
+            H.c.memory_mb * ratios.ram >= size.memory_mb,
+            H.c.local_gb * ratios.disk >= size.disk_gb]
+    columns = (H.c.id, H.c.generation, H.c.service_name, H.c.vcpus, H.c.memory_mb,
+               H.c.local_gb)
+    used = (sa.func.sum(S.c.vcpus), sa.func.sum(S.c.memory_mb),
+            sa.func.sum(S.c.disk_gb))
+    busy = (sa.select(*columns, *used)
+            .select_from(H.join(S, sa.and_(S.c.compute_host_id == H.c.id,
+                                           S.c.start_date < hi, S.c.end_date > lo)))
+            .where(H.c.reservable.is_(True), ~whole, *clauses)
+            .group_by(*columns)
+            .having(sa.and_(H.c.vcpus * ratios.cpu - used[0] >= size.vcpus,
+                            H.c.memory_mb * ratios.ram - used[1] >= size.memory_mb,
+                            H.c.local_gb * ratios.disk - used[2] >= size.disk_gb))
+            .order_by(used[0].desc(), H.c.id)
+            .limit(max(2 * amount, 16)))
+    empty = (sa.select(*columns)
+             .where(H.c.reservable.is_(True), ~whole, ~sliced, *fits, *clauses)
+             .order_by(H.c.vcpus, H.c.memory_mb, H.c.local_gb, H.c.id)
+             .limit(amount))
+    found = []
+    for (host_id, generation, service, vcpus, memory_mb, local_gb, *total) in \
+            context.session.execute(busy):
+        room = room_for(ratios.capacity(vcpus, memory_mb, local_gb),
+                        Size(*(int(t) for t in total)), size)
+        if room > 0:
+            found.append(HostRoom(host_id, generation, service, room, True))
+    for host_id, generation, service, vcpus, memory_mb, local_gb in \
+            context.session.execute(empty):
+        room = room_for(ratios.capacity(vcpus, memory_mb, local_gb), Size(0, 0, 0),
+                        size)
+        if room > 0:
+            found.append(HostRoom(host_id, generation, service, room, False))
+    return found
+
+
+def place(rooms, amount, affinity, keep=None, prefer=()):
+    """Where to put ``amount`` instances: ``{host_id: instances}``, or None.
+
+    :param rooms: what :func:`find_room` returned.
+    :param affinity: True (one host), False (distinct hosts), None (anywhere).
+    :param keep: ``{host_id: instances}`` that must stay where they are (a started
+        reservation growing); None when everything may move.
+    :param prefer: host ids ranked first (a pending reservation keeps its hosts when
+        it can).
+    """
+    by_id = {r.host_id: r for r in rooms}
+    keep = dict(keep or {})
+    for host_id, count in keep.items():
+        if host_id not in by_id or by_id[host_id].room < count:
+            return None
+    prefer = set(prefer)
+    ranked = sorted(rooms, key=lambda r: (r.host_id not in prefer, not r.sliced,
+                                          r.room, r.host_id))
+    if affinity:
+        if len(keep) > 1:
+            return None
+        for r in [by_id[h] for h in keep] if keep else ranked:
+            if r.room >= amount:
+                return {r.host_id: amount}
+        return None
+    placement = dict(keep)
+    left = amount - sum(keep.values())
+    if left < 0:
+        return None
+    for r in ranked:
+        if left == 0:
+            break
+        if affinity is False:
+            if r.host_id in placement:
+                continue
+            placement[r.host_id] = 1
+            left -= 1
+        else:
+            extra = min(left, r.room - placement.get(r.host_id, 0))
+            if extra > 0:
+                placement[r.host_id] = placement.get(r.host_id, 0) + extra
+                left -= extra
+    return placement if left == 0 else None

@@ -1,0 +1,107 @@
+"""The Nova objects of a capacity reservation, made and removed idempotently.
+
+For reservation ``R`` of project ``P``:
+
+* an aggregate named ``R`` (no availability zone) with the metadata
+  ``reservation=R``, ``filter_tenant_id=P``, ``climate:owner=P`` and, per host
+  holding a slice, ``climate:slots:<compute host>=<instances>``; the hosts stay in
+  the freepool (ordinary boots stay off them through ``ClimateFilter``);
+* a server group ``reservation:R`` in ``P`` (policy ``affinity`` or
+  ``anti-affinity``) when the request sets ``affinity``;
+* a private flavor whose id is ``R`` (so ``openstack server create --flavor R``
+  works), named ``reservation:R``, sized as one instance, with the extra spec
+  ``aggregate_instance_extra_specs:reservation=R`` (and the source flavor's extra
+  specs for ``flavor:instance``), usable by ``P`` only.
+
+When: the aggregate and the server group are made at creation (``prepare``), so that
+the create response already carries ``aggregate_id`` and ``server_group_id`` as
+Blazar's does; the aggregate gets its hosts and slots and the flavor is made at the
+start, so the capacity cannot be used before the lease starts (no flavor to boot with)
+and a pending update only changes database rows. At the end the servers booted with
+the flavor are deleted (all projects), then the flavor, the server group and the
+aggregate. Every step looks before it acts, so any of them may run again.
+"""
+
+from climate.compute import exceptions as compute_exc
+
+RESERVATION_SPEC = 'aggregate_instance_extra_specs:reservation'
+SLOTS_PREFIX = 'climate:slots:'
+OWNER_KEY = 'climate:owner'
+
+
+def flavor_name(reservation_id):
+    return f'reservation:{reservation_id}'
+
+
+class NovaSide:
+    """The Nova steps of capacity reservations over one compute driver."""
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def _as_owner(self, lease):
+        trust_id = lease.get('trust_id')
+        if trust_id and self.compute.supports_trusts:
+            return self.compute.acting_for(trust_id)
+        return self.compute
+
+    def prepare(self, lease, reservation_id, request):
+        """The aggregate and the server group; ``(aggregate id, group id or None)``."""
+        project_id = lease['project_id']
+        aggregate = self.compute.ensure_aggregate(
+            reservation_id, metadata={'reservation': reservation_id,
+                                      'filter_tenant_id': project_id,
+                                      OWNER_KEY: project_id})
+        group_id = None
+        if request['affinity'] is not None:
+            policy = 'affinity' if request['affinity'] else 'anti-affinity'
+            group_id = self._as_owner(lease).ensure_server_group(
+                flavor_name(reservation_id), policy)
+        return aggregate.id, group_id
+
+    def start(self, lease, reservation_id, request, hosts):
+        """Hosts and slots into the aggregate, then the flavor.
+
+        :param hosts: ``{compute host: instances}``.
+        """
+        self.hold_exactly(reservation_id, hosts)
+        specs = dict(request.get('extra_specs') or {})
+        specs[RESERVATION_SPEC] = reservation_id
+        self.compute.ensure_flavor(
+            reservation_id, flavor_name(reservation_id), request['vcpus'],
+            request['memory_mb'], request['disk_gb'], specs, lease['project_id'])
+
+    def hold_exactly(self, reservation_id, hosts):
+        """Make the aggregate hold exactly ``hosts`` with their slots."""
+        aggregate = self.compute.ensure_aggregate(reservation_id)
+        for host in hosts:
+            self.compute.add_host(reservation_id, host)
+        for host in set(aggregate.hosts) - set(hosts):
+            self.compute.remove_host(reservation_id, host)
+        slots = {SLOTS_PREFIX + host: str(count) for host, count in hosts.items()}
+        slots.update({key: None for key in aggregate.metadata
+                      if key.startswith(SLOTS_PREFIX) and key not in slots})
+        if slots:
+            self.compute.set_aggregate_metadata(reservation_id, slots)
+
+    def end(self, lease, reservation_id, request, delete_servers=True):
+        """Delete the servers booted with the flavor, then every object."""
+        if delete_servers:
+            servers = self.compute.list_servers_with_flavor(reservation_id)
+            for server in servers:
+                self.compute.delete_server(server.id)
+            for server in servers:
+                self.compute.wait_for_server_gone(server.id)
+        self.remove(lease, reservation_id, request)
+
+    def remove(self, lease, reservation_id, request):
+        self.compute.delete_flavor(reservation_id)
+        group_id = request.get('server_group_id')
+        if group_id:
+            try:
+                self._as_owner(lease).delete_server_group(group_id)
+            except compute_exc.ComputeError as error:
+                if error.status_code not in (401, 403):
+                    raise
+                self.compute.delete_server_group(group_id)
+        self.compute.delete_aggregate(reservation_id)

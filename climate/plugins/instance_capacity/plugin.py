@@ -1,0 +1,300 @@
+"""Capacity reservations: the shared core, and the ``flavor:instance`` plugin.
+
+:class:`CapacityReservations` serves both ``virtual:instance`` without
+``resource_id`` (the ``virtual:instance`` plugin hands such reservations to it) and
+``flavor:instance`` (:class:`FlavorInstancePlugin`, entry point
+``flavor.instance.plugin``). Life of a reservation:
+
+``validate``  the request (``request``); for ``flavor:instance`` the size and extra
+              specs are read from the flavor;
+``reserve``   in the lease's transaction: the hosts with room for the size over the
+              window (:func:`climate.db.capacity_search.find_room`), the placement of
+              ``amount`` instances by ``affinity``, the generation-guarded claim of
+              every host used (:mod:`climate.db.claims`), the slices;
+``prepare``   the aggregate and the server group (:mod:`.nova_side`);
+``update``    re-place for a new window, size or amount, atomically (409 and no change
+              when it does not fit); once started the instances keep their hosts and
+              only ``amount`` may grow;
+``snapshot``/``restore``  the request and slices, put back (claimed) when an
+              update's Nova side failed;
+``after_update`` a started reservation's aggregate follows its slices;
+``on_start``  hosts and slots into the aggregate, the flavor for the project;
+``on_end``    servers booted with the flavor deleted, flavor, group and aggregate
+              removed, slices dropped;
+``release``   (never started) the Nova objects removed.
+"""
+
+import datetime
+import threading
+
+from climate import compute
+from climate import exceptions
+from climate.common import states
+from climate.common import timeutils
+from climate.compute import exceptions as compute_exc
+from climate.db import capacity_allocations
+from climate.db import capacity_reservations
+from climate.db import capacity_search
+from climate.db import claims
+from climate.db import host_search
+from climate.db import hosts as host_db
+from climate.plugins import base
+from climate.plugins.instance_capacity import nova_side
+from climate.plugins.instance_capacity import request
+from climate.plugins.physical_host import requirements
+
+FLAVOR_INSTANCE = 'flavor:instance'
+VIRTUAL_INSTANCE = 'virtual:instance'
+#: Capabilities named in ``resource_properties`` are the enrolled hosts'.
+HOST_RESOURCE_TYPE = 'physical:host'
+
+
+def size_of(values):
+    return capacity_search.Size(values['vcpus'], values['memory_mb'],
+                                values['disk_gb'])
+
+
+class CapacityReservations:
+    """What both capacity resource types do (see the module doc)."""
+
+    def __init__(self, conf, compute_driver):
+        self.conf = conf
+        self.compute = compute_driver
+        self.nova = nova_side.NovaSide(compute_driver)
+
+    @property
+    def cleaning_time(self):
+        return datetime.timedelta(minutes=self.conf.cleaning_time)
+
+    @property
+    def ratios(self):
+        return capacity_search.Ratios.from_conf(self.conf)
+
+    # Requests ------------------------------------------------------------------------
+    def validate_flavor(self, context, values):
+        flavor_id, amount = request.parse_flavor(values)
+        try:
+            flavor = self.compute.get_flavor(flavor_id)
+        except compute_exc.FlavorNotFound:
+            raise exceptions.InvalidInput(
+                f'flavor_id: no flavor {flavor_id} visible to project '
+                f'{context.project_id}') from None
+        except compute_exc.ComputeError as error:
+            raise compute_exc.api_error(error, f'look up flavor {flavor_id}',
+                                        field='flavor_id') from error
+        if not flavor.is_public and not context.is_admin:
+            # The service account sees private flavors of every project.
+            raise exceptions.InvalidInput(
+                f'flavor_id: no flavor {flavor_id} visible to project '
+                f'{context.project_id}')
+        specs = {k: v for k, v in flavor.extra_specs.items()
+                 if k != nova_side.RESERVATION_SPEC}
+        return {'vcpus': flavor.vcpus, 'memory_mb': flavor.ram,
+                'disk_gb': flavor.disk + flavor.ephemeral, 'amount': amount,
+                'affinity': None, 'resource_properties': '',
+                'source_flavor_id': flavor.id, 'extra_specs': specs}
+
+    # In transactions -----------------------------------------------------------------
+    def reserve(self, context, resource_type, lease, reservation, values):
+        reservation.resource_id = capacity_reservations.create(
+            context, reservation.id, resource_type, values)
+        rooms, placement = self._place(context, values, lease.start_date,
+                                       lease.end_date, quickly=True)
+        claimed = [r for r in rooms if r.host_id in placement]
+        claims.claim(context, claimed)
+        capacity_allocations.insert(context, reservation.id, placement,
+                                    size_of(values), lease.start_date, lease.end_date)
+
+    def _place(self, context, values, start, end, reservation_id=None, keep=None,
+               prefer=(), quickly=False):
+        """``(rooms, placement)`` for ``values`` in ``[start, end)``; ``quickly``
+        tries a few hosts first (a new reservation), then every host.
+
+        :raises NotEnoughHostsAvailable: (409) it does not fit.
+        """
+        clauses = self._clauses(context, values)
+        if quickly:
+            rooms = capacity_search.find_room_quickly(
+                context, start, end, size_of(values), values['amount'], clauses,
+                self.ratios, self.cleaning_time)
+            placement = capacity_search.place(rooms, values['amount'],
+                                              values['affinity'])
+            if placement is not None:
+                return rooms, placement
+        rooms = capacity_search.find_room(
+            context, start, end, size_of(values), clauses,
+            self.ratios, self.cleaning_time, exclude_reservation=reservation_id)
+        placement = capacity_search.place(rooms, values['amount'], values['affinity'],
+                                          keep=keep, prefer=prefer)
+        if placement is None:
+            how = {True: 'on one host', False: 'on distinct hosts', None: ''}[
+                values['affinity']]
+            raise exceptions.NotEnoughHostsAvailable(
+                f'Not enough capacity available: {values["amount"]} instance(s) of '
+                f'{values["vcpus"]} vCPU, {values["memory_mb"]} MB, '
+                f'{values["disk_gb"]} GB {how} wanted from '
+                f'{timeutils.format_date(start)} to {timeutils.format_date(end)}; '
+                f'{sum(min(r.room, values["amount"]) for r in rooms)} fit on '
+                f'{len(rooms)} host(s) with room'.replace('  ', ' '))
+        return rooms, placement
+
+    def _clauses(self, context, values):
+        parsed = requirements.parse('resource_properties',
+                                    values.get('resource_properties'))
+        wanted = requirements.capability_names(parsed)
+        unknown = wanted - host_db.known_properties(context, HOST_RESOURCE_TYPE, wanted)
+        if unknown:
+            raise exceptions.InvalidInput(
+                f'Unknown host propert{"ies" if len(unknown) > 1 else "y"} '
+                f'{", ".join(sorted(unknown))} in resource_properties: neither a host '
+                f'field nor an extra capability of any host')
+        return [host_search.requirement_clause(r, HOST_RESOURCE_TYPE,
+                                               requirements.NUMERIC_FIELDS,
+                                               requirements.TEXT_FIELDS)
+                for r in parsed]
+
+    def update(self, context, resource_type, lease, reservation, values, start_date,
+               end_date):
+        current = capacity_reservations.get(context, reservation.id)
+        started = reservation.status != states.Reservation.PENDING
+        wanted = request.parse_update(values or {}, current, started, resource_type)
+        same_window = (start_date, end_date) == (lease.start_date, lease.end_date)
+        fields = request.VIRTUAL_FIELDS
+        if same_window and all(wanted[f] == current[f] for f in fields):
+            return
+        held = capacity_allocations.placement_of(context, reservation.id)
+        rooms, placement = self._place(
+            context, wanted, start_date, end_date, reservation_id=reservation.id,
+            keep=held if started else None, prefer=held)
+        claimed = [r for r in rooms if r.host_id in placement]
+        claims.claim(context, claimed)
+        capacity_allocations.replace(context, reservation.id, placement,
+                                     size_of(wanted), start_date, end_date, claimed)
+        capacity_reservations.store(context, reservation.id, wanted)
+
+    def snapshot(self, context, reservation):
+        return {'request': capacity_reservations.get(context, reservation.id),
+                'slices': capacity_allocations.rows_of(context, reservation.id)}
+
+    def restore(self, context, reservation, saved):
+        capacity_allocations.put_back(context, reservation.id, saved['slices'],
+                                      self.ratios, self.cleaning_time)
+        capacity_reservations.store(context, reservation.id, saved['request'])
+
+    # Nova ----------------------------------------------------------------------------
+    def prepare(self, context, lease, reservation):
+        values = capacity_reservations.get(context, reservation['id'])
+        try:
+            aggregate_id, group_id = self.nova.prepare(lease, reservation['id'], values)
+        except compute_exc.ComputeError as error:
+            raise compute_exc.api_error(error, 'create the reservation\'s aggregate '
+                                        'and server group') from error
+        capacity_reservations.set_nova_ids(context, reservation['id'], aggregate_id,
+                                           group_id)
+
+    def _hosts(self, context, reservation_id):
+        names = capacity_allocations.hosts_of(context, reservation_id)
+        return {names[h]: count for h, count in
+                capacity_allocations.placement_of(context, reservation_id).items()
+                if names.get(h)}
+
+    def after_update(self, context, lease, reservation):
+        if reservation['status'] == states.Reservation.ACTIVE:
+            self.nova.hold_exactly(reservation['id'],
+                                   self._hosts(context, reservation['id']))
+
+    def on_start(self, context, lease, reservation):
+        values = capacity_reservations.get(context, reservation['id'])
+        self.nova.start(lease, reservation['id'], values,
+                        self._hosts(context, reservation['id']))
+
+    def on_end(self, context, lease, reservation):
+        values = capacity_reservations.get(context, reservation['id'])
+        self.nova.end(lease, reservation['id'], values)
+        capacity_allocations.release(context, reservation['id'])
+
+    def release(self, context, lease, reservation):
+        values = capacity_reservations.get(context, reservation['id'])
+        if values is None:
+            return
+        try:
+            self.nova.end(lease, reservation['id'], values)
+        except compute_exc.ComputeError as error:
+            raise compute_exc.api_error(error, 'remove the reservation\'s flavor and '
+                                        'aggregate') from error
+
+    # Output --------------------------------------------------------------------------
+    def details(self, context, reservation_ids):
+        found = capacity_reservations.many(context, reservation_ids)
+        return {reservation_id: view(reservation_id, values)
+                for reservation_id, values in found.items()}
+
+
+def view(reservation_id, values):
+    """Blazar's fields of a capacity reservation (what clients and Heat read)."""
+    shown = {'vcpus': values['vcpus'], 'memory_mb': values['memory_mb'],
+             'disk_gb': values['disk_gb'], 'amount': values['amount'],
+             'affinity': values['affinity'],
+             'resource_properties': values['resource_properties'],
+             'flavor_id': reservation_id, 'aggregate_id': values['aggregate_id'],
+             'server_group_id': values['server_group_id']}
+    if values['resource_type'] == FLAVOR_INSTANCE:
+        shown['source_flavor_id'] = values['source_flavor_id']
+    return shown
+
+
+class FlavorInstancePlugin(base.ResourcePlugin):
+    """``flavor:instance``: ``amount`` instances of an existing flavor."""
+
+    resource_type = FLAVOR_INSTANCE
+    uses_compute = True
+
+    def __init__(self, conf, compute_driver=None):
+        super().__init__(conf)
+        self._compute = compute_driver
+        self._core = None
+        self._lock = threading.Lock()
+
+    @property
+    def core(self):
+        if self._core is None:
+            with self._lock:
+                if self._core is None:
+                    driver = self._compute or compute.get_driver(self.conf)
+                    self._core = CapacityReservations(self.conf, driver)
+        return self._core
+
+    def validate(self, context, values):
+        values = {k: v for k, v in values.items() if k not in ('resource_type', 'id')}
+        return self.core.validate_flavor(context, values)
+
+    def reserve(self, context, lease, reservation, values):
+        self.core.reserve(context, FLAVOR_INSTANCE, lease, reservation, values)
+
+    def prepare(self, context, lease, reservation):
+        self.core.prepare(context, lease, reservation)
+
+    def update(self, context, lease, reservation, values, start_date, end_date):
+        self.core.update(context, FLAVOR_INSTANCE, lease, reservation, values,
+                         start_date, end_date)
+
+    def snapshot(self, context, reservation):
+        return self.core.snapshot(context, reservation)
+
+    def restore(self, context, reservation, saved):
+        self.core.restore(context, reservation, saved)
+
+    def after_update(self, context, lease, reservation):
+        self.core.after_update(context, lease, reservation)
+
+    def on_start(self, context, lease, reservation):
+        self.core.on_start(context, lease, reservation)
+
+    def on_end(self, context, lease, reservation):
+        self.core.on_end(context, lease, reservation)
+
+    def release(self, context, lease, reservation):
+        self.core.release(context, lease, reservation)
+
+    def details(self, context, reservations):
+        return self.core.details(context, [r.id for r in reservations])

@@ -1,0 +1,180 @@
+"""A capacity reservation's life on the simulated Nova (memory driver): the flavor
+appears at the start, the owner boots ``amount`` servers and no more, another
+project cannot use it, and the end deletes the servers, flavor, group and aggregate;
+updates that fit apply, those that do not are 409 and change nothing."""
+
+import datetime
+
+import pytest
+
+from climate import exceptions
+from climate.common import timeutils
+from climate.compute import exceptions as compute_exc
+from tests.functional.plugins.physical_host.conftest import HOUR
+from tests.functional.plugins.physical_host.conftest import future
+from tests.functional.plugins.physical_host.conftest import wait_for
+
+sqlite_only = pytest.mark.parametrize('database', ['sqlite'], indirect=True)
+
+
+def _hosts(env, count, vcpus=4):
+    names = env.add_hypervisors(count, vcpus=vcpus, memory_mb=8192, local_gb=100)
+    return [int(env.enroll(name)['id']) for name in names]
+
+
+def _seconds(n):
+    return timeutils.utcnow() + datetime.timedelta(seconds=n)
+
+
+def _status(env, lease):
+    return env.service.get_lease(env.admin, lease['id'])['status']
+
+
+def _boot(driver, name, flavor, hints=None):
+    server = driver.create_server(name, flavor, 'image', scheduler_hints=hints)
+    wait_for(lambda: driver.get_server(server.id).status in ('ACTIVE', 'ERROR'))
+    return driver.get_server(server.id)
+
+
+@sqlite_only
+def test_owner_boots_amount_servers_and_the_end_cleans_up(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    env.driver.action_delay = 0
+    lease = env.capacity('now', _seconds(5), amount=2, vcpus=2, affinity=False)
+    reservation = lease['reservations'][0]
+    flavor = reservation['flavor_id']
+    group = reservation['server_group_id']
+    with pytest.raises(compute_exc.FlavorNotFound):
+        env.driver.get_flavor(flavor)    # no flavor before the start
+    env.start_engine()
+    wait_for(lambda: _status(env, lease) == 'ACTIVE')
+    owner = env.driver.acting_for(env.driver.create_trust(env.ctx))
+    first = _boot(owner, 'a', flavor, {'group': group})
+    second = _boot(owner, 'b', flavor, {'group': group})
+    third = _boot(owner, 'c', flavor, {'group': group})
+    assert (first.status, second.status, third.status) == ('ACTIVE', 'ACTIVE', 'ERROR')
+    assert first.host != second.host        # anti-affinity
+    aggregate = env.driver.find_aggregate(reservation['id'])
+    assert {first.host, second.host} == set(aggregate.hosts)
+    other = env.driver.acting_for(env.driver.create_trust(
+        env.user_context('u2', 'p2')))
+    with pytest.raises(compute_exc.ComputeError):
+        other.create_server('x', flavor, 'image')
+    with pytest.raises(compute_exc.FlavorNotFound):
+        other.get_flavor(flavor)
+    wait_for(lambda: _status(env, lease) == 'TERMINATED', timeout=20)
+    assert env.driver.list_servers_with_flavor(flavor) == []
+    assert env.driver.find_aggregate(reservation['id']) is None
+    assert flavor not in env.driver._flavors and group not in env.driver._groups
+    assert env.slices(lease) == {}
+
+
+@sqlite_only
+def test_deleting_a_pending_lease_removes_its_nova_objects(capacity_env):
+    env = capacity_env
+    _hosts(env, 1)
+    start = future()
+    lease = env.capacity(start, start + HOUR, affinity=True)
+    reservation = lease['reservations'][0]
+    assert env.driver.find_aggregate(reservation['id']) is not None
+    env.service.delete_lease(env.ctx, lease['id'])
+    assert env.driver.find_aggregate(reservation['id']) is None
+    assert reservation['server_group_id'] not in env.driver._groups
+    # Its capacity is free again.
+    env.capacity(start, start + HOUR, amount=4)
+
+
+def _update(env, lease, **fields):
+    reservation = {'id': lease['reservations'][0]['id']}
+    dates = {k: fields.pop(k).isoformat() for k in ('start_date', 'end_date')
+             if k in fields}
+    reservation.update(fields)
+    return env.service.update_lease(env.ctx, lease['id'],
+                                    {'reservations': [reservation], **dates})
+
+
+@sqlite_only
+def test_pending_updates_that_fit_apply_and_others_are_409_and_change_nothing(
+        capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    lease = env.capacity(start, start + HOUR, amount=2, vcpus=2)
+    blocker = env.capacity(start + HOUR, start + 2 * HOUR, amount=4, vcpus=1)
+    updated = _update(env, lease, amount=3)
+    assert updated['reservations'][0]['amount'] == 3
+    assert sum(env.slices(lease).values()) == 3
+    updated = _update(env, lease, vcpus=1, amount=4)
+    assert sum(env.slices(lease).values()) == 4
+    before = (env.slices(lease), env.service.get_lease(env.ctx, lease['id']))
+    for change in ({'amount': 5, 'vcpus': 2},                      # 10 > 8 vCPUs
+                   {'end_date': start + 2 * HOUR, 'vcpus': 2},     # blocker in the way
+                   {'affinity': True}):                            # not updatable
+        with pytest.raises(exceptions.ClimateException) as refused:
+            _update(env, lease, **change)
+        assert refused.value.code == 409, change
+        assert (env.slices(lease), env.service.get_lease(env.ctx, lease['id'])) == \
+            before
+    # Moving past the blocker works.
+    _update(env, lease, start_date=start + 2 * HOUR, end_date=start + 3 * HOUR,
+            amount=8)
+    assert sum(env.slices(lease).values()) == 8
+    assert env.slices(blocker)
+    assert env.violations() == []
+
+
+@sqlite_only
+def test_active_reservation_may_only_grow_and_keeps_its_hosts(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    env.driver.action_delay = 0
+    lease = env.capacity('now', _seconds(3600), amount=2, vcpus=2)
+    env.start_engine()
+    wait_for(lambda: _status(env, lease) == 'ACTIVE')
+    held = env.slices(lease)
+    updated = _update(env, lease, amount=3)
+    assert updated['status'] == 'ACTIVE'
+    grown = env.slices(lease)
+    assert all(grown.get(h, 0) >= n for h, n in held.items())
+    assert sum(grown.values()) == 3
+    aggregate = env.driver.find_aggregate(lease['reservations'][0]['id'])
+    slots = {k: v for k, v in aggregate.metadata.items() if k.startswith('climate:slots:')}
+    assert sorted(int(v) for v in slots.values()) == sorted(grown.values())
+    for change in ({'amount': 2}, {'vcpus': 1}):
+        with pytest.raises(exceptions.ClimateException) as refused:
+            _update(env, lease, **change)
+        assert refused.value.code == 409
+    assert env.slices(lease) == grown
+    # Prolonging keeps the hosts; prolonging into a full host is 409 and changes
+    # nothing.
+    end = timeutils.utcnow() + 2 * HOUR
+    blocker = env.capacity(end, end + HOUR, amount=2, vcpus=4)
+    _update(env, lease, end_date=end)
+    assert env.slices(lease) == grown
+    with pytest.raises(exceptions.NotEnoughHostsAvailable):
+        _update(env, lease, end_date=end + HOUR / 2)
+    assert env.service.get_lease(env.ctx, lease['id'])['end_date'].startswith(
+        end.strftime('%Y-%m-%dT%H:%M'))
+    assert env.slices(blocker) and env.violations() == []
+
+
+@sqlite_only
+def test_update_whose_nova_side_fails_is_undone(capacity_env):
+    env = capacity_env
+    _hosts(env, 3)
+    env.driver.action_delay = 0
+    lease = env.capacity('now', _seconds(3600), amount=2, vcpus=4)
+    env.start_engine()
+    wait_for(lambda: _status(env, lease) == 'ACTIVE')
+    held = env.slices(lease)
+    env.faults.inject_failure('set_aggregate_metadata', times=1, retryable=False)
+    with pytest.raises(compute_exc.ComputeError) as failed:
+        _update(env, lease, amount=3, vcpus=4)
+    assert not isinstance(failed.value, exceptions.NotEnoughHostsAvailable)
+    assert env.slices(lease) == held
+    shown = env.service.get_lease(env.ctx, lease['id'])
+    assert shown['status'] == 'ACTIVE' and shown['reservations'][0]['amount'] == 2
+    # Once Nova works again, the same update applies.
+    _update(env, lease, amount=3, vcpus=4)
+    assert sum(env.slices(lease).values()) == 3
