@@ -4,8 +4,9 @@ as an admin and as a project member (noauth identity headers).
 
 The process runs the real ``physical:host``, ``virtual:instance`` and
 ``flavor:instance`` plugins on the in-memory compute driver, a fresh MariaDB database
-and one usage-policy rule (leases of at most a week). No answer may be a 5xx, and every answer must conform
-to the description (status code described, content type, body schema, headers).
+and one usage-policy rule (leases of at most a week). No answer may be a 5xx, and
+every answer must conform to the description (status code described, content type,
+body schema, headers).
 Generation is bounded (:data:`EXAMPLES` per operation and identity, derandomized so
 that a run is repeatable) to keep the module well under a minute.
 
