@@ -186,6 +186,11 @@ def test_the_availability_usage_and_capacity_answers_are_as_described(server):
     reservation = shown['reservations'][0]
     assert reservation['flavor_id'] == reservation['id']
     assert reservation['amount'] == 2 and reservation['affinity'] is None
+    grown = _answer(server, 'PUT', f'/v1/leases/{capacity["id"]}', 200, {
+        'reservations': [{'id': reservation['id'], 'amount': '3'}]})['lease']
+    assert grown['reservations'][0]['amount'] == 3
+    _answer(server, 'PUT', f'/v1/leases/{capacity["id"]}', 409, {
+        'reservations': [{'id': reservation['id'], 'affinity': True}]})
     _answer(server, 'POST', '/v1/leases', 400, {
         'name': 'no-flavor', 'start_date': '2031-02-01 10:00',
         'end_date': '2031-02-01 12:00',
