@@ -2,14 +2,18 @@
 OpenAPI description (``climate/api/openapi.yaml``), with requests generated from it,
 as an admin and as a project member (noauth identity headers).
 
-The process runs the real ``physical:host`` plugin on the in-memory compute driver
-and a fresh MariaDB database. No answer may be a 5xx, and every answer must conform
-to the description (status code described, content type, body schema, headers).
+The process runs the real ``physical:host``, ``virtual:instance`` and
+``flavor:instance`` plugins on the in-memory compute driver, a fresh MariaDB database
+and one usage-policy rule (leases of at most a week). No answer may be a 5xx, and
+every answer must conform to the description (status code described, content type,
+body schema, headers).
 Generation is bounded (:data:`EXAMPLES` per operation and identity, derandomized so
 that a run is repeatable) to keep the module well under a minute.
 
-Generated host ids name no enrolled host, so the host routes' success answers are
-checked by a scripted story too (:func:`test_the_host_failure_answers_are_as_described`).
+Generated host ids name no enrolled host, and generated searches, questions and
+capacity requests rarely succeed, so the success answers of those routes are checked
+by scripted stories too (:func:`test_the_host_failure_answers_are_as_described`,
+:func:`test_the_availability_usage_and_capacity_answers_are_as_described`).
 """
 
 import hypothesis
@@ -26,6 +30,8 @@ from tests import backends
 from tests.functional.api import all_in_one
 
 EXAMPLES = 12
+POLICY = ('[enforcement]\nenabled_filters = MaxLeaseDurationFilter\n'
+          f'max_lease_duration = {7 * 24 * 3600}\nquota_limits = hosts:50\n')
 IDENTITIES = {
     'admin': {'X-User-Id': 'root', 'X-Project-Id': 'admin-project',
               'X-Roles': 'admin,member,reader'},
@@ -46,7 +52,10 @@ def server(tmp_path_factory):
     backends.check('mysql', pytest.skip, pytest.fail)
     tmp = tmp_path_factory.mktemp('schemathesis')
     database = backends.ProvisionedDatabase('mysql', str(tmp))
-    process = all_in_one.AllInOne(tmp)
+    process = all_in_one.AllInOne(
+        tmp, plugins=('dummy.plugin', all_in_one.HOST_PLUGIN, 'virtual.instance.plugin',
+                      'flavor.instance.plugin'),
+        extra_config=POLICY)
     process.config.write_text(process.config.read_text().replace(
         f'sqlite:///{tmp}/climate.sqlite', database.url))
     try:
@@ -132,3 +141,60 @@ def test_the_host_failure_answers_are_as_described(server):
     ended = f'{second}/{forced["maintenance"]["id"]}'
     _answer(server, 'DELETE', ended, 204)
     _answer(server, 'DELETE', ended, 404)
+
+
+def test_the_availability_usage_and_capacity_answers_are_as_described(server):
+    # Hosts are enrolled here unless the host-failure story ran first.
+    enrolled = _answer(server, 'GET', '/v1/os-hosts', 200)['hosts']
+    names = {h['hypervisor_hostname'] for h in enrolled}
+    for name in ('compute-1', 'compute-2', 'compute-3'):
+        if name not in names:
+            _answer(server, 'POST', '/v1/os-hosts', 201, {'name': name})
+    window = 'start_after=2031-01-01T00:00:00Z&end_before=2031-01-02T00:00:00Z'
+    found = _answer(server, 'GET', f'/v1/availability?duration=60&min=2&{window}',
+                    200)['availability']
+    assert found['windows'][0]['free'] == 3 and found['windows'][0]['hosts']
+    _answer(server, 'GET', '/v1/availability?min=1', 400)
+    lease = {'name': 'booked', 'start_date': '2031-01-01 10:00',
+             'end_date': '2031-01-01 12:00',
+             'reservations': [{'resource_type': 'physical:host', 'min': 1, 'max': 1,
+                               'hypervisor_properties': '',
+                               'resource_properties': ''}]}
+    assert _answer(server, 'POST', '/v1/leases/check', 200, lease) == {
+        'check': {'accepted': True}}
+    week = dict(lease, end_date='2031-01-09 10:00')
+    refused = _answer(server, 'POST', '/v1/leases/check', 200, week)['check']
+    assert (refused['accepted'], refused['rule']) == (False, 'MaxLeaseDurationFilter')
+    assert _answer(server, 'POST', '/v1/leases', 403, week)['rule'] == \
+        'MaxLeaseDurationFilter'
+    booked = _answer(server, 'POST', '/v1/leases', 201, lease)['lease']
+    busy = _answer(server, 'GET', '/v1/availability/busy?start=2031-01-01T00:00:00Z'
+                   '&end=2031-01-02T00:00:00Z', 200)['busy']
+    assert [b['lease_id'] for h in busy['hosts'] for b in h['busy']] == [booked['id']]
+    usage = _answer(server, 'GET', '/v1/usage?start=2031-01-01T00:00:00Z'
+                    '&end=2031-01-02T00:00:00Z', 200)['usage']
+    assert usage['resources']['hosts'] == {'usage': 1, 'limit': 50}
+    _answer(server, 'GET', '/v1/usage?start=bogus', 400)
+
+    capacity = _answer(server, 'POST', '/v1/leases', 201, {
+        'name': 'capacity', 'start_date': '2031-02-01 10:00',
+        'end_date': '2031-02-01 12:00', 'before_end_date': None, 'events': [],
+        'reservations': [{'resource_type': 'virtual:instance', 'vcpus': 1,
+                          'memory_mb': 512, 'disk_gb': 1, 'amount': 2,
+                          'affinity': 'None', 'resource_properties': ''}]})['lease']
+    shown = _answer(server, 'GET', f'/v1/leases/{capacity["id"]}', 200)['lease']
+    reservation = shown['reservations'][0]
+    assert reservation['flavor_id'] == reservation['id']
+    assert reservation['amount'] == 2 and reservation['affinity'] is None
+    grown = _answer(server, 'PUT', f'/v1/leases/{capacity["id"]}', 200, {
+        'reservations': [{'id': reservation['id'], 'amount': '3'}]})['lease']
+    assert grown['reservations'][0]['amount'] == 3
+    _answer(server, 'PUT', f'/v1/leases/{capacity["id"]}', 409, {
+        'reservations': [{'id': reservation['id'], 'affinity': True}]})
+    _answer(server, 'POST', '/v1/leases', 400, {
+        'name': 'no-flavor', 'start_date': '2031-02-01 10:00',
+        'end_date': '2031-02-01 12:00',
+        'reservations': [{'resource_type': 'flavor:instance', 'flavor_id': 'm9.none',
+                          'amount': 1}]})
+    _answer(server, 'DELETE', f'/v1/leases/{capacity["id"]}', 204)
+    _answer(server, 'DELETE', f'/v1/leases/{booked["id"]}', 204)
