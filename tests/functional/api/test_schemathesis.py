@@ -21,7 +21,7 @@ from climate.api import openapi
 from tests import backends
 from tests.functional.api import all_in_one
 
-EXAMPLES = 25
+EXAMPLES = 12
 IDENTITIES = {
     'admin': {'X-User-Id': 'root', 'X-Project-Id': 'admin-project',
               'X-Roles': 'admin,member,reader'},
