@@ -13,7 +13,8 @@ class _Dates:
     """Formats the dates of one page, each distinct value once (a lease, its
     reservations and events share their creation times and the lease's dates).
 
-    Values are naive UTC (as ``climate.db.leases.list_leases`` reads them) or aware.
+    Values are aware datetimes (ORM rows) or naive UTC as text,
+    ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (as ``climate.db.leases.list_leases`` reads them).
     """
 
     def __init__(self):
@@ -21,10 +22,13 @@ class _Dates:
         self._stamps = {}
 
     @staticmethod
-    def _naive(value):
-        if value.tzinfo is not None:
-            value = value.astimezone(timeutils.UTC).replace(tzinfo=None)
-        return value
+    def _parts(value):
+        """``(YYYY-MM-DD, HH:MM:SS, ffffff)`` of a datetime or of its text."""
+        if not isinstance(value, str):
+            if value.tzinfo is not None:
+                value = value.astimezone(timeutils.UTC).replace(tzinfo=None)
+            value = value.isoformat(sep=' ', timespec='microseconds')
+        return value[:10], value[11:19], value[20:26].ljust(6, '0')
 
     def api(self, value):
         """Blazar's ``YYYY-MM-DDTHH:MM:SS.ffffff`` (``timeutils.OUTPUT_FORMAT``)."""
@@ -32,8 +36,8 @@ class _Dates:
             return None
         found = self._api.get(value)
         if found is None:
-            found = self._api[value] = self._naive(value).isoformat(
-                timespec='microseconds')
+            day, time, fraction = self._parts(value)
+            found = self._api[value] = f'{day}T{time}.{fraction}'
         return found
 
     def stamp(self, value):
@@ -42,8 +46,8 @@ class _Dates:
             return None
         found = self._stamps.get(value)
         if found is None:
-            found = self._stamps[value] = self._naive(value).isoformat(
-                sep=' ', timespec='seconds')
+            day, time, _ = self._parts(value)
+            found = self._stamps[value] = f'{day} {time}'
         return found
 
 
