@@ -15,8 +15,6 @@ from climate.common import timeutils
 from climate.db import models
 from tests.functional.enforcement.test_rules import enforce
 from tests.functional.enforcement.test_rules import refused
-from tests.functional.plugins.capacity.conftest import capacity_conf  # noqa: F401
-from tests.functional.plugins.capacity.conftest import capacity_env  # noqa: F401
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import future
 

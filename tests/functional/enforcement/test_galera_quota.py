@@ -12,7 +12,6 @@ happened to be serial cannot pass."""
 import concurrent.futures
 import datetime
 
-import pytest
 import sqlalchemy as sa
 
 from climate import exceptions
