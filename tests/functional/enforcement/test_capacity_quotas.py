@@ -132,25 +132,29 @@ def test_vcpu_hours_flavor_instances_and_the_usage_report(capacity_env):
 def test_concurrent_capacity_creates_of_one_project_never_pass_its_vcpus(
         capacity_env):
     env = capacity_env
-    env.add_hypervisors(4, vcpus=16, memory_mb=65536, local_gb=1000)
-    for i in range(4):
+    creates, quota = 12, 10
+    env.add_hypervisors(creates, vcpus=4, memory_mb=8192, local_gb=100)
+    for i in range(creates):
         env.enroll(f'compute-{i}')
-    quota = 10
     enforce(env, 'QuotaFilter', quota_limits={'vcpus': str(quota)})
     env.conf.set_override('claim_retries', 50, group='manager')
     start = future()
 
     def create(index):
         # Windows overlap pairwise at start + 1h: every lease counts against all.
+        # Each create asks for its own host, so no two claims meet on a host row:
+        # only the project's lock orders them.
         begin = start + datetime.timedelta(minutes=index)
         try:
-            env.capacity(begin, begin + 2 * HOUR, name=f'race-{index}', vcpus=2)
+            env.capacity(begin, begin + 2 * HOUR, name=f'race-{index}', vcpus=2,
+                         resource_properties=f'["=", "$hypervisor_hostname", '
+                                             f'"compute-{index}"]')
             return 'created'
         except exceptions.UsageLimitExceeded:
             return 'refused'
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
-        outcomes = list(pool.map(create, range(12)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=creates) as pool:
+        outcomes = list(pool.map(create, range(creates)))
     assert outcomes.count('created') == quota // 2, outcomes
-    assert outcomes.count('refused') == 12 - quota // 2, outcomes
+    assert outcomes.count('refused') == creates - quota // 2, outcomes
     assert vcpus_peak(env) == quota
