@@ -89,14 +89,16 @@ enforcement_opts = [
     cfg.DictOpt('quota_limits',
                 default={},
                 help='QuotaFilter with quota_driver=config: limit per resource for '
-                     'every project, e.g. hosts:4,host_hours:720. Resources: hosts '
-                     '(held at any instant), host_hours (per usage_period), and the '
-                     'resources other plugins report (vcpus, memory_mb, vcpu_hours...). '
-                     'A resource not listed is unlimited; -1 too.'),
+                     'every project, e.g. hosts:4,host_hours:720,vcpus:64. Resources '
+                     'held at any instant: hosts (physical:host), vcpus, memory_mb, '
+                     'instances (capacity reservations of instances); per '
+                     'usage_period: host_hours, vcpu_hours, memory_mb_hours, '
+                     'instance_hours. A resource not listed is unlimited; -1 too.'),
     cfg.ListOpt('quota_resources',
                 default=['hosts', 'host_hours'],
                 help='QuotaFilter with quota_driver=unified_limits: the resources '
-                     'whose limits are read from Keystone (register a limit for each: '
+                     'whose limits are read from Keystone, named as in quota_limits '
+                     '(register a limit for each: '
                      'oslo.limit counts a resource with no registered limit as 0).'),
     cfg.StrOpt('usage_period',
                default='month',

@@ -11,7 +11,9 @@ The lock (:func:`lock`)
     read, so that on MariaDB (REPEATABLE READ: the snapshot is taken at the first
     read) the reads that follow see what the previous claim committed.
 
-The reads return plain tuples; the quota arithmetic is the manager's
+The reads (whole hosts from ``compute_host_allocations``, vcpus, memory and
+instances from the slices of capacity reservations, ``capacity_allocations``) return
+plain tuples and dicts; the quota arithmetic is the manager's
 (``climate.manager.enforcement.quota``).
 """
 
@@ -27,6 +29,12 @@ LOCKS = models.ProjectUsageLock.__table__
 LEASES = models.Lease.__table__
 RESERVATIONS = models.Reservation.__table__
 ALLOCATIONS = models.ComputeHostAllocation.__table__
+SLICES = models.CapacityAllocation.__table__
+#: What a capacity reservation's slices hold, by the quota's resource names.
+SLICE_AMOUNTS = (('vcpus', SLICES.c.vcpus), ('memory_mb', SLICES.c.memory_mb),
+                 ('instances', SLICES.c.instances))
+#: The ``*_hours`` names of :data:`SLICE_AMOUNTS`, in order.
+CAPACITY_HOURS = ('vcpu_hours', 'memory_mb_hours', 'instance_hours')
 
 #: Leases that hold nothing any more.
 _DONE = (states.Lease.TERMINATED,)
@@ -76,19 +84,66 @@ def hosts_held(context, project_id, start, end):
 def host_hours(context, project_id, start, end, exclude_lease_id=None):
     """Host × hours the project's live host reservations hold inside ``[start, end)``
     (one aggregate: each allocation row is one host over its lease's window)."""
-    a = ALLOCATIONS.c
-    begin = _greatest(context, a.start_date, sa.bindparam('p_start', start,
-                                                            type_=types.UTCDateTime()))
-    finish = _least(context, a.end_date, sa.bindparam('p_end', end,
-                                                      type_=types.UTCDateTime()))
-    query = (sa.select(sa.func.sum(_seconds(context, begin, finish)))
+    seconds = _overlap_seconds(context, ALLOCATIONS.c, start, end)
+    query = (sa.select(sa.func.sum(seconds))
              .select_from(ALLOCATIONS
-                          .join(RESERVATIONS, a.reservation_id == RESERVATIONS.c.id)
+                          .join(RESERVATIONS,
+                                ALLOCATIONS.c.reservation_id == RESERVATIONS.c.id)
                           .join(LEASES, RESERVATIONS.c.lease_id == LEASES.c.id))
              .where(*_live(project_id, start, end)))
     if exclude_lease_id is not None:
         query = query.where(LEASES.c.id != exclude_lease_id)
     return float(context.session.execute(query).scalar() or 0) / 3600
+
+
+def capacity_held(context, project_id, start, end, resource_type):
+    """``(lease_id, lease start, lease end, {'vcpus', 'memory_mb', 'instances'})``
+    for each of the project's live capacity reservations of ``resource_type``
+    whose lease overlaps ``[start, end)``: the sums of its slices (one grouped
+    query; a reservation without slices holds nothing)."""
+    query = (sa.select(LEASES.c.id, LEASES.c.start_date, LEASES.c.end_date,
+                       *(sa.func.sum(column) for _name, column in SLICE_AMOUNTS))
+             .select_from(_slices_join())
+             .where(*_live(project_id, start, end),
+                    RESERVATIONS.c.resource_type == resource_type)
+             .group_by(RESERVATIONS.c.id, LEASES.c.id, LEASES.c.start_date,
+                       LEASES.c.end_date))
+    return [(row[0], row[1], row[2],
+             {name: int(value or 0) for (name, _c), value in zip(SLICE_AMOUNTS, row[3:])})
+            for row in context.session.execute(query)]
+
+
+def capacity_hours(context, project_id, start, end, resource_type,
+                   exclude_lease_id=None):
+    """``{'vcpu_hours', 'memory_mb_hours', 'instance_hours'}`` the project's live
+    capacity reservations of ``resource_type`` hold inside ``[start, end)`` (one
+    aggregate over their slices, each over its own window)."""
+    seconds = _overlap_seconds(context, SLICES.c, start, end)
+    query = (sa.select(*(sa.func.sum(column * seconds)
+                         for _name, column in SLICE_AMOUNTS))
+             .select_from(_slices_join())
+             .where(*_live(project_id, start, end),
+                    RESERVATIONS.c.resource_type == resource_type))
+    if exclude_lease_id is not None:
+        query = query.where(LEASES.c.id != exclude_lease_id)
+    row = context.session.execute(query).one()
+    return {name: float(value or 0) / 3600
+            for name, value in zip(CAPACITY_HOURS, row)}
+
+
+def _slices_join():
+    return (SLICES.join(RESERVATIONS, SLICES.c.reservation_id == RESERVATIONS.c.id)
+            .join(LEASES, RESERVATIONS.c.lease_id == LEASES.c.id))
+
+
+def _overlap_seconds(context, columns, start, end):
+    """Seconds of ``[columns.start_date, columns.end_date)`` inside ``[start, end)``
+    (the rows are chosen to overlap it)."""
+    begin = _greatest(context, columns.start_date,
+                      sa.bindparam('p_start', start, type_=types.UTCDateTime()))
+    finish = _least(context, columns.end_date,
+                    sa.bindparam('p_end', end, type_=types.UTCDateTime()))
+    return _seconds(context, begin, finish)
 
 
 def _dialect(context):

@@ -22,6 +22,9 @@
 ``on_end``    servers booted with the flavor deleted, flavor, group and aggregate
               removed, slices dropped;
 ``release``   (never started) the Nova objects removed.
+
+For usage policy (quotas), a reservation holds the sums of its slices (``vcpus``,
+``memory_mb``, ``instances``) while its lease runs; ``*_hours`` are summed in SQL.
 """
 
 import datetime
@@ -38,6 +41,7 @@ from climate.db import capacity_search
 from climate.db import claims
 from climate.db import host_search
 from climate.db import hosts as host_db
+from climate.db import project_usage
 from climate.plugins import base
 from climate.plugins.instance_capacity import nova_side
 from climate.plugins.instance_capacity import request
@@ -223,6 +227,17 @@ class CapacityReservations:
             raise compute_exc.api_error(error, 'remove the reservation\'s flavor and '
                                         'aggregate') from error
 
+    # Usage policy ----------------------------------------------------------------------
+    def usages(self, context, resource_type, project_id, start, end):
+        """``{'vcpus', 'memory_mb', 'instances'}`` each reservation's slices hold."""
+        return project_usage.capacity_held(context, project_id, start, end,
+                                           resource_type)
+
+    def hours_used(self, context, resource_type, project_id, start, end,
+                   exclude_lease_id=None):
+        return project_usage.capacity_hours(context, project_id, start, end,
+                                            resource_type, exclude_lease_id)
+
     # Output --------------------------------------------------------------------------
     def details(self, context, reservation_ids):
         found = capacity_reservations.many(context, reservation_ids)
@@ -298,3 +313,10 @@ class FlavorInstancePlugin(base.ResourcePlugin):
 
     def details(self, context, reservations):
         return self.core.details(context, [r.id for r in reservations])
+
+    def usages(self, context, project_id, start, end):
+        return self.core.usages(context, FLAVOR_INSTANCE, project_id, start, end)
+
+    def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
+        return self.core.hours_used(context, FLAVOR_INSTANCE, project_id, start, end,
+                                    exclude_lease_id)

@@ -300,6 +300,16 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             context, [r.id for r in reservations if r.id not in found]))
         return shown
 
+    # Usage policy --------------------------------------------------------------------
+    # Only capacity reservations count: a held existing server is already counted by
+    # Nova's own quotas and takes no new capacity.
+    def usages(self, context, project_id, start, end):
+        return self.capacity.usages(context, self.resource_type, project_id, start, end)
+
+    def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
+        return self.capacity.hours_used(context, self.resource_type, project_id, start,
+                                        end, exclude_lease_id)
+
     # Helpers -------------------------------------------------------------------------
     def _starts_later(self, start_date):
         lead = datetime.timedelta(seconds=self.options.shelve_lead_time)

@@ -82,12 +82,17 @@ def story_capacity_api(class_migrated_database):
     """The real physical:host, virtual:instance and flavor:instance plugins on one
     in-memory compute driver (hypervisors of 8 vCPUs; a public flavor ``m1.test`` of
     2 vCPUs, 1024 MB, 10 GB)."""
+    yield from capacity_server(api.make_conf())
+
+
+def capacity_server(conf):
+    """The server of :func:`story_capacity_api` on ``conf`` (a generator for a
+    fixture: yields the server, then stops it and resets ``conf``)."""
     from climate.compute.memory import driver as memory_driver
     from climate.manager import server as manager_server
     from climate.plugins.instance_capacity import plugin as capacity_plugin
     from climate.plugins.physical_host import plugin as host_plugin
     from climate.plugins.virtual_instance import plugin as instance_plugin
-    conf = api.make_conf()
     driver = memory_driver.MemoryDriver(conf)
     driver.add_flavor('m1.test', 'm1.test', vcpus=2, ram=1024, disk=10)
     plugins = {
