@@ -22,6 +22,11 @@
 ``on_end``    servers booted with the flavor deleted, flavor, group and aggregate
               removed, slices dropped;
 ``release``   (never started) the Nova objects removed.
+
+Host failures (:mod:`.healing`): the slices on a failed host or in a maintenance
+window move to healthy hosts, or the reservation is degraded; both plugins serving
+capacity reservations take part in the manager's host monitor (``check_hosts``,
+``apply_host_states``, ``heal``), each healing the reservations of its own type.
 """
 
 import datetime
@@ -36,9 +41,11 @@ from climate.db import capacity_allocations
 from climate.db import capacity_reservations
 from climate.db import capacity_search
 from climate.db import claims
+from climate.db import host_health
 from climate.db import host_search
 from climate.db import hosts as host_db
 from climate.plugins import base
+from climate.plugins.instance_capacity import healing
 from climate.plugins.instance_capacity import nova_side
 from climate.plugins.instance_capacity import request
 from climate.plugins.physical_host import requirements
@@ -54,13 +61,17 @@ def size_of(values):
                                 values['disk_gb'])
 
 
-class CapacityReservations:
-    """What both capacity resource types do (see the module doc)."""
+class CapacityReservations(healing.CapacityHealing):
+    """What both capacity resource types do (see the module doc); ``resource_type``
+    is the type whose reservations this one heals."""
 
-    def __init__(self, conf, compute_driver):
+    size_of = staticmethod(size_of)
+
+    def __init__(self, conf, compute_driver, resource_type=VIRTUAL_INSTANCE):
         self.conf = conf
         self.compute = compute_driver
         self.nova = nova_side.NovaSide(compute_driver)
+        self.resource_type = resource_type
 
     @property
     def cleaning_time(self):
@@ -226,7 +237,9 @@ class CapacityReservations:
     # Output --------------------------------------------------------------------------
     def details(self, context, reservation_ids):
         found = capacity_reservations.many(context, reservation_ids)
-        return {reservation_id: view(reservation_id, values)
+        records = host_health.records(context, list(found))
+        return {reservation_id: dict(view(reservation_id, values),
+                                     healing=records.get(reservation_id, []))
                 for reservation_id, values in found.items()}
 
 
@@ -261,7 +274,8 @@ class FlavorInstancePlugin(base.ResourcePlugin):
             with self._lock:
                 if self._core is None:
                     driver = self._compute or compute.get_driver(self.conf)
-                    self._core = CapacityReservations(self.conf, driver)
+                    self._core = CapacityReservations(self.conf, driver,
+                                                      FLAVOR_INSTANCE)
         return self._core
 
     def validate(self, context, values):
@@ -298,3 +312,16 @@ class FlavorInstancePlugin(base.ResourcePlugin):
 
     def details(self, context, reservations):
         return self.core.details(context, [r.id for r in reservations])
+
+    # Host failures (the manager's host monitor) ------------------------------------
+    healing_listener = None
+
+    def check_hosts(self, context):
+        return self.core.check_hosts(context)
+
+    def apply_host_states(self, context, failures):
+        return self.core.apply_host_states(context, failures)
+
+    def heal(self, context, now=None):
+        self.core.healing_listener = self.healing_listener
+        return self.core.heal(context, now)
