@@ -222,3 +222,19 @@ def test_two_managers_never_heal_the_same_slice_twice(capacity_env):
         assert sum(held.values()) == 3 and not set(held) & set(failing)
     assert env.violations() == []
     assert set(ids) - set(failing)
+
+
+@sqlite_only
+def test_a_maintenance_window_moves_the_slices_at_the_next_healing_pass(
+        capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    lease = env.capacity(start, start + HOUR, vcpus=4)
+    [busy] = env.slices(lease)
+    env.plugin.create_maintenance(env.admin, busy, {
+        'start_date': (start - HOUR).isoformat(), 'end_date': (start + HOUR).isoformat()})
+    heal(env)
+    assert busy not in env.slices(lease)
+    reason = shown(env, lease)['reservations'][0]['healing'][-1]['reason']
+    assert reason == f'host {busy} is in maintenance'
