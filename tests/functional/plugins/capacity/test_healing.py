@@ -238,3 +238,42 @@ def test_a_maintenance_window_moves_the_slices_at_the_next_healing_pass(
     assert busy not in env.slices(lease)
     reason = shown(env, lease)['reservations'][0]['healing'][-1]['reason']
     assert reason == f'host {busy} is in maintenance'
+
+
+@pytest.mark.parametrize('database', ['mysql', 'postgresql'], indirect=True)
+def test_creates_racing_healing_never_overfill_a_host(capacity_env):
+    env = capacity_env
+    env.conf.set_override('healing_interval', 0, group='physical:host')
+    ids = _hosts(env, 8)
+    start = future()
+    leases = [env.capacity(start, start + HOUR, vcpus=4, name=f'l{i}')
+              for i in range(4)]
+    failing = [h for lease in leases[:2] for h in env.slices(lease)]
+    for host_id in failing:
+        fail(env, host_id)
+    env.virtual.check_hosts(env.admin)
+    barrier = threading.Barrier(4)
+
+    def create(i):
+        barrier.wait()
+        try:
+            return env.capacity(start, start + HOUR, vcpus=4, name=f'new{i}')
+        except exceptions.NotEnoughHostsAvailable:
+            return None
+
+    def healing():
+        barrier.wait()
+        return env.virtual.heal(env.admin)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        created = [pool.submit(create, i) for i in range(3)]
+        healed = pool.submit(healing)
+        created = [f.result() for f in created if f.result() is not None]
+        healed = [o for o in healed.result() if o.action == 'replaced']
+    # 6 healthy hosts of one instance each, 2 leases kept and 5 wanted: every
+    # healthy host is used once, and what was refused could not fit.
+    assert len(created) + len(healed) == len(ids) - len(failing) - 2
+    assert env.violations() == []
+    on_failed = [lease for lease in leases[:2] if set(env.slices(lease)) & set(failing)]
+    assert all(shown(env, lease)['degraded'] for lease in on_failed)
+    assert len(on_failed) == 2 - len(healed)
