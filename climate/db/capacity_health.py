@@ -42,6 +42,8 @@ def slices_to_heal(context, resource_type, now, horizon_end=None):
                        S.c.start_date.label('start'), S.c.end_date.label('end'),
                        S.c.instances, L.c.status.label('lease_status'),
                        R.c.status.label('reservation_status'), CR.c.affinity,
+                       sa.func.coalesce(CR.c.on_host_failure,
+                                        host_health.REPLACE).label('on_host_failure'),
                        (H.c.status == host_health.DOWN).label('host_down'))
              .select_from(S.join(H, H.c.id == S.c.compute_host_id)
                           .join(R, R.c.id == S.c.reservation_id)
@@ -57,8 +59,7 @@ def slices_to_heal(context, resource_type, now, horizon_end=None):
         key = (item['reservation_id'], item['host_id'])
         group = groups.get(key)
         if group is None:
-            item.update(slice_ids=[item['id']], on_host_failure=host_health.REPLACE,
-                        host_down=bool(item['host_down']))
+            item.update(slice_ids=[item['id']], host_down=bool(item['host_down']))
             groups[key] = item
             continue
         group['slice_ids'].append(item['id'])

@@ -83,7 +83,7 @@ class CapacityReservations(healing.CapacityHealing):
 
     # Requests ------------------------------------------------------------------------
     def validate_flavor(self, context, values):
-        flavor_id, amount = request.parse_flavor(values)
+        flavor_id, amount, on_host_failure = request.parse_flavor(values)
         try:
             flavor = self.compute.get_flavor(flavor_id)
         except compute_exc.FlavorNotFound:
@@ -103,7 +103,8 @@ class CapacityReservations(healing.CapacityHealing):
         return {'vcpus': flavor.vcpus, 'memory_mb': flavor.ram,
                 'disk_gb': flavor.disk + flavor.ephemeral, 'amount': amount,
                 'affinity': None, 'resource_properties': '',
-                'source_flavor_id': flavor.id, 'extra_specs': specs}
+                'source_flavor_id': flavor.id, 'extra_specs': specs,
+                'on_host_failure': on_host_failure}
 
     # In transactions -----------------------------------------------------------------
     def reserve(self, context, resource_type, lease, reservation, values):
@@ -250,7 +251,8 @@ def view(reservation_id, values):
              'affinity': values['affinity'],
              'resource_properties': values['resource_properties'],
              'flavor_id': reservation_id, 'aggregate_id': values['aggregate_id'],
-             'server_group_id': values['server_group_id']}
+             'server_group_id': values['server_group_id'],
+             'on_host_failure': values['on_host_failure']}
     if values['resource_type'] == FLAVOR_INSTANCE:
         shown['source_flavor_id'] = values['source_flavor_id']
     return shown

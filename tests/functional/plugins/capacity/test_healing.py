@@ -277,3 +277,28 @@ def test_creates_racing_healing_never_overfill_a_host(capacity_env):
     on_failed = [lease for lease in leases[:2] if set(env.slices(lease)) & set(failing)]
     assert all(shown(env, lease)['degraded'] for lease in on_failed)
     assert len(on_failed) == 2 - len(healed)
+
+
+@sqlite_only
+def test_keep_policy_degrades_and_recovers_with_the_same_host(capacity_env):
+    env = capacity_env
+    env.conf.set_override('healing_interval', 0, group='physical:host')
+    _hosts(env, 3)
+    start = future()
+    lease = env.capacity(start, start + HOUR, amount=2, vcpus=2,
+                         on_host_failure='keep')
+    assert lease['reservations'][0]['on_host_failure'] == 'keep'
+    held = env.slices(lease)
+    failed = sorted(held)[0]
+    fail(env, failed)
+    heal(env)
+    assert env.slices(lease) == held
+    assert shown(env, lease)['degraded'] is True
+    env.driver.set_service(name_of(env, failed), state='up')
+    heal(env)
+    after = shown(env, lease)
+    assert after['degraded'] is False
+    assert [r['action'] for r in after['reservations'][0]['healing']] == [
+        'degraded', 'restored']
+    with pytest.raises(exceptions.MalformedParameter):
+        env.capacity(start, start + HOUR, on_host_failure='sometimes')
