@@ -25,8 +25,8 @@ notifications are the shared :class:`climate.plugins.healing.Healing`, as for
   replacement joins, the failed host leaves.
 
 When no placement fits, the slices stay and the reservation is degraded until a later
-pass moves them (or the host comes back). Capacity reservations have no
-``on_host_failure``: their slices are always replaced when possible.
+pass moves them (or the host comes back). With ``on_host_failure: keep`` the slices
+never move: the reservation is degraded while its host is down or in maintenance.
 """
 
 from oslo_log import log as logging
