@@ -107,15 +107,21 @@ def test_affinity_slices_move_together_or_not_at_all(capacity_env):
     lease = env.capacity(start, start + HOUR, amount=2, vcpus=2, affinity=True)
     [failed] = env.slices(lease)
     # The two other hosts each keep room for one instance only.
-    env.capacity(start, start + HOUR, amount=2, vcpus=2, name='other',
-                 resource_properties=f'["!=", "$hypervisor_hostname", '
-                 f'"{name_of(env, failed)}"]', affinity=False)
+    other = env.capacity(start, start + HOUR, amount=2, vcpus=2, name='other',
+                         resource_properties=f'["!=", "$hypervisor_hostname", '
+                         f'"{name_of(env, failed)}"]', affinity=False)
     fail(env, failed)
     heal(env)
     assert env.slices(lease) == {failed: 2}
     assert shown(env, lease)['degraded'] is True
     reason = shown(env, lease)['reservations'][0]['healing'][-1]['reason']
     assert 'no healthy host has room for its 2 instance(s) on one host' in reason
+    # Room for both on one host: they move there together.
+    env.service.delete_lease(env.ctx, other['id'])
+    heal(env)
+    [(new_host, count)] = env.slices(lease).items()
+    assert new_host != failed and count == 2
+    assert shown(env, lease)['degraded'] is False
 
 
 @sqlite_only
