@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from climate import exceptions
 from climate.db import models
+from climate.manager import host_monitor
 from climate.plugins.virtual_instance import plugin as instance_plugin
 from tests.functional.plugins.capacity.test_lifecycle import _hosts
 from tests.functional.plugins.capacity.test_lifecycle import _seconds
@@ -308,3 +309,41 @@ def test_keep_policy_degrades_and_recovers_with_the_same_host(capacity_env):
         'degraded', 'restored']
     with pytest.raises(exceptions.MalformedParameter):
         env.capacity(start, start + HOUR, on_host_failure='sometimes')
+
+
+@sqlite_only
+def test_the_host_monitor_heals_capacity_and_notifies(capacity_env):
+    env = capacity_env
+    for name, value in (('enable_polling_monitor', True), ('polling_interval', 1),
+                        ('healing_interval', 0)):
+        env.conf.set_override(name, value, group='physical:host')
+    _hosts(env, 3)
+    start = future()
+    lease = env.capacity(start, start + HOUR, vcpus=2)
+    env.driver.add_flavor('m1', 'm1', vcpus=2, ram=512, disk=10)
+    flavored = env.service.create_lease(env.ctx, {
+        'name': 'f', 'start_date': start.isoformat(),
+        'end_date': (start + HOUR).isoformat(),
+        'reservations': [{'resource_type': 'flavor:instance', 'flavor_id': 'm1',
+                          'amount': 1}]})
+    [failed] = env.slices(lease)
+    assert env.slices(flavored) == {failed: 1}     # best fit: the sliced host
+    monitor = host_monitor.HostMonitor(env.conf, env.service, {
+        'physical:host': env.plugin, 'virtual:instance': env.virtual,
+        'flavor:instance': env.flavor})
+    sent = []
+    env.service.notifier.notify = lambda ctx, event_type, view: sent.append(
+        (event_type, view() if callable(view) else view))
+    monitor.start()
+    try:
+        fail(env, failed)
+        wait_for(lambda: failed not in env.slices(lease), timeout=10)
+        wait_for(lambda: failed not in env.slices(flavored), timeout=10)
+        wait_for(lambda: len(sent) == 2, timeout=5)
+    finally:
+        monitor.stop()
+    event_type, payload = sent[0]
+    assert event_type == 'lease.healing.replaced'
+    assert payload['id'] == lease['id']
+    assert payload['healing']['failed_host'] == str(failed)
+    assert {e for e, _ in sent} == {'lease.healing.replaced'}
