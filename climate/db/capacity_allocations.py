@@ -98,17 +98,19 @@ def move(context, reservation_id, start, end):
 
 @db_api.reader
 def placement_of(context, reservation_id):
-    """``{host_id: instances}`` of the reservation."""
-    return dict(context.session.execute(
-        sa.select(S.c.compute_host_id, S.c.instances)
-        .where(S.c.reservation_id == reservation_id)).all())
+    """``{host_id: instances}`` of the reservation (a host may hold several of its
+    slices after healing moved instances there: they add up)."""
+    return {host_id: int(count) for host_id, count in context.session.execute(
+        sa.select(S.c.compute_host_id, sa.func.sum(S.c.instances))
+        .where(S.c.reservation_id == reservation_id)
+        .group_by(S.c.compute_host_id)).all()}
 
 
 @db_api.reader
 def hosts_of(context, reservation_id):
     """``{host_id: service name}`` of the reservation's slices."""
     return dict(context.session.execute(
-        sa.select(S.c.compute_host_id, H.c.service_name)
+        sa.select(S.c.compute_host_id, H.c.service_name).distinct()
         .join(H, H.c.id == S.c.compute_host_id)
         .where(S.c.reservation_id == reservation_id)).all())
 

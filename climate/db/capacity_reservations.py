@@ -2,8 +2,9 @@
 
 One row per ``virtual:instance`` reservation in capacity mode (no ``resource_id``) or
 ``flavor:instance`` reservation: the size of one instance, ``amount``, ``affinity``,
-``resource_properties``, the source flavor of a ``flavor:instance`` reservation and
-its extra specs (JSON), and the ids of the Nova aggregate and server group made for
+``resource_properties``, ``on_host_failure`` (NULL for the default ``replace``), the
+source flavor of a ``flavor:instance`` reservation and its extra specs (JSON), and the
+ids of the Nova aggregate and server group made for
 it. Functions take and return the fields as a dict with the API's names.
 """
 
@@ -17,7 +18,7 @@ from climate.db import models
 
 CR = models.CapacityReservation.__table__
 FIELDS = ('vcpus', 'memory_mb', 'disk_gb', 'amount', 'affinity',
-          'resource_properties', 'source_flavor_id', 'extra_specs')
+          'resource_properties', 'source_flavor_id', 'extra_specs', 'on_host_failure')
 
 
 def _fields(row):
@@ -27,11 +28,15 @@ def _fields(row):
             'source_flavor_id': row.source_flavor_id,
             'extra_specs': json.loads(row.extra_specs) if row.extra_specs else {},
             'aggregate_id': row.aggregate_id, 'server_group_id': row.server_group_id,
-            'resource_type': row.resource_type}
+            'resource_type': row.resource_type,
+            'on_host_failure': row.on_host_failure or 'replace'}
 
 
 def _stored(values):
     stored = {k: values[k] for k in FIELDS if k in values}
+    if 'on_host_failure' in stored:
+        stored['on_host_failure'] = (None if stored['on_host_failure'] in
+                                     (None, 'replace') else stored['on_host_failure'])
     if 'extra_specs' in stored:
         stored['extra_specs'] = json.dumps(stored['extra_specs'] or {}, sort_keys=True)
     return stored

@@ -50,6 +50,7 @@ from climate.db import models
 H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
 S = models.CapacityAllocation.__table__
+M = models.HostMaintenance.__table__
 
 #: More instances than any host can hold (a request with a zero size fits anywhere).
 UNLIMITED = 2 ** 31 - 1
@@ -96,6 +97,17 @@ class HostRoom(claims.HostGeneration):
     sliced: bool
 
 
+def healthy(lo, hi):
+    """The host is up (:mod:`climate.db.host_health`) and has no maintenance window
+    overlapping ``[lo, hi)``: the only hosts offered to new slices."""
+    in_maintenance = (sa.select(M.c.id)
+                      .where(M.c.compute_host_id == H.c.id, M.c.start_date < hi,
+                             M.c.end_date > lo)
+                      .exists())
+    return sa.and_(sa.or_(H.c.status.is_(None), H.c.status != 'down'),
+                   ~in_maintenance)
+
+
 def peak(intervals, start, end):
     """The peak usage (a :class:`Size`) in ``[start, end)`` of ``intervals``
     (``(start, end, Size)``, each already overlapping the window)."""
@@ -130,9 +142,10 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
     """The hosts with room for at least one instance of ``size`` in ``[start, end)``.
 
     :param clauses: WHERE clauses on ``computehosts`` (the requirements, see
-        :func:`climate.db.host_search.requirement_clause`); only reservable hosts are
-        searched, unless ``host_ids`` names the hosts to look at (whatever their
-        ``reservable``: a reservation putting back what it held).
+        :func:`climate.db.host_search.requirement_clause`); only reservable hosts, up
+        and out of maintenance over the window, are searched, unless ``host_ids``
+        names the hosts to look at (whatever their ``reservable`` and health: a
+        reservation putting back what it held).
     :param exclude_reservation: ignore this reservation's own slices (update).
     :returns: a list of :class:`HostRoom`, in host id order.
     """
@@ -150,7 +163,7 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
             return []
         where = [H.c.id.in_(sorted(host_ids))]
     else:
-        where = [H.c.reservable.is_(True), *clauses]
+        where = [H.c.reservable.is_(True), healthy(lo, hi), *clauses]
     query = (sa.select(H.c.id, H.c.generation, H.c.service_name, H.c.vcpus,
                        H.c.memory_mb, H.c.local_gb, S.c.start_date, S.c.end_date,
                        S.c.vcpus, S.c.memory_mb, S.c.disk_gb)
@@ -211,7 +224,7 @@ def find_room_quickly(context, start, end, size, amount, clauses=(), ratios=Rati
     busy = (sa.select(*columns, *used)
             .select_from(H.join(S, sa.and_(S.c.compute_host_id == H.c.id,
                                            S.c.start_date < hi, S.c.end_date > lo)))
-            .where(H.c.reservable.is_(True), ~whole, *clauses)
+            .where(H.c.reservable.is_(True), ~whole, healthy(lo, hi), *clauses)
             .group_by(*columns)
             .having(sa.and_(H.c.vcpus * ratios.cpu - used[0] >= size.vcpus,
                             H.c.memory_mb * ratios.ram - used[1] >= size.memory_mb,
@@ -219,7 +232,8 @@ def find_room_quickly(context, start, end, size, amount, clauses=(), ratios=Rati
             .order_by(used[0].desc(), H.c.id)
             .limit(max(2 * amount, 16)))
     empty = (sa.select(*columns)
-             .where(H.c.reservable.is_(True), ~whole, ~sliced, *fits, *clauses)
+             .where(H.c.reservable.is_(True), ~whole, ~sliced, *fits,
+                    healthy(lo, hi), *clauses)
              .order_by(H.c.vcpus, H.c.memory_mb, H.c.local_gb, H.c.id)
              .limit(amount))
     found = []

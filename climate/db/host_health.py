@@ -83,15 +83,17 @@ def mark_up(context, host_id):
 
 # What to heal ---------------------------------------------------------------------------
 
-def _unhealthy(horizon_end):
-    """Allocations on a down host (starting before ``horizon_end`` if given), or
-    overlapping a maintenance window of their host."""
+def unhealthy_clause(horizon_end, table=A):
+    """Rows of ``table`` (whole-host allocations, or capacity slices) on a down host
+    (starting before ``horizon_end`` if given), or overlapping a maintenance window of
+    their host; ``computehosts`` must be joined."""
     down = sa.and_(H.c.status == DOWN,
-                   A.c.start_date < horizon_end if horizon_end is not None
+                   table.c.start_date < horizon_end if horizon_end is not None
                    else sa.true())
     maintained = (sa.select(M.c.id)
-                  .where(M.c.compute_host_id == A.c.compute_host_id,
-                         M.c.start_date < A.c.end_date, M.c.end_date > A.c.start_date)
+                  .where(M.c.compute_host_id == table.c.compute_host_id,
+                         M.c.start_date < table.c.end_date,
+                         M.c.end_date > table.c.start_date)
                   .exists())
     return sa.or_(down, maintained)
 
@@ -118,7 +120,7 @@ def allocations_to_heal(context, now, horizon_end=None):
              .where(A.c.end_date > now,
                     R.c.status.in_((states.Reservation.PENDING,
                                     states.Reservation.ACTIVE)),
-                    _unhealthy(horizon_end))
+                    unhealthy_clause(horizon_end))
              .order_by(A.c.start_date, A.c.id))
     return [dict(row._mapping) for row in context.session.execute(query)]
 
@@ -156,17 +158,17 @@ def unhealthy_reservations(context, reservation_ids, now, horizon_end=None):
         sa.select(A.c.reservation_id).distinct()
         .select_from(A.join(H, H.c.id == A.c.compute_host_id))
         .where(A.c.reservation_id.in_(sorted(reservation_ids)), A.c.end_date > now,
-               _unhealthy(horizon_end))).scalars())
+               unhealthy_clause(horizon_end))).scalars())
 
 
 @db_api.reader
-def flagged_reservations(context):
-    """``{reservation id: lease id}`` of host reservations marked missing
-    resources, not finished."""
+def flagged_reservations(context, resource_type='physical:host'):
+    """``{reservation id: lease id}`` of the reservations of ``resource_type`` marked
+    missing resources, not finished."""
     return dict(context.session.execute(
         sa.select(R.c.id, R.c.lease_id)
         .where(R.c.missing_resources.is_(True),
-               R.c.resource_type == 'physical:host',
+               R.c.resource_type == resource_type,
                R.c.status.in_((states.Reservation.PENDING,
                                states.Reservation.ACTIVE)))).all())
 

@@ -292,6 +292,7 @@ class CapacityReservation(TimestampMixin, Base):
     extra_specs = sa.Column(sa.Text, nullable=True)               # JSON, copied
     aggregate_id = sa.Column(sa.Integer, nullable=True)
     server_group_id = sa.Column(sa.String(36), nullable=True)
+    on_host_failure = sa.Column(sa.String(16), nullable=True)     # NULL: replace
 
 
 class CapacityAllocation(TimestampMixin, Base):

@@ -1,7 +1,9 @@
 """The host monitor: notices failed and recovered compute hosts and runs healing.
 
-One thread per manager, when a loaded plugin heals hosts (``physical:host`` today;
-any plugin with ``check_hosts``, ``apply_host_states`` and ``heal`` takes part):
+One thread per manager, when a loaded plugin heals hosts (``physical:host``, and
+``virtual:instance`` / ``flavor:instance`` for their capacity reservations; any
+plugin with ``check_hosts``, ``apply_host_states`` and ``heal`` takes part; the
+services are read once for all of them, as the hosts' states are shared):
 
 * the polling monitor (``[physical:host] enable_polling_monitor``) reads every
   nova-compute service in one call each ``polling_interval`` seconds;
@@ -135,6 +137,8 @@ class HostMonitor:
             self._wake.wait(self.options.polling_interval)
 
     def poll(self):
+        # Host states are shared by every plugin (computehosts): one read records
+        # them for all; the next plugin polls only if this one failed.
         for plugin in self.plugins:
             try:
                 failed, recovered = plugin.check_hosts(self.context)
@@ -143,6 +147,7 @@ class HostMonitor:
                 continue
             if failed or recovered:
                 self._wake.set()
+            return
 
     def service_changed(self, host, reason):
         """A notification said the service of ``host`` failed (``reason``) or is
@@ -156,6 +161,7 @@ class HostMonitor:
                 continue
             if failed or recovered:
                 self._wake.set()
+            return
 
     def heal(self):
         outcomes = []

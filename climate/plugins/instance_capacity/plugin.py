@@ -25,6 +25,11 @@
 
 For usage policy (quotas), a reservation holds the sums of its slices (``vcpus``,
 ``memory_mb``, ``instances``) while its lease runs; ``*_hours`` are summed in SQL.
+
+Host failures (:mod:`.healing`): the slices on a failed host or in a maintenance
+window move to healthy hosts, or the reservation is degraded; both plugins serving
+capacity reservations take part in the manager's host monitor (``check_hosts``,
+``apply_host_states``, ``heal``), each healing the reservations of its own type.
 """
 
 import datetime
@@ -39,10 +44,12 @@ from climate.db import capacity_allocations
 from climate.db import capacity_reservations
 from climate.db import capacity_search
 from climate.db import claims
+from climate.db import host_health
 from climate.db import host_search
 from climate.db import hosts as host_db
 from climate.db import project_usage
 from climate.plugins import base
+from climate.plugins.instance_capacity import healing
 from climate.plugins.instance_capacity import nova_side
 from climate.plugins.instance_capacity import request
 from climate.plugins.physical_host import requirements
@@ -58,13 +65,17 @@ def size_of(values):
                                 values['disk_gb'])
 
 
-class CapacityReservations:
-    """What both capacity resource types do (see the module doc)."""
+class CapacityReservations(healing.CapacityHealing):
+    """What both capacity resource types do (see the module doc); ``resource_type``
+    is the type whose reservations this one heals."""
 
-    def __init__(self, conf, compute_driver):
+    size_of = staticmethod(size_of)
+
+    def __init__(self, conf, compute_driver, resource_type=VIRTUAL_INSTANCE):
         self.conf = conf
         self.compute = compute_driver
         self.nova = nova_side.NovaSide(compute_driver)
+        self.resource_type = resource_type
 
     @property
     def cleaning_time(self):
@@ -76,7 +87,7 @@ class CapacityReservations:
 
     # Requests ------------------------------------------------------------------------
     def validate_flavor(self, context, values):
-        flavor_id, amount = request.parse_flavor(values)
+        flavor_id, amount, on_host_failure = request.parse_flavor(values)
         try:
             flavor = self.compute.get_flavor(flavor_id)
         except compute_exc.FlavorNotFound:
@@ -96,7 +107,8 @@ class CapacityReservations:
         return {'vcpus': flavor.vcpus, 'memory_mb': flavor.ram,
                 'disk_gb': flavor.disk + flavor.ephemeral, 'amount': amount,
                 'affinity': None, 'resource_properties': '',
-                'source_flavor_id': flavor.id, 'extra_specs': specs}
+                'source_flavor_id': flavor.id, 'extra_specs': specs,
+                'on_host_failure': on_host_failure}
 
     # In transactions -----------------------------------------------------------------
     def reserve(self, context, resource_type, lease, reservation, values):
@@ -241,7 +253,9 @@ class CapacityReservations:
     # Output --------------------------------------------------------------------------
     def details(self, context, reservation_ids):
         found = capacity_reservations.many(context, reservation_ids)
-        return {reservation_id: view(reservation_id, values)
+        records = host_health.records(context, list(found))
+        return {reservation_id: dict(view(reservation_id, values),
+                                     healing=records.get(reservation_id, []))
                 for reservation_id, values in found.items()}
 
 
@@ -252,7 +266,8 @@ def view(reservation_id, values):
              'affinity': values['affinity'],
              'resource_properties': values['resource_properties'],
              'flavor_id': reservation_id, 'aggregate_id': values['aggregate_id'],
-             'server_group_id': values['server_group_id']}
+             'server_group_id': values['server_group_id'],
+             'on_host_failure': values['on_host_failure']}
     if values['resource_type'] == FLAVOR_INSTANCE:
         shown['source_flavor_id'] = values['source_flavor_id']
     return shown
@@ -276,7 +291,8 @@ class FlavorInstancePlugin(base.ResourcePlugin):
             with self._lock:
                 if self._core is None:
                     driver = self._compute or compute.get_driver(self.conf)
-                    self._core = CapacityReservations(self.conf, driver)
+                    self._core = CapacityReservations(self.conf, driver,
+                                                      FLAVOR_INSTANCE)
         return self._core
 
     def validate(self, context, values):
@@ -320,3 +336,16 @@ class FlavorInstancePlugin(base.ResourcePlugin):
     def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
         return self.core.hours_used(context, FLAVOR_INSTANCE, project_id, start, end,
                                     exclude_lease_id)
+
+    # Host failures (the manager's host monitor) ------------------------------------
+    healing_listener = None
+
+    def check_hosts(self, context):
+        return self.core.check_hosts(context)
+
+    def apply_host_states(self, context, failures):
+        return self.core.apply_host_states(context, failures)
+
+    def heal(self, context, now=None):
+        self.core.healing_listener = self.healing_listener
+        return self.core.heal(context, now)

@@ -27,8 +27,11 @@ from climate.plugins.physical_host import requirements
 MAX_AMOUNT = 100000
 MAX_SIZE = 2 ** 31 - 1
 SIZE_FIELDS = ('vcpus', 'memory_mb', 'disk_gb')
-VIRTUAL_FIELDS = SIZE_FIELDS + ('amount', 'affinity', 'resource_properties')
-FLAVOR_FIELDS = ('flavor_id', 'amount', 'affinity', 'resource_properties')
+VIRTUAL_FIELDS = SIZE_FIELDS + ('amount', 'affinity', 'resource_properties',
+                                'on_host_failure')
+FLAVOR_FIELDS = ('flavor_id', 'amount', 'affinity', 'resource_properties',
+                 'on_host_failure')
+ON_HOST_FAILURE_CHOICES = ('replace', 'keep')
 #: Fields Climate and clients may send back unchanged (read-only in a request).
 OUTPUT_FIELDS = ('resource_id', 'flavor_id', 'aggregate_id', 'server_group_id',
                  'status', 'lease_id', 'created_at', 'updated_at',
@@ -65,6 +68,17 @@ def affinity(value):
         f'Malformed parameter affinity: {value!r} (use true, false or null)')
 
 
+def on_host_failure(value):
+    """``replace`` (the default, also for null) or ``keep``."""
+    if value is None:
+        return 'replace'
+    if value not in ON_HOST_FAILURE_CHOICES:
+        raise exceptions.MalformedParameter(
+            f'Malformed parameter on_host_failure: {value!r} (use '
+            f'{" or ".join(ON_HOST_FAILURE_CHOICES)})')
+    return value
+
+
 def resource_properties(value):
     """The text to store ("" for none); raises 400 on malformed requirements."""
     parsed = requirements.parse('resource_properties', value)
@@ -90,6 +104,7 @@ def parse_virtual(values):
             'affinity': affinity(values.get('affinity')),
             'resource_properties': resource_properties(
                 values.get('resource_properties')),
+            'on_host_failure': on_host_failure(values.get('on_host_failure')),
             'source_flavor_id': None, 'extra_specs': {}}
 
 
@@ -109,7 +124,8 @@ def parse_flavor(values):
         raise exceptions.InvalidInput(
             'affinity: flavor:instance reservations take no affinity (use '
             'virtual:instance for affinity or anti-affinity)')
-    return flavor_id.strip(), integer('amount', values['amount'], 1, MAX_AMOUNT)
+    return (flavor_id.strip(), integer('amount', values['amount'], 1, MAX_AMOUNT),
+            on_host_failure(values.get('on_host_failure')))
 
 
 def parse_update(values, current, started, resource_type):
@@ -123,7 +139,8 @@ def parse_update(values, current, started, resource_type):
     :raises CantUpdateParameter: (409) a change not allowed now.
     """
     wanted = dict(current)
-    allowed = ('amount',) if resource_type == 'flavor:instance' else VIRTUAL_FIELDS
+    allowed = ('amount', 'on_host_failure') if resource_type == 'flavor:instance' \
+        else VIRTUAL_FIELDS
     unknown = sorted(k for k in values
                      if k not in allowed + OUTPUT_FIELDS + FLAVOR_FIELDS +
                      VIRTUAL_FIELDS)
@@ -137,7 +154,8 @@ def parse_update(values, current, started, resource_type):
             raise exceptions.CantUpdateParameter(param='flavor_id')
         if 'affinity' in values and affinity(values['affinity']) is not None:
             raise exceptions.CantUpdateParameter(param='affinity')
-        values = {k: v for k, v in values.items() if k == 'amount'}
+        values = {k: v for k, v in values.items()
+                  if k in ('amount', 'on_host_failure')}
     for name in SIZE_FIELDS:
         if values.get(name) not in (None, ''):
             wanted[name] = integer(name, values[name], 0 if name == 'disk_gb' else 1,
@@ -147,6 +165,8 @@ def parse_update(values, current, started, resource_type):
     if 'affinity' in values and affinity(values['affinity']) != current['affinity']:
         # The server group (and its policy) is the owner's: make a new reservation.
         raise exceptions.CantUpdateParameter(param='affinity')
+    if 'on_host_failure' in values:
+        wanted['on_host_failure'] = on_host_failure(values['on_host_failure'])
     if 'resource_properties' in values:
         wanted['resource_properties'] = resource_properties(
             values['resource_properties'])

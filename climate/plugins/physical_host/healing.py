@@ -1,14 +1,14 @@
-"""Host failures for ``physical:host``: health checks, healing, reallocation and
-maintenance windows.
+"""Host failures for ``physical:host``: healing, reallocation and maintenance windows.
 
 Mixed into the plugin (:class:`HostHealing`), which provides ``compute``, ``pools``,
-``options``, ``cleaning_time`` and ``_clauses``. The manager's host monitor
-(``climate.manager.host_monitor``) calls :meth:`HostHealing.check_hosts` (polling),
-:meth:`HostHealing.apply_host_states` (notifications) and :meth:`HostHealing.heal`;
-the REST API reaches :meth:`reallocate` and the maintenance methods through
-``call_plugin``. What healing did is handed to :attr:`healing_listener` (the monitor
-sends a notification per item) and recorded in ``healing_records`` (shown in each
-reservation of ``lease show`` as ``healing``).
+``options``, ``cleaning_time`` and ``_clauses``. The monitoring and the healing pass
+are the shared :class:`climate.plugins.healing.Healing` (the manager's host monitor,
+``climate.manager.host_monitor``, calls ``check_hosts``, ``apply_host_states`` and
+``heal``); this module says what a host reservation holds (its allocations of whole
+hosts) and how one moves. The REST API reaches :meth:`reallocate` and the maintenance
+methods through ``call_plugin``. What healing did is handed to ``healing_listener``
+(the monitor sends a notification per item) and recorded in ``healing_records``
+(shown in each reservation of ``lease show`` as ``healing``).
 
 Healing keeps the claim invariant: a replacement host is found by the same free-host
 search as a new lease (matching the reservation's request, up, out of maintenance,
@@ -25,8 +25,6 @@ tried again at every healing pass, and the flags are cleared (``restored``) once
 reservation holds no allocation on a down host or in maintenance.
 """
 
-import dataclasses
-
 from oslo_log import log as logging
 
 from climate import exceptions
@@ -39,36 +37,13 @@ from climate.db import host_reservations
 from climate.db import host_search
 from climate.db import hosts as host_db
 from climate.db import retry
+from climate.plugins import healing
 from climate.plugins.physical_host import request as request_mod
 
 LOG = logging.getLogger(__name__)
-HEALABLE_LEASES = (states.Lease.PENDING, states.Lease.ACTIVE)
-
-
-class _Lost(exceptions.ClimateException):
-    """The allocation was moved by someone else meanwhile: roll back, skip it."""
-
-    msg_fmt = 'allocation %(allocation)s moved meanwhile'
-
-
-@dataclasses.dataclass
-class Outcome:
-    """One thing healing (or an admin's move) did to a reservation."""
-
-    action: str                 # host_health.REPLACED/DEGRADED/RESTORED/REALLOCATED
-    lease_id: str
-    reservation_id: str
-    failed_host: int | None = None
-    new_host: int | None = None
-    reason: str | None = None
-
-    def as_dict(self):
-        return {'action': self.action, 'lease_id': self.lease_id,
-                'reservation_id': self.reservation_id,
-                'failed_host': None if self.failed_host is None
-                else str(self.failed_host),
-                'new_host': None if self.new_host is None else str(self.new_host),
-                'reason': self.reason}
+HEALABLE_LEASES = healing.HEALABLE_LEASES
+Outcome = healing.Outcome
+_Lost = healing.Lost
 
 
 def _date(value):
@@ -78,71 +53,28 @@ def _date(value):
         raise exceptions.InvalidDate(date=value) from None
 
 
-class HostHealing:
+class HostHealing(healing.Healing):
 
-    #: ``callable(context, [Outcome])``, set by the manager to send notifications.
-    healing_listener = None
+    # What the shared healing pass needs -------------------------------------------
+    def _to_heal(self, context, now, horizon):
+        return host_health.allocations_to_heal(context, now, horizon)
 
-    # Monitoring --------------------------------------------------------------------
-    def check_hosts(self, context):
-        """Read every nova-compute service in one call and record the changes.
-
-        :returns: ``(failed, recovered)`` host ids whose change THIS call recorded.
-        """
-        services = self.compute.list_compute_services()
-        return self.apply_host_states(context, {s.host: s.failure for s in services})
-
-    def apply_host_states(self, context, failures):
-        """Record ``{service host: failure reason or None}``; hosts not enrolled are
-        ignored. Each change is a conditional UPDATE: of several managers seeing the
-        same change, one records it (and only its call returns the host)."""
-        known = host_health.monitored(context)
-        failed, recovered = [], []
-        for service, reason in sorted(failures.items()):
-            if service not in known:
-                continue
-            host_id, status = known[service]
-            if reason and status != host_health.DOWN:
-                if host_health.mark_down(context, host_id, reason):
-                    LOG.warning('Host %s (%s) failed: %s', host_id, service, reason)
-                    failed.append(host_id)
-            elif not reason and status == host_health.DOWN:
-                if host_health.mark_up(context, host_id):
-                    LOG.info('Host %s (%s) recovered', host_id, service)
-                    recovered.append(host_id)
-        return failed, recovered
-
-    # Healing -----------------------------------------------------------------------
-    def heal(self, context, now=None):
-        """Move what must move off down hosts and maintenance windows, degrade what
-        cannot, clear the flags of reservations whole again. Returns the outcomes."""
-        now = now or timeutils.utcnow()
-        horizon = host_health.horizon_end(now, self.options.healing_interval)
-        outcomes, resync = [], {}
-        for allocation in host_health.allocations_to_heal(context, now, horizon):
-            if allocation['lease_status'] not in HEALABLE_LEASES:
-                continue  # busy with a request or an event: the next pass
-            if allocation['on_host_failure'] == host_health.KEEP:
-                outcome = self._degrade(
-                    context, allocation, f'host {allocation["host_id"]} is '
-                    f'{self._trouble(allocation)}; the reservation keeps its hosts '
-                    f'(on_host_failure: keep)')
-            else:
-                outcome = self._replace(context, allocation, now)
-            if outcome is None:
-                continue
-            outcomes.append(outcome)
-            if outcome.action == host_health.REPLACED and \
-                    allocation['reservation_status'] == states.Reservation.ACTIVE:
-                resync[allocation['reservation_id']] = allocation['project_id']
-        outcomes += self._restore_whole(context, now, horizon)
-        self._sync_aggregates(context, resync)
-        self._report(context, outcomes)
-        return outcomes
+    def _relocate(self, context, allocation, now, action, reason):
+        new_host = self._move(context, allocation, now, action, reason)
+        return [] if new_host is None else [new_host]
 
     @staticmethod
-    def _trouble(allocation):
-        return 'down' if allocation.get('host_down') else 'in maintenance'
+    def _no_room(allocation, now):
+        return (f'no healthy host matching the reservation is free from '
+                f'{timeutils.format_date(max(allocation["start"], now))} to '
+                f'{timeutils.format_date(allocation["end"])}')
+
+    def _flagged(self, context):
+        return host_health.flagged_reservations(context, self.resource_type)
+
+    def _still_unhealthy(self, context, reservation_ids, now, horizon):
+        return host_health.unhealthy_reservations(context, reservation_ids, now,
+                                                  horizon)
 
     def _search(self, context, reservation_id, start, end, avoid=()):
         request = request_mod.validate_update(
@@ -180,70 +112,6 @@ class HostHealing:
                            new_host_id=found[0].host_id, reason=reason)
         return found[0].host_id
 
-    def _replace(self, context, allocation, now):
-        reason = f'host {allocation["host_id"]} is {self._trouble(allocation)}'
-
-        def attempt():
-            with db_api.writer.using(context):
-                return self._move(context, allocation, now, host_health.REPLACED,
-                                  reason)
-        try:
-            new_host = retry.with_claim_retries(attempt,
-                                                self.conf.manager.claim_retries)
-        except _Lost:
-            return None
-        except exceptions.Conflict:
-            LOG.warning('Healing allocation %s kept losing its claim; next pass',
-                        allocation['id'])
-            return None
-        if new_host is None:
-            return self._degrade(
-                context, allocation,
-                f'{reason}; no healthy host matching the reservation is free from '
-                f'{timeutils.format_date(max(allocation["start"], now))} to '
-                f'{timeutils.format_date(allocation["end"])}')
-        LOG.info('Healed reservation %s: host %s replaced by %s',
-                 allocation['reservation_id'], allocation['host_id'], new_host)
-        return Outcome(host_health.REPLACED, allocation['lease_id'],
-                       allocation['reservation_id'], allocation['host_id'], new_host,
-                       reason)
-
-    def _degrade(self, context, allocation, reason):
-        """Flag the reservation and its lease (once, until whole again)."""
-        with db_api.writer.using(context):
-            if not host_health.set_missing(context, allocation['reservation_id'],
-                                           True):
-                return None
-            host_health.refresh_degraded(context, allocation['lease_id'])
-            host_health.record(context, allocation['lease_id'],
-                               allocation['reservation_id'], host_health.DEGRADED,
-                               failed_host_id=allocation['host_id'], reason=reason)
-        LOG.warning('Reservation %s of lease %s is degraded: %s',
-                    allocation['reservation_id'], allocation['lease_id'], reason)
-        return Outcome(host_health.DEGRADED, allocation['lease_id'],
-                       allocation['reservation_id'], allocation['host_id'],
-                       reason=reason)
-
-    def _restore_whole(self, context, now, horizon):
-        flagged = host_health.flagged_reservations(context)
-        still = host_health.unhealthy_reservations(context, flagged, now, horizon)
-        outcomes = []
-        for reservation_id, lease_id in sorted(flagged.items()):
-            if reservation_id in still:
-                continue
-            with db_api.writer.using(context):
-                if not host_health.set_missing(context, reservation_id, False):
-                    continue
-                host_health.refresh_degraded(context, lease_id)
-                host_health.record(context, lease_id, reservation_id,
-                                   host_health.RESTORED,
-                                   reason='every host of the reservation is healthy')
-            LOG.info('Reservation %s of lease %s is whole again', reservation_id,
-                     lease_id)
-            outcomes.append(Outcome(host_health.RESTORED, lease_id, reservation_id,
-                                    reason='every host of the reservation is healthy'))
-        return outcomes
-
     def _sync_aggregates(self, context, reservations):
         """Make the aggregates of active reservations hold their allocated hosts."""
         for reservation_id, project_id in sorted(reservations.items()):
@@ -255,13 +123,6 @@ class HostHealing:
                 # reservation makes Nova follow them.
                 LOG.exception('Could not move the hosts of healed reservation %s in '
                               'Nova', reservation_id)
-
-    def _report(self, context, outcomes):
-        if outcomes and self.healing_listener is not None:
-            try:
-                self.healing_listener(context, outcomes)
-            except Exception:
-                LOG.exception('Could not report what healing did')
 
     # Reallocation on request -------------------------------------------------------
     def reallocate(self, context, host_id, lease_id=None, reservation_id=None):

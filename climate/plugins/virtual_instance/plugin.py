@@ -81,7 +81,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         # process never makes a second image: {(reservation_id, phase): image_id}.
         self._unrecorded_snapshots = {}
         self._lock = threading.Lock()
-        self.capacity = capacity.CapacityReservations(conf, self.compute)
+        self.capacity = capacity.CapacityReservations(conf, self.compute,
+                                                      self.resource_type)
 
     @property
     def options(self):
@@ -309,6 +310,19 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def hours_used(self, context, project_id, start, end, exclude_lease_id=None):
         return self.capacity.hours_used(context, self.resource_type, project_id, start,
                                         end, exclude_lease_id)
+
+    # Host failures of capacity reservations (the manager's host monitor) ----------
+    healing_listener = None
+
+    def check_hosts(self, context):
+        return self.capacity.check_hosts(context)
+
+    def apply_host_states(self, context, failures):
+        return self.capacity.apply_host_states(context, failures)
+
+    def heal(self, context, now=None):
+        self.capacity.healing_listener = self.healing_listener
+        return self.capacity.heal(context, now)
 
     # Helpers -------------------------------------------------------------------------
     def _starts_later(self, start_date):

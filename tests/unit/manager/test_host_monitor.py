@@ -33,3 +33,44 @@ def test_compute_service_failure_reasons():
     assert base.ComputeService('h', status='disabled', disabled_reason='disk',
                                forced_down=True).failure == \
         'forced down, service disabled (disk)'
+
+
+class _Plugin:
+    """A plugin taking part in the monitor: records its calls; ``broken`` polls fail."""
+
+    def __init__(self, broken=False):
+        self.broken = broken
+        self.calls = []
+
+    def check_hosts(self, context):
+        self.calls.append('check_hosts')
+        if self.broken:
+            raise RuntimeError('Nova unreachable')
+        return [], []
+
+    def apply_host_states(self, context, failures):
+        self.calls.append('apply_host_states')
+        return [], []
+
+    def heal(self, context):
+        self.calls.append('heal')
+        return []
+
+
+def test_services_are_read_once_for_every_plugin_and_all_of_them_heal():
+    # Host states are shared (computehosts): physical:host and the capacity plugins
+    # loaded together must not each poll Nova; each heals its own reservations.
+    first, second = _Plugin(), _Plugin()
+    monitor = host_monitor.HostMonitor({}, None, {'a': first, 'b': second})
+    monitor.poll()
+    monitor.service_changed('compute-1', None)
+    monitor.heal()
+    assert first.calls == ['check_hosts', 'apply_host_states', 'heal']
+    assert second.calls == ['heal']
+
+
+def test_the_next_plugin_polls_when_one_fails():
+    broken, healthy = _Plugin(broken=True), _Plugin()
+    monitor = host_monitor.HostMonitor({}, None, {'a': broken, 'b': healthy})
+    monitor.poll()
+    assert healthy.calls == ['check_hosts']

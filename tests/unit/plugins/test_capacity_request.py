@@ -21,14 +21,17 @@ def test_virtual_request_is_normalised():
     parsed = request.parse_virtual(dict(BASE, affinity='False'))
     assert parsed == {'vcpus': 2, 'memory_mb': 512, 'disk_gb': 0, 'amount': 3,
                       'affinity': False, 'resource_properties': '',
+                      'on_host_failure': 'replace',
                       'source_flavor_id': None, 'extra_specs': {}}
+    assert request.parse_virtual(dict(BASE, on_host_failure='keep'))[
+        'on_host_failure'] == 'keep'
 
 
 @pytest.mark.parametrize('change, words', [
     ({'vcpus': 0}, 'vcpus'), ({'amount': 100001}, 'amount'),
     ({'memory_mb': None}, 'memory_mb'), ({'affinity': 'sometimes'}, 'affinity'),
     ({'resource_properties': '{"a": 1}'}, 'resource_properties'),
-    ({'color': 'red'}, 'color'),
+    ({'color': 'red'}, 'color'), ({'on_host_failure': 'sometimes'}, 'on_host_failure'),
 ])
 def test_bad_virtual_requests_are_400_naming_the_field(change, words):
     with pytest.raises(exceptions.ClimateException) as refused:
@@ -64,7 +67,7 @@ def test_update_once_started_only_grows_amount():
 
 def test_flavor_request_and_update():
     assert request.parse_flavor({'flavor_id': ' m1 ', 'amount': '2',
-                                 'affinity': None}) == ('m1', 2)
+                                 'affinity': None}) == ('m1', 2, 'replace')
     with pytest.raises(exceptions.MissingParameter):
         request.parse_flavor({'amount': 2})
     with pytest.raises(exceptions.InvalidInput):
