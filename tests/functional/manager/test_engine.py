@@ -38,9 +38,11 @@ def test_lease_starts_within_a_second_and_ends_on_time(service, engine, ctx,
     assert shown['reservations'][0]['status'] == 'deleted'
     assert [e['action'] for e in dummy.read_journal(service.conf.dummy_plugin.journal)
             if e['phase'] == 'done'][-3:] == ['on_start', 'before_end', 'on_end']
-    sent = [n['event_type'] for n in sent_notifications]
-    assert sent[-3:] == ['lease.event.start_lease', 'lease.event.before_end_lease',
-                         'lease.event.end_lease']
+    # Each notification is sent after its event's transaction commits.
+    expected = ['lease.event.start_lease', 'lease.event.before_end_lease',
+                'lease.event.end_lease']
+    wait_for(lambda: [n['event_type'] for n in sent_notifications][-3:] == expected,
+             timeout=5)
 
 
 def test_engine_sleeps_until_woken_not_on_a_tick(service, engine, ctx, manager_conf):
