@@ -164,11 +164,32 @@ _SET_STATUS = (sa.update(_L)
                        status_reason=sa.bindparam('b_reason'))
                .execution_options(synchronize_session=False))
 _STATUS_OF = sa.select(_L.status).where(_L.id == sa.bindparam('lease_id'))
+_STAMP = sa.select(_L.status_reason, _L.updated_at).where(
+    _L.id == sa.bindparam('lease_id'))
+# The lease row as it was before a change that is being turned down: its status, its
+# reason and its updated_at put back, not stamped with the time of the refusal.
+_SET_STATUS_AS_BEFORE = (sa.update(_L)
+                         .where(_L.id == sa.bindparam('lease_id'),
+                                _L.status.in_(sa.bindparam('expected', expanding=True)))
+                         .values(status=sa.bindparam('b_target'),
+                                 status_reason=sa.bindparam('b_reason'),
+                                 updated_at=sa.bindparam('b_updated_at'))
+                         .execution_options(synchronize_session=False))
+
+
+@db_api.reader
+def stamp(context, lease_id):
+    """What moving a lease's status changes besides the status (``status_reason``,
+    ``updated_at``), to give back to :func:`set_status` when a change is undone."""
+    row = context.session.execute(_STAMP, {'lease_id': lease_id}).one_or_none()
+    if row is None:
+        raise exceptions.LeaseNotFound(lease_id=lease_id)
+    return dict(row._mapping)
 
 
 @retry.on_deadlock
 @db_api.writer
-def set_status(context, lease_id, target, expected, reason=None):
+def set_status(context, lease_id, target, expected, reason=None, as_before=None):
     """Move a lease to ``target`` only if it is still in one of ``expected``.
 
     One conditional UPDATE: a caller that read the lease as PENDING passes
@@ -177,12 +198,19 @@ def set_status(context, lease_id, target, expected, reason=None):
     Run as its own transaction, a commit that lost to a concurrent write of the row
     (Galera's certification failure, DBDeadlock) is run again
     (:func:`climate.db.retry.on_deadlock`): the loser then sees the winner's status.
+    ``as_before`` (a :func:`stamp`) puts the reason and ``updated_at`` back as they
+    were: a refused change leaves the lease exactly as it was.
     """
     for current in expected:
         states.check('lease', lease_id, current, target)
-    result = context.session.execute(_SET_STATUS, {
-        'lease_id': lease_id, 'expected': list(expected), 'b_target': target,
-        'b_reason': reason})
+    params = {'lease_id': lease_id, 'expected': list(expected), 'b_target': target,
+              'b_reason': reason}
+    if as_before is None:
+        result = context.session.execute(_SET_STATUS, params)
+    else:
+        params.update(b_reason=as_before['status_reason'],
+                      b_updated_at=as_before['updated_at'])
+        result = context.session.execute(_SET_STATUS_AS_BEFORE, params)
     if result.rowcount != 1:
         current = context.session.execute(_STATUS_OF, {'lease_id': lease_id}).scalar()
         if current is None:

@@ -317,6 +317,7 @@ class LeaseService:
                 f'Lease {lease_id} is {previous}; try again when it is not')
         self.policy.check_update(context, lease, change,
                                  lambda: self.get_lease(context, lease_id))
+        as_before = lease_db.stamp(context, lease_id)
         lease_db.set_status(context, lease_id, L.UPDATING, expected=[previous])
         saved = {}
         try:
@@ -325,13 +326,14 @@ class LeaseService:
                 self.conf.manager.claim_retries)
         except Exception as exc:
             LOG.info('Update of lease %s turned down: %s', lease_id, exc)
-            lease_db.set_status(context, lease_id, previous, expected=[L.UPDATING])
+            lease_db.set_status(context, lease_id, previous, expected=[L.UPDATING],
+                                as_before=as_before)
             raise _answer(exc, lease_id, 'updated') from exc
         try:
             self._after_update(context, lease_id)
         except Exception as exc:
             LOG.exception('Applying the update of lease %s failed; undoing it', lease_id)
-            if not self._undo_update(context, lease_id, previous, saved):
+            if not self._undo_update(context, lease_id, previous, saved, as_before):
                 raise _answer(exc, lease_id, 'updated') from exc
         else:
             lease_db.set_status(context, lease_id,
@@ -418,7 +420,7 @@ class LeaseService:
         return states.derive_lease_status(events.get(E.START_LEASE, E.UNDONE),
                                           events.get(E.END_LEASE, E.UNDONE))
 
-    def _undo_update(self, context, lease_id, previous, saved):
+    def _undo_update(self, context, lease_id, previous, saved, as_before=None):
         """Put back the rows an update committed, make Nova follow them, and return
         the lease to ``previous``. True when the update stayed applied after all
         (its rows could not be put back) and Nova now follows it: a success.
@@ -448,7 +450,8 @@ class LeaseService:
             LOG.warning('Nova could not be brought back in line with lease %s yet; '
                         'its next update or event does it: %s', lease_id, exc)
             converged = False
-        lease_db.set_status(context, lease_id, status, expected=[L.UPDATING])
+        lease_db.set_status(context, lease_id, status, expected=[L.UPDATING],
+                            as_before=as_before if restored else None)
         return not restored and converged
 
     def _restore_rows(self, context, lease_id, saved):
