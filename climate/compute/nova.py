@@ -198,7 +198,10 @@ class NovaDriver(base.ComputeDriver):
 
     def ensure_aggregate(self, name, availability_zone=None, metadata=None):
         base.check_availability_zone(availability_zone)
-        aggregate = self.find_aggregate(name)
+        # A name never seen here is most likely new (a reservation's): create it at
+        # once rather than list every aggregate (one per reservation) to look for it;
+        # Nova's 409 on the name says it exists.
+        aggregate = self.find_aggregate(name) if name in self._aggregate_ids else None
         if aggregate is None:
             with _translated():
                 try:

@@ -63,7 +63,8 @@ class ResourcePlugin(abc.ABC):
         """
 
     def prepare(self, context, lease, reservation):
-        """Side effects after creation; undone by :meth:`release`."""
+        """Side effects after creation; undone by :meth:`release`. A plugin that
+        does not override it has none (see :func:`prepares`)."""
 
     def update(self, context, lease, reservation, values, start_date, end_date):
         """Re-check capacity for a changed window or values (inside a transaction)."""
@@ -138,3 +139,9 @@ class ResourcePlugin(abc.ABC):
         ...), leaving out the lease ``exclude_lease_id`` (inside a transaction).
         Summed by the database: a period may hold thousands of reservations."""
         return {}
+
+
+def prepares(plugin):
+    """Whether ``plugin`` has side effects at create (overrides ``prepare``): a lease
+    of plugins without any is inserted PENDING at once, never CREATING."""
+    return type(plugin).prepare is not ResourcePlugin.prepare

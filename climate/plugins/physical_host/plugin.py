@@ -6,15 +6,18 @@ Life of a reservation (the manager calls these in order, see ``climate.plugins.b
 ``reserve``   in the lease's transaction: find up to ``max`` free matching hosts in
               SQL (:mod:`climate.db.host_search`), claim them atomically (per-host
               generation, :mod:`climate.db.claims`), write the allocations;
-``prepare``   create the reservation's Nova aggregate (named after the reservation,
-              availability zone ``az_prefix`` + id, owner metadata);
+``prepare``   nothing: the reservation's Nova aggregate (named after the reservation,
+              availability zone ``az_prefix`` + id, owner metadata) is made by
+              ``on_start``, off the create's request path (doc/source/events.md,
+              "Work at create and at start");
 ``update``    re-allocate for a new window or count, atomically, keeping the hosts it
               can (all of them once started); 409 and no change when impossible;
 ``after_update`` make the aggregate of a started reservation hold exactly its
               allocated hosts (others back to the freepool);
 ``snapshot``/``restore``  the allocations and request row before an update, put
               back (claiming what was given up) when its ``after_update`` failed;
-``on_start``  move the hosts from the freepool into the aggregate;
+``on_start``  create the aggregate if missing, move the hosts from the freepool into
+              it (a failure is retried by the event engine, as any start);
 ``before_end`` snapshot the servers when asked;
 ``on_end``    delete the servers left (``[physical:host] on_end``), return the hosts to
               the freepool, delete the aggregate, drop the allocations;
@@ -149,9 +152,6 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
     def busy(self, context, values, start, end, host_ids=None):
         return availability.busy_in_range(context, self._clauses(context, values),
                                           start, end, host_ids=host_ids)
-
-    def prepare(self, context, lease, reservation):
-        self.pools.ensure_reservation_aggregate(reservation['id'], lease['project_id'])
 
     def update(self, context, lease, reservation, values, start_date, end_date):
         current = host_reservations.get(context, reservation.id)

@@ -4,7 +4,8 @@ it can answer 503 on demand (the integration tier stops the real nova-api at a l
 start instead).
 
 An unreachable or 5xx Nova is a 503 with ``error_message`` saying so, the request
-changed nothing and the same request succeeds once Nova is back.
+changed nothing and the same request succeeds once Nova is back. A host lease's
+create makes no Nova call (its aggregate is made at the start), so it succeeds.
 """
 
 import datetime
@@ -93,11 +94,30 @@ def test_enrolling_a_host_while_nova_is_down(server, fake_nova):
     assert host['host']['hypervisor_hostname'] == 'compute-1'
 
 
-def test_a_host_lease_while_nova_is_down_leaves_the_host_free(server, fake_nova):
+def test_a_host_lease_while_nova_aggregates_are_down_is_made(server, fake_nova):
     assert requests.post(f'{server.url}/os-hosts', json={'name': 'compute-1'},
                          timeout=30).status_code == 201
-    # The second POST gets the only host: the failed one did not keep it.
-    lease = _down_then_back(server, fake_nova, '/os-aggregates', 'leases', _lease(HOSTS))
+    # A host reservation's aggregate is made at its start (retried there), so its
+    # create does not need Nova: accepted, and it holds the only host.
+    fake_nova.inject(status=503, path='/os-aggregates', times=1000)
+    created = requests.post(f'{server.url}/leases', json=_lease(HOSTS), timeout=30)
+    assert created.status_code == 201, created.text
+    assert created.json()['lease']['status'] == 'PENDING'
+    again = requests.post(f'{server.url}/leases', json=_lease(HOSTS), timeout=30)
+    assert again.status_code == 409, again.text
+    fake_nova.clear_faults()  # deleting the lease (teardown) returns hosts in Nova
+
+
+def test_a_capacity_lease_while_nova_is_down_leaves_the_room_free(server, fake_nova):
+    assert requests.post(f'{server.url}/os-hosts', json={'name': 'compute-1'},
+                         timeout=30).status_code == 201
+    vcpus = fake_nova.hypervisors[next(iter(fake_nova.hypervisors))]['vcpus']
+    # The whole host's vCPUs: the second POST fits only if the failed one kept none.
+    capacity = {'resource_type': 'virtual:instance', 'vcpus': vcpus, 'memory_mb': 512,
+                'disk_gb': 1, 'amount': 1, 'affinity': 'None',
+                'resource_properties': ''}
+    lease = _down_then_back(server, fake_nova, '/os-aggregates', 'leases',
+                            _lease(capacity))
     assert lease['lease']['status'] == 'PENDING'
 
 

@@ -39,10 +39,10 @@ def run_start_and_end(env, add_server):
     env.start_engine()
     lease = env.create('now', seconds(6), min=2)
     reservation_id = lease['reservations'][0]['id']
+    wait_for(lambda: status(env, lease) == 'ACTIVE', timeout=20)
     aggregate = env.driver.find_aggregate(reservation_id)
     assert aggregate.availability_zone == f'climate_{reservation_id}'
     assert aggregate.metadata == {'climate:owner': 'p1'}
-    wait_for(lambda: status(env, lease) == 'ACTIVE', timeout=20)
     reserved = aggregate_hosts(env, reservation_id)
     assert len(reserved) == 2
     assert aggregate_hosts(env, 'freepool') == sorted(set(names) - set(reserved))
@@ -120,7 +120,8 @@ def test_deleting_leases_returns_hosts(hosts_env):
     wait_for(lambda: status(env, active) == 'ACTIVE', timeout=20)
     (reserved,) = aggregate_hosts(env, active['reservations'][0]['id'])
     env.driver.add_server('user-vm', reserved)
-    assert env.driver.find_aggregate(later['reservations'][0]['id']) is not None
+    # The aggregate of a reservation is made when it starts, not at create.
+    assert env.driver.find_aggregate(later['reservations'][0]['id']) is None
     env.service.delete_lease(env.ctx, active['id'])
     env.service.delete_lease(env.ctx, later['id'])
     assert aggregate_hosts(env, 'freepool') == sorted(names)

@@ -1,0 +1,220 @@
+"""Lease-create latency and throughput through ``climate-api`` (issue 20).
+
+One ``climate-api`` (noauth) and one ``climate-manager`` (``physical:host`` and
+``virtual:instance`` plugins, the real Nova driver) on MariaDB + RabbitMQ; Nova and
+Keystone are the HTTP double ``tests.fakes.nova_api.FakeNova`` in this process, every
+request to it delayed by ``--nova-delay`` (1 ms: a Nova answering quickly). 100
+enrolled hosts and 500 existing 1-host leases (spread over 50 windows) before measuring:
+
+* ``--samples`` sequential creates of a 1-host ``physical:host`` lease, then of a
+  capacity ``virtual:instance`` lease (2 instances of 2 vCPUs): p50/p95;
+* ``--burst`` 1-host creates from 4 client threads: creates/s;
+* the CPU time ``climate-api`` and ``climate-manager`` spend per create (from
+  ``/proc/<pid>/stat``; the machine is shared, so wall times carry the load of other
+  jobs while the CPU time is what the code costs), and the load average.
+
+Afterwards no host is held twice in any window (checked in SQL). ``--profile DIR``
+records the api and the manager with py-spy (``pip install py-spy`` in the venv) during
+the sequential 1-host creates, as collapsed stacks (``DIR/api.txt``,
+``DIR/manager.txt``; ``benchmarks.stacks`` sums them per function).
+Targets (issue 20): p50 <= 10 ms, p95 <= 20 ms, >= 100 creates/s.
+"""
+
+import argparse
+import concurrent.futures
+import datetime
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import sqlalchemy as sa
+
+from benchmarks.api_latency import Api
+from benchmarks.api_latency import percentile
+from climate.db import models
+from tests import backends
+from tests.fakes import nova_api
+from tests.functional.plugins.physical_host.test_concurrency import HostManagers
+
+HOSTS, EXISTING, WINDOWS = 100, 500, 50
+TARGET_P50_MS, TARGET_P95_MS, TARGET_RATE = 10.0, 20.0, 100.0
+BASE = datetime.datetime(2031, 1, 1)
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process ``pid`` so far."""
+    with open(f'/proc/{pid}/stat') as stat:
+        fields = stat.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def window(index):
+    start = BASE + datetime.timedelta(hours=2 * (index % WINDOWS))
+    return (start.strftime('%Y-%m-%d %H:%M'),
+            (start + datetime.timedelta(hours=1)).strftime('%Y-%m-%d %H:%M'))
+
+
+def host_body(index):
+    start, end = window(index)
+    return {'name': f'host-{index}', 'start_date': start, 'end_date': end,
+            'reservations': [{'resource_type': 'physical:host', 'min': 1, 'max': 1,
+                              'hypervisor_properties': '', 'resource_properties': ''}]}
+
+
+def capacity_body(index):
+    start, end = window(index)
+    return {'name': f'capacity-{index}', 'start_date': start, 'end_date': end,
+            'reservations': [{'resource_type': 'virtual:instance', 'vcpus': 2,
+                              'memory_mb': 4096, 'disk_gb': 20, 'amount': 2,
+                              'affinity': 'None', 'resource_properties': ''}]}
+
+
+class Cpu:
+    """CPU seconds of the api and manager processes between ``start()`` and ``ms()``."""
+
+    def __init__(self, *pids):
+        self.pids = pids
+
+    def start(self):
+        self.began = [cpu_seconds(pid) for pid in self.pids]
+
+    def ms(self, count):
+        return [1000 * (cpu_seconds(pid) - before) / count
+                for pid, before in zip(self.pids, self.began)]
+
+
+def timed(api, bodies, threads):
+    def one(body):
+        status, data, elapsed = api.request('POST', '/v1/leases', body)
+        if status != 201:
+            raise RuntimeError(f'create answered {status}: {data[:300]!r}')
+        return elapsed
+    began = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        latencies = list(pool.map(one, bodies))
+    return latencies, time.perf_counter() - began
+
+
+def double_booked(engine):
+    a = models.ComputeHostAllocation.__table__
+    b = a.alias()
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(a).join(
+            b, sa.and_(a.c.compute_host_id == b.c.compute_host_id, a.c.id < b.c.id,
+                       a.c.start_date < b.c.end_date,
+                       b.c.start_date < a.c.end_date))).scalar()
+
+
+def load():
+    return '/'.join(f'{v:.1f}' for v in os.getloadavg())
+
+
+def line(name, latencies, cpu, rate=None):
+    p50, p95 = 1000 * percentile(latencies, 0.5), 1000 * percentile(latencies, 0.95)
+    text = (f'{name:<34} n={len(latencies):<4} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  '
+            f'CPU/create api {cpu[0]:5.1f} ms + manager {cpu[1]:5.1f} ms')
+    if rate is None:
+        verdict = 'met' if p50 <= TARGET_P50_MS and p95 <= TARGET_P95_MS else 'NOT met'
+        text += (f'  [target p50 <= {TARGET_P50_MS:.0f} / p95 <= {TARGET_P95_MS:.0f} ms:'
+                 f' {verdict}]')
+    else:
+        verdict = 'met' if rate >= TARGET_RATE else 'NOT met'
+        text += f'  {rate:6.1f} creates/s [target >= {TARGET_RATE:.0f}: {verdict}]'
+    print(f'{text}  load {load()}', flush=True)
+
+
+def profilers(directory, pids):
+    """py-spy recording each of ``pids`` (name -> pid) into ``directory``."""
+    if not directory:
+        return []
+    os.makedirs(directory, exist_ok=True)
+    spy = os.path.join(os.path.dirname(sys.executable), 'py-spy')
+    return [subprocess.Popen([spy, 'record', '--pid', str(pid), '--format', 'raw',
+                              '--rate', '200', '--nonblocking', '--output',
+                              os.path.join(directory, f'{name}.txt')],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
+def stop_profilers(running):
+    for process in running:
+        process.send_signal(signal.SIGINT)
+    for process in running:
+        process.wait(timeout=60)
+
+
+def run(args):
+    tmp = Path(tempfile.mkdtemp(prefix='climate-create-bench-'))
+    database = backends.ProvisionedDatabase(args.backend, str(tmp))
+    api = None
+    with nova_api.FakeNova() as nova:
+        if args.nova_delay:
+            nova.inject(status=None, delay=args.nova_delay, times=None)
+        for i in range(HOSTS):
+            nova.add_hypervisor(f'compute-{i}', vcpus=32, memory_mb=131072,
+                                local_gb=1000)
+        group = HostManagers(database, backends.RABBIT_URL, tmp, nova)
+        group.config.write_text(group.config.read_text().replace(
+            'plugins = physical.host.plugin',
+            'plugins = physical.host.plugin, virtual.instance.plugin'))
+        try:
+            group.start(1)
+            api = Api([group.config], tmp)
+            admin = group.ctx.__class__(user_id='admin', project_id='admin',
+                                        is_admin=True)
+            for i in range(HOSTS):
+                group.api.call_plugin(admin, 'physical:host', 'create_host',
+                                      values={'name': f'compute-{i}'})
+            timed(api, [host_body(i) for i in range(EXISTING)], 4)
+            cpu = Cpu(api.process.pid, group.processes[0].pid)
+            print(f'{HOSTS} hosts, {EXISTING} leases; Nova double delay '
+                  f'{1000 * args.nova_delay:.1f} ms per request; {args.backend} + '
+                  f'RabbitMQ; load average (1/5/15 min) {load()}')
+            for name, make in (('1-host physical:host, 1 client', host_body),
+                               ('capacity virtual:instance, 1 client',
+                                capacity_body)):
+                running = profilers(args.profile if make is host_body else None,
+                                    {'api': api.process.pid,
+                                     'manager': group.processes[0].pid})
+                cpu.start()
+                latencies, _ = timed(api, [make(EXISTING + i)
+                                           for i in range(args.samples)], 1)
+                line(name, latencies, cpu.ms(args.samples))
+                stop_profilers(running)
+            cpu.start()
+            latencies, wall = timed(api, [host_body(i) for i in range(args.burst)], 4)
+            line('1-host physical:host, 4 clients', latencies, cpu.ms(args.burst),
+                 rate=args.burst / wall)
+            twice = double_booked(database.engine)
+            print(f'hosts double-booked: {twice}')
+            if twice:
+                raise SystemExit('double booking')
+        finally:
+            if api is not None:
+                api.stop()
+            group.stop()
+            database.drop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--samples', type=int, default=100)
+    parser.add_argument('--burst', type=int, default=200)
+    parser.add_argument('--nova-delay', type=float, default=0.001)
+    parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
+    parser.add_argument('--profile', metavar='DIR',
+                        help='record the api and the manager with py-spy into DIR')
+    args = parser.parse_args()
+    for backend in (args.backend, 'rabbit'):
+        reason = backends.unavailable_reason(backend)
+        if reason:
+            raise SystemExit(f'cannot run: {reason}')
+    run(args)
+
+
+if __name__ == '__main__':
+    main()
