@@ -26,6 +26,7 @@ import time
 
 import sqlalchemy as sa
 
+from benchmarks import common
 from climate.common import timeutils
 from climate.db import models
 from tests import backends
@@ -34,11 +35,6 @@ from tests.manager_processes import wait_for
 
 TARGET_COUNT, TARGET_P99 = 100, 1.0
 TARGET_KILLED_MAX = 5.0
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def _kill_a_claim_holder(database, deadline):
@@ -106,9 +102,9 @@ def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0)
         claim = [(r.claimed_at - r.start_date).total_seconds() for r in rows]
         work = [(r.updated_at - r.claimed_at).total_seconds() for r in rows]
         return {'count': count, 'managers': manager_count, 'create_rate': count / created_in,
-                'p50': statistics.median(late), 'p99': percentile(late, 0.99),
-                'max': max(late), 'claim_p99': percentile(claim, 0.99),
-                'run_p99': percentile(work, 0.99), 'held': held}
+                'p50': statistics.median(late), 'p99': common.percentile(late, 0.99),
+                'max': max(late), 'claim_p99': common.percentile(claim, 0.99),
+                'run_p99': common.percentile(work, 0.99), 'held': held}
     finally:
         group.stop()
         database.drop()
