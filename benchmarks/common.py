@@ -19,11 +19,14 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 
 from climate.common import timeutils
+from climate.compute import memory
 import climate.conf as climate_conf
 from climate.db import api as db_api
 from climate.db import migration
 from climate.db import models
 from climate.manager import notifications
+from climate.manager import service as service_mod
+from climate.plugins.physical_host import plugin as plugin_mod
 from tests import backends
 
 # Each host holds one 1-hour allocation every 4 hours (at a random offset per host),
@@ -173,6 +176,21 @@ def random_start(base, per_host, rng):
     span = max(per_host, 1) * SLOT
     return base + datetime.timedelta(
         minutes=rng.randrange(0, int(span.total_seconds() // 60)))
+
+
+def one_host_lease(start):
+    """The body of a ``LENGTH``-long lease of one ``physical:host`` from ``start``."""
+    return {'name': 'bench', 'start_date': start.isoformat(),
+            'end_date': (start + LENGTH).isoformat(),
+            'reservations': [{'resource_type': 'physical:host', 'min': 1, 'max': 1,
+                              'hypervisor_properties': '', 'resource_properties': ''}]}
+
+
+def host_lease_service(conf, notifier):
+    """``(plugin, service)``: a lease service with the ``physical:host`` plugin alone,
+    on the memory compute driver."""
+    plugin = plugin_mod.PhysicalHostPlugin(conf, compute_driver=memory.MemoryDriver(conf))
+    return plugin, service_mod.LeaseService(conf, {'physical:host': plugin}, notifier)
 
 
 def time_ms(call, make_argument, samples, warmup=5):

@@ -14,9 +14,6 @@ import statistics
 
 from benchmarks import common
 from climate import context as climate_context
-from climate.compute import memory
-from climate.manager import service as service_mod
-from climate.plugins.physical_host import plugin as plugin_mod
 
 TARGET_ALLOCATIONS, TARGET_P95_MS = 10000, 50.0
 
@@ -28,18 +25,11 @@ def run(backend, hosts, allocations, samples, list_samples):
         rng = random.Random(allocations)
         base = common.seed_base()
         per_host = common.seed(database.engine, hosts, allocations, base, rng)
-        plugin = plugin_mod.PhysicalHostPlugin(conf,
-                                               compute_driver=memory.MemoryDriver(conf))
-        service = service_mod.LeaseService(conf, {'physical:host': plugin}, notifier)
+        plugin, service = common.host_lease_service(conf, notifier)
         ctx = climate_context.RequestContext(user_id='u', project_id='p1')
 
         def body():
-            start = common.random_start(base, per_host, rng)
-            return {'name': 'bench', 'start_date': start.isoformat(),
-                    'end_date': (start + common.LENGTH).isoformat(),
-                    'reservations': [{'resource_type': 'physical:host', 'min': 1,
-                                      'max': 1, 'hypervisor_properties': '',
-                                      'resource_properties': ''}]}
+            return common.one_host_lease(common.random_start(base, per_host, rng))
 
         create_ms = common.time_ms(lambda request: service.create_lease(ctx, request),
                                    body, samples)

@@ -19,10 +19,7 @@ import sqlalchemy as sa
 
 from benchmarks import common
 from climate import context as climate_context
-from climate.compute import memory
 from climate.db import models
-from climate.manager import service as service_mod
-from climate.plugins.physical_host import plugin as plugin_mod
 
 TARGET_LEASES, TARGET_EXTRA_MS = 1000, 25.0
 FILTERS = ['QuotaFilter', 'MaxConcurrentLeasesFilter']
@@ -37,18 +34,11 @@ def run(backend, hosts, leases, samples):
         per_host = common.seed(database.engine, hosts, leases, base, rng)
         with database.engine.begin() as conn:
             conn.execute(sa.update(models.Lease.__table__).values(project_id='p1'))
-        plugin = plugin_mod.PhysicalHostPlugin(conf,
-                                               compute_driver=memory.MemoryDriver(conf))
-        service = service_mod.LeaseService(conf, {'physical:host': plugin}, notifier)
+        _, service = common.host_lease_service(conf, notifier)
         ctx = climate_context.RequestContext(user_id='u', project_id='p1')
 
         def body():
-            start = common.random_start(base, per_host, rng)
-            return {'name': 'bench', 'start_date': start.isoformat(),
-                    'end_date': (start + common.LENGTH).isoformat(),
-                    'reservations': [{'resource_type': 'physical:host', 'min': 1,
-                                      'max': 1, 'hypervisor_properties': '',
-                                      'resource_properties': ''}]}
+            return common.one_host_lease(common.random_start(base, per_host, rng))
 
         def timed():
             took = common.time_ms(lambda request: service.create_lease(ctx, request),
