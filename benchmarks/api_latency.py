@@ -9,6 +9,7 @@ opening a connection per request (the threaded server speaks HTTP/1.0).
 
 import argparse
 import concurrent.futures
+import contextlib
 import http.client
 import json
 import os
@@ -19,15 +20,11 @@ import sys
 import tempfile
 import time
 
+from benchmarks import common
 from tests import backends
 from tests.functional.api.all_in_one import free_port
 from tests.manager_processes import Managers
 from tests.manager_processes import wait_for
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 class Api:
@@ -82,8 +79,8 @@ def measure(api, requests, concurrency, expect):
         raise RuntimeError(f'{len(bad)} requests failed, e.g. status {bad[0]}')
     latencies = [elapsed for _, _, elapsed in results]
     return {'requests': len(results), 'rps': len(results) / wall,
-            'p50_ms': 1000 * percentile(latencies, 0.5),
-            'p99_ms': 1000 * percentile(latencies, 0.99),
+            'p50_ms': 1000 * common.percentile(latencies, 0.5),
+            'p99_ms': 1000 * common.percentile(latencies, 0.99),
             'bytes': len(results[-1][1])}
 
 
@@ -93,14 +90,27 @@ def report(name, numbers):
           f'({numbers["bytes"]} bytes per response)')
 
 
-def run(leases, gets, concurrency, backend):
-    tmp = Path(tempfile.mkdtemp(prefix='climate-api-bench-'))
+@contextlib.contextmanager
+def running_api(backend, prefix):
+    """A ``climate-api`` and one ``climate-manager`` on a fresh ``backend`` database
+    and RabbitMQ; yields (api, managers), stops both and drops the database after."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     database = backends.ProvisionedDatabase(backend, str(tmp))
     managers = Managers(database, backends.RABBIT_URL, tmp)
     api = None
     try:
         managers.start(1)
         api = Api([managers.config], tmp)
+        yield api, managers
+    finally:
+        if api is not None:
+            api.stop()
+        managers.stop()
+        database.drop()
+
+
+def run(leases, gets, concurrency, backend):
+    with running_api(backend, 'climate-api-bench-') as (api, _):
         creates = [('POST', '/v1/leases', {
             'name': f'bench-{i}', 'start_date': '2030-01-01 10:00',
             'end_date': '2030-01-02 10:00', 'before_end_date': None, 'events': [],
@@ -112,11 +122,6 @@ def run(leases, gets, concurrency, backend):
                                                           200))
         single = [('GET', '/v1/leases?limit=1', None)] * gets
         report('GET /v1/leases?limit=1', measure(api, single, concurrency, 200))
-    finally:
-        if api is not None:
-            api.stop()
-        managers.stop()
-        database.drop()
 
 
 def main():
@@ -126,10 +131,7 @@ def main():
     parser.add_argument('--concurrency', type=int, default=4)
     parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
     args = parser.parse_args()
-    for backend in (args.backend, 'rabbit'):
-        reason = backends.unavailable_reason(backend)
-        if reason:
-            sys.exit(f'cannot run: {reason}')
+    common.exit_unless_available(args.backend, 'rabbit')
     print(f'climate-api + 1 climate-manager on {args.backend} + RabbitMQ, '
           f'{args.concurrency} client threads')
     run(args.leases, args.gets, args.concurrency, args.backend)

@@ -34,7 +34,7 @@ import time
 import sqlalchemy as sa
 
 from benchmarks.api_latency import Api
-from benchmarks.api_latency import percentile
+from benchmarks.common import percentile
 from climate.db import models
 from tests import backends
 from tests.fakes import nova_api

@@ -26,6 +26,7 @@ import time
 
 import sqlalchemy as sa
 
+from benchmarks import common
 from benchmarks.create_latency import cpu_seconds
 from climate.common import timeutils
 from climate.db import models
@@ -37,11 +38,6 @@ TARGET_COUNT, TARGET_P99 = 100, 1.0
 #: Issue 20: 1,000 leases starting together, 2 managers, p99 <= 2 s.
 MASS_COUNT, MASS_P99 = 1000, 2.0
 TARGET_KILLED_MAX = 5.0
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def _kill_a_claim_holder(database, deadline):
@@ -114,9 +110,9 @@ def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0)
         claim = [(r.claimed_at - r.start_date).total_seconds() for r in rows]
         work = [(r.updated_at - r.claimed_at).total_seconds() for r in rows]
         return {'count': count, 'managers': manager_count, 'create_rate': count / created_in,
-                'p50': statistics.median(late), 'p99': percentile(late, 0.99),
-                'max': max(late), 'claim_p99': percentile(claim, 0.99),
-                'run_p99': percentile(work, 0.99), 'held': held, 'cpu_ms': cpu_ms}
+                'p50': statistics.median(late), 'p99': common.percentile(late, 0.99),
+                'max': max(late), 'claim_p99': common.percentile(claim, 0.99),
+                'run_p99': common.percentile(work, 0.99), 'held': held, 'cpu_ms': cpu_ms}
     finally:
         group.stop()
         database.drop()

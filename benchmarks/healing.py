@@ -12,46 +12,27 @@ Target (ours; the issue sets none): all affected leases healed within one
 ``polling_interval`` (60 s) for 10 failed hosts on MariaDB.
 """
 
-import argparse
 import concurrent.futures
-import datetime
-import os
 import random
-import tempfile
 import time
 
-from oslo_config import cfg
-import oslo_messaging as messaging
 import sqlalchemy as sa
 
-from benchmarks import host_allocation
+from benchmarks import common
 from climate import context as climate_context
-from climate.common import timeutils
 from climate.compute import memory
-from climate.db import api as db_api
-from climate.db import migration
 from climate.db import models
 from climate.plugins.physical_host import plugin as plugin_mod
-from tests import backends
 
 TARGET_SECONDS = 60.0
 
 
 def run(backend, hosts, allocations, failed, managers):
-    tmp = tempfile.mkdtemp(prefix='climate-bench-')
-    database = backends.ProvisionedDatabase(backend, tmp)
-    migration.upgrade('head', engine=database.engine)
-    manager = db_api.get_context_manager().make_new_manager()
-    manager.configure(connection=database.url, sqlite_fk=True)
-    restore = db_api.get_context_manager().patch_factory(manager)
-    conf = host_allocation.make_conf()
+    conf = common.make_conf()
     conf.set_override('healing_interval', 0, group='physical:host')
-    transport = messaging.get_notification_transport(cfg.CONF, url='fake:///')
-    try:
+    with common.migrated_database(backend) as database:
         rng = random.Random(allocations)
-        base = (timeutils.utcnow() + datetime.timedelta(days=2)).replace(
-            minute=0, second=0, microsecond=0)
-        host_allocation.seed(database.engine, hosts, allocations, base, rng)
+        common.seed(database.engine, hosts, allocations, common.seed_base(), rng)
         driver = memory.MemoryDriver(conf)
         for i in range(1, hosts + 1):
             driver.add_hypervisor(f'compute-{i}')
@@ -81,24 +62,15 @@ def run(backend, hosts, allocations, failed, managers):
                 'moved': sum(o.action == 'replaced' for o in outcomes),
                 'degraded': sum(o.action == 'degraded' for o in outcomes),
                 'left': left}
-    finally:
-        transport.cleanup()
-        restore()
-        manager.writer.get_engine().dispose()
-        database.drop()
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
+    parser = common.argument_parser(__doc__)
     parser.add_argument('--hosts', type=int, default=1000)
     parser.add_argument('--allocations', type=int, default=10000)
     parser.add_argument('--failed', default='1,10')
     parser.add_argument('--managers', type=int, default=1)
-    args = parser.parse_args(argv)
-    reason = backends.unavailable_reason(args.backend)
-    if reason:
-        parser.error(reason)
+    args = common.parse_args(parser, argv)
     print(f'backend={args.backend} hosts={args.hosts} allocations={args.allocations} '
           f'managers={args.managers} (healing_interval=0, memory compute driver)')
     print(f'{"failed":>6} {"affected":>8} {"moved":>6} {"degraded":>8} {"left":>5} '
@@ -108,10 +80,10 @@ def main(argv=None):
         per = r['healed'] * 1000 / max(r['affected'], 1)
         line = (f'{failed:>6} {r["affected"]:>8} {r["moved"]:>6} {r["degraded"]:>8} '
                 f'{r["left"]:>5} {r["polled"]:>7.3f} {r["healed"]:>9.2f} {per:>9.1f} '
-                f'{os.getloadavg()[0]:>5.1f}')
+                f'{common.load_average():>5.1f}')
         if failed == 10:
-            verdict = 'met' if r['healed'] < TARGET_SECONDS else 'NOT met'
-            line += f'   target < {TARGET_SECONDS:.0f} s: {verdict}'
+            line += (f'   target < {TARGET_SECONDS:.0f} s: '
+                     f'{common.verdict(r["healed"] < TARGET_SECONDS)}')
         print(line, flush=True)
 
 

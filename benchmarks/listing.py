@@ -21,16 +21,12 @@ import argparse
 import concurrent.futures
 import json
 import os
-from pathlib import Path
-import sys
-import tempfile
 import time
 from urllib import parse
 
-from benchmarks.api_latency import Api
-from benchmarks.api_latency import percentile
+from benchmarks import common
+from benchmarks.api_latency import running_api
 from tests import backends
-from tests.manager_processes import Managers
 
 TARGET_P50 = 0.1
 BLAZAR_P50 = 0.49
@@ -84,13 +80,7 @@ def create_leases(api, count, concurrency):
 
 
 def run(args):
-    tmp = Path(tempfile.mkdtemp(prefix='climate-listing-bench-'))
-    database = backends.ProvisionedDatabase(args.backend, str(tmp))
-    managers = Managers(database, backends.RABBIT_URL, tmp)
-    api = None
-    try:
-        managers.start(1)
-        api = Api([managers.config], tmp)
+    with running_api(args.backend, 'climate-listing-bench-') as (api, managers):
         began = time.perf_counter()
         create_leases(api, args.leases, 4)
         print(f'created {args.leases} leases in {time.perf_counter() - began:.1f} s')
@@ -107,15 +97,15 @@ def run(args):
             size = len(data)
         cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / args.gets
                for name, pid in processes.items()}
-        p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
+        p50, p95 = common.percentile(times, 0.5), common.percentile(times, 0.95)
         print(f'GET {path} over {args.leases} leases ({size} bytes), {args.gets} '
               f'sequential requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms')
         print(f'target p50 <= {TARGET_P50 * 1000:.0f} ms: '
-              f'{"met" if p50 <= TARGET_P50 else "NOT met"}; '
+              f'{common.verdict(p50 <= TARGET_P50)}; '
               f'Blazar {BLAZAR_P50 * 1000:.0f} ms is {BLAZAR_P50 / p50:.1f}x this p50')
         print(f'CPU per request (independent of other load on the machine): api '
               f'{cpu["api"] * 1000:.0f} ms, manager {cpu["manager"] * 1000:.0f} ms; '
-              f'load average {os.getloadavg()[0]:.1f}')
+              f'load average {common.load_average():.1f}')
         before = {name: rss_mb(pid) for name, pid in processes.items()}
         for round_ in (1, 2):
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
@@ -123,7 +113,7 @@ def run(args):
             during = {name: rss_mb(pid) for name, pid in processes.items()}
             wall = [seconds for _, seconds in results]
             print(f'round {round_}: 16 concurrent full listings ({results[0][0]} leases '
-                  f'each): p50 {percentile(wall, 0.5):.2f} s, max {max(wall):.2f} s')
+                  f'each): p50 {common.percentile(wall, 0.5):.2f} s, max {max(wall):.2f} s')
             time.sleep(args.rest)
             after = {name: rss_mb(pid) for name, pid in processes.items()}
             for name in processes:
@@ -131,12 +121,7 @@ def run(args):
                 print(f'  RSS {name:<8} before {before[name]:7.1f} MB  right after '
                       f'{during[name]:7.1f} MB  after {args.rest:.0f} s '
                       f'{after[name]:7.1f} MB ({growth:+.0%}; target within 20%: '
-                      f'{"met" if growth <= 0.2 else "NOT met"})')
-    finally:
-        if api is not None:
-            api.stop()
-        managers.stop()
-        database.drop()
+                      f'{common.verdict(growth <= 0.2)})')
 
 
 def main():
@@ -148,10 +133,7 @@ def main():
                         help='seconds to wait before the last RSS reading')
     parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
     args = parser.parse_args()
-    for backend in (args.backend, 'rabbit'):
-        reason = backends.unavailable_reason(backend)
-        if reason:
-            sys.exit(f'cannot run: {reason}')
+    common.exit_unless_available(args.backend, 'rabbit')
     print(f'climate-api + 1 climate-manager on {args.backend} + RabbitMQ')
     run(args)
 

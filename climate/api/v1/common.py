@@ -107,6 +107,20 @@ def encoded_page_reply(collection, page, limit):
     return resp
 
 
+def naming_the_date(call, *args):
+    """``call(*args)`` on the manager, a date it cannot read answered naming the field
+    (as every 400 of the API names its field; the manager's message starts with the
+    value, and the field travels in the exception's ``field``)."""
+    try:
+        return call(*args)
+    except exceptions.InvalidDate as exc:
+        field = exc.kwargs.get('field')
+        if not field:
+            raise
+        raise exceptions.InvalidDate(message=f'{field}: {exc.message}',
+                                     **exc.kwargs) from None
+
+
 def no_content():
     resp = webob.Response(status=204)
     resp.content_type = None

@@ -42,20 +42,6 @@ def _values(body, keys):
     return {k: body[k] for k in keys if k in body}
 
 
-def _naming_the_date(call, *args):
-    """``call(*args)`` on the manager, a date it cannot read answered naming the field
-    (as every 400 of the API names its field; the manager's message starts with the
-    value, and the field travels in the exception's ``field``)."""
-    try:
-        return call(*args)
-    except exceptions.InvalidDate as exc:
-        field = exc.kwargs.get('field')
-        if not field:
-            raise
-        raise exceptions.InvalidDate(message=f'{field}: {exc.message}',
-                                     **exc.kwargs) from None
-
-
 class LeaseController:
     """One lease: ``/v1/leases/{lease_id}``."""
 
@@ -82,7 +68,7 @@ class LeaseController:
     def update(self):
         self._lease('climate:leases:put')
         values = _values(common.body(schemas.UPDATE), schemas.UPDATE_KEYS)
-        lease = _naming_the_date(common.manager().update_lease, common.context(),
+        lease = common.naming_the_date(common.manager().update_lease, common.context(),
                                  self.lease_id, values)
         return common.reply({'lease': lease})
 
@@ -128,10 +114,10 @@ class LeasesController:
             idempotency.check(key)
         values = _values(common.body(schemas.CREATE), schemas.CREATE_KEYS)
         if key is None:
-            lease = _naming_the_date(common.manager().create_lease, common.context(),
+            lease = common.naming_the_date(common.manager().create_lease, common.context(),
                                      values)
         else:
-            lease = _naming_the_date(common.manager().create_lease, common.context(),
+            lease = common.naming_the_date(common.manager().create_lease, common.context(),
                                      values, key)
         return common.reply({'lease': lease}, status=201)
 

@@ -9,19 +9,6 @@ from climate.api.v1 import common
 from climate.api.v1 import lease_schemas as schemas
 
 
-def _naming_the_date(call, *args):
-    """As ``leases._naming_the_date``: a date the manager cannot read is answered
-    naming its field."""
-    try:
-        return call(*args)
-    except exceptions.InvalidDate as exc:
-        field = exc.kwargs.get('field')
-        if not field:
-            raise
-        raise exceptions.InvalidDate(message=f'{field}: {exc.message}',
-                                     **exc.kwargs) from None
-
-
 class LeaseCheckController:
     """``/v1/leases/check``: the body of ``POST /v1/leases``; the answer says whether
     that request would be accepted now and, if not, which rule refuses it."""
@@ -35,7 +22,7 @@ class LeaseCheckController:
         common.authorize('climate:leases:check')
         body = common.body(schemas.CREATE)
         values = {k: body[k] for k in schemas.CREATE_KEYS if k in body}
-        answer = _naming_the_date(common.manager().check_lease, common.context(),
+        answer = common.naming_the_date(common.manager().check_lease, common.context(),
                                   values)
         return common.reply({'check': answer})
 
@@ -58,7 +45,7 @@ class UsageController:
                              {'project_id': project_id, 'user_id': ctxt.user_id})
         if not project_id:
             raise exceptions.MissingParameter(param='project_id')
-        usage = _naming_the_date(common.manager().get_usage, ctxt, project_id,
+        usage = common.naming_the_date(common.manager().get_usage, ctxt, project_id,
                                  pecan.request.GET.get('start'),
                                  pecan.request.GET.get('end'))
         return common.reply({'usage': usage})

@@ -22,6 +22,7 @@ import json
 import re
 
 from climate import exceptions
+from climate.plugins.physical_host import request as host_request
 from climate.plugins.physical_host import requirements
 
 MAX_AMOUNT = 100000
@@ -31,7 +32,6 @@ VIRTUAL_FIELDS = SIZE_FIELDS + ('amount', 'affinity', 'resource_properties',
                                 'on_host_failure')
 FLAVOR_FIELDS = ('flavor_id', 'amount', 'affinity', 'resource_properties',
                  'on_host_failure')
-ON_HOST_FAILURE_CHOICES = ('replace', 'keep')
 #: Fields Climate and clients may send back unchanged (read-only in a request).
 OUTPUT_FIELDS = ('resource_id', 'flavor_id', 'aggregate_id', 'server_group_id',
                  'status', 'lease_id', 'created_at', 'updated_at',
@@ -68,17 +68,6 @@ def affinity(value):
         f'Malformed parameter affinity: {value!r} (use true, false or null)')
 
 
-def on_host_failure(value):
-    """``replace`` (the default, also for null) or ``keep``."""
-    if value is None:
-        return 'replace'
-    if value not in ON_HOST_FAILURE_CHOICES:
-        raise exceptions.MalformedParameter(
-            f'Malformed parameter on_host_failure: {value!r} (use '
-            f'{" or ".join(ON_HOST_FAILURE_CHOICES)})')
-    return value
-
-
 def resource_properties(value):
     """The text to store ("" for none); raises 400 on malformed requirements."""
     parsed = requirements.parse('resource_properties', value)
@@ -104,7 +93,8 @@ def parse_virtual(values):
             'affinity': affinity(values.get('affinity')),
             'resource_properties': resource_properties(
                 values.get('resource_properties')),
-            'on_host_failure': on_host_failure(values.get('on_host_failure')),
+            'on_host_failure': host_request.parse_on_host_failure(
+                values.get('on_host_failure')),
             'source_flavor_id': None, 'extra_specs': {}}
 
 
@@ -125,7 +115,7 @@ def parse_flavor(values):
             'affinity: flavor:instance reservations take no affinity (use '
             'virtual:instance for affinity or anti-affinity)')
     return (flavor_id.strip(), integer('amount', values['amount'], 1, MAX_AMOUNT),
-            on_host_failure(values.get('on_host_failure')))
+            host_request.parse_on_host_failure(values.get('on_host_failure')))
 
 
 def parse_update(values, current, started, resource_type):
@@ -166,7 +156,7 @@ def parse_update(values, current, started, resource_type):
         # The server group (and its policy) is the owner's: make a new reservation.
         raise exceptions.CantUpdateParameter(param='affinity')
     if 'on_host_failure' in values:
-        wanted['on_host_failure'] = on_host_failure(values['on_host_failure'])
+        wanted['on_host_failure'] = host_request.parse_on_host_failure(values['on_host_failure'])
     if 'resource_properties' in values:
         wanted['resource_properties'] = resource_properties(
             values['resource_properties'])

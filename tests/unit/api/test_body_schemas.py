@@ -5,6 +5,7 @@ import pytest
 
 from climate import exceptions
 from climate.api import validation
+from climate.api.v1 import common
 from climate.api.v1 import host_schemas
 from climate.api.v1 import lease_schemas
 from climate.api.v1 import leases
@@ -54,7 +55,7 @@ def test_a_date_the_manager_refuses_names_its_field():
     def manager_call(values):
         raise exceptions.InvalidDate(date=values['end_date'], field='end_date')
     with pytest.raises(exceptions.InvalidDate) as caught:
-        leases._naming_the_date(manager_call, {'end_date': 'tomorrow'})
+        common.naming_the_date(manager_call, {'end_date': 'tomorrow'})
     assert caught.value.message.startswith(
         'end_date: tomorrow is an invalid date. Required format: %Y-%m-%d %H:%M')
     assert caught.value.code == 400
@@ -64,5 +65,5 @@ def test_other_errors_of_the_manager_are_untouched():
     def manager_call():
         raise exceptions.InvalidDate('as the manager said')
     with pytest.raises(exceptions.InvalidDate) as caught:
-        leases._naming_the_date(manager_call)
+        common.naming_the_date(manager_call)
     assert caught.value.message == 'as the manager said'
