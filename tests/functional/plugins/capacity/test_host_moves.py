@@ -1,0 +1,89 @@
+"""An admin's reallocation of a host and a maintenance window move the host's
+capacity slices with its allocations, all or nothing (409), or degrade them when
+forced (``physical:host`` calls the capacity plugins' move in its transaction)."""
+
+import pytest
+
+from climate import exceptions
+from tests.functional.plugins.capacity.test_healing import name_of
+from tests.functional.plugins.capacity.test_healing import shown
+from tests.functional.plugins.capacity.test_lifecycle import _hosts
+from tests.functional.plugins.physical_host.conftest import HOUR
+from tests.functional.plugins.physical_host.conftest import future
+
+sqlite_only = pytest.mark.parametrize('database', ['sqlite'], indirect=True)
+
+
+def _window(start, end):
+    return {'start_date': start.strftime('%Y-%m-%d %H:%M'),
+            'end_date': end.strftime('%Y-%m-%d %H:%M')}
+
+
+@sqlite_only
+def test_reallocation_moves_the_hosts_slices(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    lease = env.capacity(start, start + HOUR, amount=2, vcpus=2, affinity=True)
+    [old] = env.slices(lease)
+    env.plugin.reallocate(env.admin, old)
+    [(new, count)] = env.slices(lease).items()
+    assert new != old and count == 2
+    healing = shown(env, lease)['reservations'][0]['healing']
+    assert [r['action'] for r in healing] == ['reallocated']
+    assert env.violations() == []
+
+
+@sqlite_only
+def test_reallocation_that_cannot_fit_a_slice_changes_nothing(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    lease = env.capacity(start, start + HOUR, amount=2, vcpus=2, affinity=True)
+    [old] = env.slices(lease)
+    # The other host keeps room for one instance only.
+    other = env.capacity(start, start + HOUR, amount=1, vcpus=2, name='other',
+                         resource_properties=f'["!=", "$hypervisor_hostname", '
+                         f'"{name_of(env, old)}"]')
+    before = env.slices(other)
+    with pytest.raises(exceptions.NotEnoughHostsAvailable) as raised:
+        env.plugin.reallocate(env.admin, old)
+    assert lease['id'] in str(raised.value)
+    assert env.slices(lease) == {old: 2} and env.slices(other) == before
+    assert shown(env, lease)['reservations'][0]['healing'] == []
+    assert shown(env, lease)['degraded'] is False
+
+
+@sqlite_only
+def test_maintenance_window_moves_overlapping_slices_at_once(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    lease = env.capacity(start, start + HOUR, amount=1, vcpus=2)
+    [old] = env.slices(lease)
+    made = env.plugin.create_maintenance(env.admin, old,
+                                         _window(start, start + HOUR))
+    [new] = env.slices(lease)
+    assert new != old
+    assert [(m['lease_id'], m['new_host']) for m in made['moved']] == [
+        (lease['id'], str(new))]
+    assert env.violations() == []
+
+
+@sqlite_only
+def test_maintenance_window_refused_then_forced_degrades(capacity_env):
+    env = capacity_env
+    _hosts(env, 1)
+    start = future()
+    lease = env.capacity(start, start + HOUR, amount=1, vcpus=2)
+    [old] = env.slices(lease)
+    window = _window(start, start + HOUR)
+    with pytest.raises(exceptions.NotEnoughHostsAvailable) as raised:
+        env.plugin.create_maintenance(env.admin, old, window)
+    assert lease['id'] in str(raised.value)
+    assert env.plugin.list_maintenances(env.admin, old) == []
+    made = env.plugin.create_maintenance(env.admin, old, dict(window, force=True))
+    assert [d['lease_id'] for d in made['degraded']] == [lease['id']]
+    assert env.slices(lease) == {old: 1}
+    assert shown(env, lease)['degraded'] is True
+    assert shown(env, lease)['reservations'][0]['missing_resources'] is True
