@@ -5,11 +5,15 @@ forced (``physical:host`` calls the capacity plugins' move in its transaction)."
 import pytest
 
 from climate import exceptions
+from tests.functional.plugins.capacity.test_healing import aggregate
 from tests.functional.plugins.capacity.test_healing import name_of
 from tests.functional.plugins.capacity.test_healing import shown
 from tests.functional.plugins.capacity.test_lifecycle import _hosts
+from tests.functional.plugins.capacity.test_lifecycle import _seconds
+from tests.functional.plugins.capacity.test_lifecycle import _status
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import future
+from tests.functional.plugins.physical_host.conftest import wait_for
 
 sqlite_only = pytest.mark.parametrize('database', ['sqlite'], indirect=True)
 
@@ -87,3 +91,20 @@ def test_maintenance_window_refused_then_forced_degrades(capacity_env):
     assert env.slices(lease) == {old: 1}
     assert shown(env, lease)['degraded'] is True
     assert shown(env, lease)['reservations'][0]['missing_resources'] is True
+
+
+@pytest.mark.parametrize('database', ['sqlite', 'mysql'], indirect=True)
+def test_reallocating_an_active_reservation_moves_its_aggregate(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    env.start_engine()
+    lease = env.capacity('now', _seconds(3600), amount=1, vcpus=2)
+    wait_for(lambda: _status(env, lease) == 'ACTIVE', timeout=20)
+    [old] = env.slices(lease)
+    env.plugin.reallocate(env.admin, old, lease_id=lease['id'])
+    [new] = env.slices(lease)
+    assert new != old
+    hosts, slots = aggregate(env, lease)
+    assert hosts == [name_of(env, new)] and slots == {name_of(env, new): '1'}
+    assert shown(env, lease)['reservations'][0]['resources_changed'] is True
+    assert env.violations() == []
