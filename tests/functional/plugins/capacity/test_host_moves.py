@@ -6,6 +6,7 @@ import pytest
 
 from climate import exceptions
 from tests.functional.plugins.capacity.test_healing import aggregate
+from tests.functional.plugins.capacity.test_healing import heal
 from tests.functional.plugins.capacity.test_healing import name_of
 from tests.functional.plugins.capacity.test_healing import shown
 from tests.functional.plugins.capacity.test_lifecycle import _hosts
@@ -77,10 +78,14 @@ def test_maintenance_window_moves_overlapping_slices_at_once(capacity_env):
 @sqlite_only
 def test_maintenance_window_refused_then_forced_degrades(capacity_env):
     env = capacity_env
-    _hosts(env, 1)
+    _hosts(env, 2)
     start = future()
-    lease = env.capacity(start, start + HOUR, amount=1, vcpus=2)
+    lease = env.capacity(start, start + HOUR, amount=1, vcpus=4)
     [old] = env.slices(lease)
+    # The other host is full.
+    other = env.capacity(start, start + HOUR, amount=1, vcpus=4, name='other',
+                         resource_properties=f'["!=", "$hypervisor_hostname", '
+                         f'"{name_of(env, old)}"]')
     window = _window(start, start + HOUR)
     with pytest.raises(exceptions.NotEnoughHostsAvailable) as raised:
         env.plugin.create_maintenance(env.admin, old, window)
@@ -91,6 +96,11 @@ def test_maintenance_window_refused_then_forced_degrades(capacity_env):
     assert env.slices(lease) == {old: 1}
     assert shown(env, lease)['degraded'] is True
     assert shown(env, lease)['reservations'][0]['missing_resources'] is True
+    # Room comes back: the next healing pass moves the slice off the window.
+    env.service.delete_lease(env.ctx, other['id'])
+    heal(env)
+    [new] = env.slices(lease)
+    assert new != old and shown(env, lease)['degraded'] is False
 
 
 @pytest.mark.parametrize('database', ['sqlite', 'mysql'], indirect=True)
