@@ -118,3 +118,24 @@ def test_reallocating_an_active_reservation_moves_its_aggregate(capacity_env):
     assert hosts == [name_of(env, new)] and slots == {name_of(env, new): '1'}
     assert shown(env, lease)['reservations'][0]['resources_changed'] is True
     assert env.violations() == []
+
+
+@sqlite_only
+def test_a_slice_that_cannot_move_keeps_the_hosts_allocations_too(capacity_env):
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    whole = env.create(start + 3 * HOUR, start + 4 * HOUR)
+    [host] = env.allocated_hosts(whole)
+    name = name_of(env, host)
+    lease = env.capacity(start, start + HOUR, vcpus=4, resource_properties=(
+        f'["==", "$hypervisor_hostname", "{name}"]'))
+    env.capacity(start, start + HOUR, vcpus=4, name='other', resource_properties=(
+        f'["!=", "$hypervisor_hostname", "{name}"]'))
+    with pytest.raises(exceptions.NotEnoughHostsAvailable) as raised:
+        env.plugin.reallocate(env.admin, host)
+    assert str(raised.value).count(lease['id']) == 1
+    assert whole['id'] not in str(raised.value)
+    # The whole-host allocation could have moved; it did not either.
+    assert env.allocated_hosts(whole) == [host]
+    assert env.slices(lease) == {host: 1}
