@@ -37,22 +37,47 @@ def slices_to_heal(context, resource_type, now, horizon_end=None):
         slice's), plus ``slice_ids``, ``instances`` (summed), ``affinity``; ``start``
         and ``end`` span the group's slices.
     """
-    query = (sa.select(S.c.id, S.c.compute_host_id.label('host_id'),
-                       S.c.reservation_id, R.c.lease_id, L.c.project_id,
-                       S.c.start_date.label('start'), S.c.end_date.label('end'),
-                       S.c.instances, L.c.status.label('lease_status'),
-                       R.c.status.label('reservation_status'), CR.c.affinity,
-                       sa.func.coalesce(CR.c.on_host_failure,
-                                        host_health.REPLACE).label('on_host_failure'),
-                       (H.c.status == host_health.DOWN).label('host_down'))
-             .select_from(S.join(H, H.c.id == S.c.compute_host_id)
-                          .join(R, R.c.id == S.c.reservation_id)
-                          .join(L, L.c.id == R.c.lease_id)
-                          .join(CR, CR.c.reservation_id == R.c.id))
-             .where(S.c.end_date > now, R.c.status.in_(_LIVE),
-                    CR.c.resource_type == resource_type,
-                    host_health.unhealthy_clause(horizon_end, S))
-             .order_by(S.c.start_date, S.c.id))
+    query = _slices_query(resource_type).where(
+        S.c.end_date > now, R.c.status.in_(_LIVE),
+        host_health.unhealthy_clause(horizon_end, S))
+    return _grouped(context, query)
+
+
+@db_api.reader
+def slices_on(context, resource_type, host_id, now, start=None, end=None,
+              lease_id=None, reservation_id=None):
+    """The not-ended slices of live reservations of ``resource_type`` on ``host_id``
+    (overlapping ``[start, end)`` if given), grouped as by :func:`slices_to_heal`:
+    what an admin's reallocation or a maintenance window moves off the host."""
+    query = _slices_query(resource_type).where(
+        S.c.compute_host_id == host_id, S.c.end_date > now, R.c.status.in_(_LIVE))
+    if start is not None:
+        query = query.where(S.c.end_date > start, S.c.start_date < end)
+    if lease_id is not None:
+        query = query.where(R.c.lease_id == lease_id)
+    if reservation_id is not None:
+        query = query.where(S.c.reservation_id == reservation_id)
+    return _grouped(context, query)
+
+
+def _slices_query(resource_type):
+    return (sa.select(S.c.id, S.c.compute_host_id.label('host_id'),
+                      S.c.reservation_id, R.c.lease_id, L.c.project_id,
+                      S.c.start_date.label('start'), S.c.end_date.label('end'),
+                      S.c.instances, L.c.status.label('lease_status'),
+                      R.c.status.label('reservation_status'), CR.c.affinity,
+                      sa.func.coalesce(CR.c.on_host_failure,
+                                       host_health.REPLACE).label('on_host_failure'),
+                      (H.c.status == host_health.DOWN).label('host_down'))
+            .select_from(S.join(H, H.c.id == S.c.compute_host_id)
+                         .join(R, R.c.id == S.c.reservation_id)
+                         .join(L, L.c.id == R.c.lease_id)
+                         .join(CR, CR.c.reservation_id == R.c.id))
+            .where(CR.c.resource_type == resource_type)
+            .order_by(S.c.start_date, S.c.id))
+
+
+def _grouped(context, query):
     groups = {}
     for row in context.session.execute(query):
         item = dict(row._mapping)

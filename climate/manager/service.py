@@ -72,6 +72,12 @@ class LeaseService:
         self.trusts = trusts.Trusts(plugins)
         self._listing_slots = threading.BoundedSemaphore(LISTING_SLOTS)
         self.policy = usage_policy.UsagePolicy(conf, plugins)
+        # physical:host moves the capacity slices of a host with its allocations.
+        movers = [p for p in plugins.values()
+                  if getattr(type(p), 'slice_mover', None) is not None]
+        for plugin in plugins.values():
+            if hasattr(plugin, 'slice_movers'):
+                plugin.slice_movers = movers
 
     def set_waker(self, wake):
         self._wake = wake

@@ -27,10 +27,16 @@ notifications are the shared :class:`climate.plugins.healing.Healing`, as for
 When no placement fits, the slices stay and the reservation is degraded until a later
 pass moves them (or the host comes back). With ``on_host_failure: keep`` the slices
 never move: the reservation is degraded while its host is down or in maintenance.
+
+An admin's reallocation of a host and a new maintenance window
+(:mod:`climate.plugins.physical_host.healing`) move the host's slices too, with the
+same move, inside the host plugin's transaction (:meth:`CapacityHealing.slices_off`),
+so the host's allocations and slices move all together or not at all.
 """
 
 from oslo_log import log as logging
 
+from climate import exceptions
 from climate.common import states
 from climate.common import timeutils
 from climate.db import capacity_allocations
@@ -86,6 +92,43 @@ class CapacityHealing(healing.Healing):
                                failed_host_id=failed, new_host_id=new_host,
                                reason=reason)
         return sorted(placement)
+
+    def slices_off(self, context, host_id, now, window=None, lease_id=None,
+                   reservation_id=None, reason=None):
+        """Move the host's slices (overlapping ``window``; of one lease or
+        reservation) elsewhere, inside the caller's transaction.
+
+        :returns: ``(moved, stuck)``: ``moved`` the ``(item, Outcome)`` of each new
+            host, ``stuck`` the items no host could take (with a ``window``, those
+            of reservations with ``on_host_failure: keep`` too).
+        :raises exceptions.Conflict: a lease is busy with an event or a request.
+        :raises healing.Lost: a slice moved meanwhile.
+        """
+        start, end = window or (None, None)
+        moved, stuck = [], []
+        for item in capacity_health.slices_on(
+                context, self.resource_type, host_id, now, start, end,
+                lease_id=lease_id, reservation_id=reservation_id):
+            if item['lease_status'] not in healing.HEALABLE_LEASES:
+                raise exceptions.Conflict(
+                    f'Lease {item["lease_id"]} is {item["lease_status"]}; try again')
+            new_hosts = []
+            if window is None or item['on_host_failure'] != host_health.KEEP:
+                new_hosts = self._relocate(context, item, now,
+                                           host_health.REALLOCATED, reason)
+            if not new_hosts:
+                stuck.append(item)
+            moved += [(item, healing.Outcome(
+                host_health.REALLOCATED, item['lease_id'], item['reservation_id'],
+                host_id, new_host, reason)) for new_host in new_hosts]
+        return moved, stuck
+
+    def sync_moved(self, context, moved):
+        """After :meth:`slices_off` committed: the aggregates of the active
+        reservations that moved follow their slices."""
+        self._sync_aggregates(context, {
+            item['reservation_id']: item['project_id'] for item, _ in moved
+            if item['reservation_status'] == states.Reservation.ACTIVE})
 
     @staticmethod
     def _no_room(item, now):

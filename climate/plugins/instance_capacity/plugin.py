@@ -349,3 +349,8 @@ class FlavorInstancePlugin(base.ResourcePlugin):
     def heal(self, context, now=None):
         self.core.healing_listener = self.healing_listener
         return self.core.heal(context, now)
+
+    @property
+    def slice_mover(self):
+        """What moves this plugin's slices off a host for ``physical:host``."""
+        return self.core

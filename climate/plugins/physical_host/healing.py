@@ -55,6 +55,10 @@ def _date(value):
 
 class HostHealing(healing.Healing):
 
+    #: The plugins holding capacity slices (``slice_mover``), set by the manager: a
+    #: reallocation or a maintenance window moves the host's slices too.
+    slice_movers = ()
+
     # What the shared healing pass needs -------------------------------------------
     def _to_heal(self, context, now, horizon):
         return host_health.allocations_to_heal(context, now, horizon)
@@ -146,8 +150,11 @@ class HostHealing(healing.Healing):
         """
         start, end = window or (None, None)
 
+        synced = []
+
         def attempt():
             outcomes, stuck = [], []
+            synced.clear()
             with db_api.writer.using(context):
                 for allocation in host_health.allocations_on(
                         context, host_id, now, start, end, lease_id=lease_id,
@@ -170,12 +177,20 @@ class HostHealing(healing.Healing):
                     outcomes.append((allocation, Outcome(
                         host_health.REALLOCATED, allocation['lease_id'],
                         allocation['reservation_id'], host_id, new_host, reason)))
+                for owner in self.slice_movers:
+                    mover = owner.slice_mover
+                    moved, stuck_slices = mover.slices_off(
+                        context, host_id, now, window, lease_id=lease_id,
+                        reservation_id=reservation_id, reason=reason)
+                    outcomes += moved
+                    stuck += stuck_slices
+                    synced.append((mover, moved))
                 if stuck and not force:
                     leases = sorted({a['lease_id'] for a in stuck})
                     raise exceptions.NotEnoughHostsAvailable(
                         f'Not enough hosts available: the allocations of lease(s) '
                         f'{", ".join(leases)} on host {host_id} cannot move to another '
-                        f'free matching host')
+                        f'free matching host (or host with room)')
                 for allocation in stuck:
                     if host_health.set_missing(context, allocation['reservation_id'],
                                                True):
@@ -199,8 +214,10 @@ class HostHealing(healing.Healing):
                 f'again') from None
         self._sync_aggregates(context, {
             a['reservation_id']: a['project_id'] for a, o in done
-            if o.action == host_health.REALLOCATED and
+            if o.action == host_health.REALLOCATED and 'slice_ids' not in a and
             a['reservation_status'] == states.Reservation.ACTIVE})
+        for mover, moved in synced:
+            mover.sync_moved(context, moved)
         self._report(context, [o for _, o in done])
         return [o for _, o in done]
 

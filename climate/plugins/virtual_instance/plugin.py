@@ -324,6 +324,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         self.capacity.healing_listener = self.healing_listener
         return self.capacity.heal(context, now)
 
+    @property
+    def slice_mover(self):
+        """What moves this plugin's capacity slices off a host for ``physical:host``."""
+        return self.capacity
+
     # Helpers -------------------------------------------------------------------------
     def _starts_later(self, start_date):
         lead = datetime.timedelta(seconds=self.options.shelve_lead_time)
