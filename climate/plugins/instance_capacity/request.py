@@ -166,7 +166,7 @@ def parse_update(values, current, started, resource_type, default_on_end='delete
         if 'affinity' in values and affinity(values['affinity']) is not None:
             raise exceptions.CantUpdateParameter(param='affinity')
         values = {k: v for k, v in values.items()
-                  if k in ('amount', 'on_host_failure')}
+                  if k in ('amount', 'on_host_failure', 'on_end')}
     for name in SIZE_FIELDS:
         if values.get(name) not in (None, ''):
             wanted[name] = integer(name, values[name], 0 if name == 'disk_gb' else 1,
