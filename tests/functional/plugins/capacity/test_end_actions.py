@@ -110,3 +110,22 @@ def test_on_end_may_change_by_update_and_a_bad_one_changes_nothing(capacity_env)
     assert refused.value.code == 400
     shown = env.service.get_lease(env.ctx, lease['id'])['reservations'][0]
     assert shown['on_end'] == 'snapshot_and_delete'
+
+
+@sqlite_only
+def test_a_flavor_instance_reservation_takes_on_end_too(capacity_env):
+    env = capacity_env
+    name = env.add_hypervisors(1, vcpus=4, memory_mb=8192, local_gb=100)[0]
+    env.enroll(name)
+    env.driver.add_flavor('m1', 'm1', vcpus=1, ram=512, disk=10)
+    start = future()
+    lease = env.service.create_lease(env.ctx, {
+        'name': 'flavored', 'start_date': start.isoformat(),
+        'end_date': (start + HOUR).isoformat(),
+        'reservations': [{'resource_type': 'flavor:instance', 'flavor_id': 'm1',
+                          'amount': 1, 'on_end': 'snapshot_and_delete'}]})
+    reservation = lease['reservations'][0]
+    assert reservation['on_end'] == 'snapshot_and_delete'
+    updated = env.service.update_lease(env.ctx, lease['id'], {'reservations': [
+        {'id': reservation['id'], 'on_end': 'delete'}]})
+    assert updated['reservations'][0]['on_end'] == 'delete'
