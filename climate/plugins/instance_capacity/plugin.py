@@ -238,9 +238,10 @@ class CapacityReservations(healing.CapacityHealing):
     def on_end(self, context, lease, reservation):
         values = capacity_reservations.get(context, reservation['id'])
         if values['on_end'] == 'snapshot_and_delete':
+            options = self.conf['virtual:instance']
             self.nova.snapshot_servers(
-                reservation['id'],
-                servers.ServerSteps(self.compute, self.conf['virtual:instance']))
+                lease, reservation['id'],
+                lambda driver: servers.ServerSteps(driver, options))
         self.nova.end(lease, reservation['id'], values)
         capacity_allocations.release(context, reservation['id'])
 

@@ -68,6 +68,7 @@ def test_snapshot_and_delete_saves_an_image_per_server_then_deletes(capacity_env
     assert sorted(i['name'] for i in images) == ['climate-snapshot-vm0',
                                                  'climate-snapshot-vm1']
     assert {i['status'] for i in images} == {'active'}
+    assert {i['owner'] for i in images} == {'p1'}     # made through the trust
 
 
 @sqlite_only
