@@ -8,6 +8,8 @@ from oslo_config import cfg
 
 GROUP_NAME = 'virtual:instance'
 ON_END_ACTIONS = ('snapshot_and_delete', 'delete', 'shelve', 'none')
+#: What the end of a capacity reservation may do to the servers booted with its flavor.
+CAPACITY_ON_END_ACTIONS = ('delete', 'snapshot_and_delete')
 
 virtual_instance_group = cfg.OptGroup(
     GROUP_NAME, title='virtual:instance plugin options',
@@ -25,6 +27,17 @@ virtual_instance_opts = [
                         ('none', 'Leave the server as it is.')],
                help='What happens to a reserved server when its lease ends, for '
                     'reservations that do not give on_end themselves.'),
+    cfg.StrOpt('capacity_on_end',
+               default='delete',
+               choices=[('delete', 'Delete the servers booted with the reservation\'s '
+                                   'flavor.'),
+                        ('snapshot_and_delete', 'Snapshot each of them, wait until '
+                                                'the images are saved, then delete '
+                                                'them.')],
+               help='What happens at the end of a capacity reservation '
+                    '(virtual:instance without resource_id, and flavor:instance) to '
+                    'the servers booted with its flavor, for reservations that do not '
+                    'give on_end themselves.'),
     cfg.StrOpt('snapshot_prefix',
                default='climate-snapshot-',
                help='Prefix of the name of the snapshot images the plugin makes; the '

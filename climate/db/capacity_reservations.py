@@ -2,7 +2,8 @@
 
 One row per ``virtual:instance`` reservation in capacity mode (no ``resource_id``) or
 ``flavor:instance`` reservation: the size of one instance, ``amount``, ``affinity``,
-``resource_properties``, ``on_host_failure`` (NULL for the default ``replace``), the
+``resource_properties``, ``on_host_failure`` (NULL for the default ``replace``),
+``on_end`` (NULL for ``delete``, rows older than the field), the
 source flavor of a ``flavor:instance`` reservation and its extra specs (JSON), and the
 ids of the Nova aggregate and server group made for
 it. Functions take and return the fields as a dict with the API's names.
@@ -18,7 +19,7 @@ from climate.db import models
 
 CR = models.CapacityReservation.__table__
 FIELDS = ('vcpus', 'memory_mb', 'disk_gb', 'amount', 'affinity',
-          'resource_properties', 'source_flavor_id', 'extra_specs', 'on_host_failure')
+          'resource_properties', 'source_flavor_id', 'extra_specs', 'on_host_failure', 'on_end')
 
 
 def _fields(row):
@@ -29,7 +30,8 @@ def _fields(row):
             'extra_specs': json.loads(row.extra_specs) if row.extra_specs else {},
             'aggregate_id': row.aggregate_id, 'server_group_id': row.server_group_id,
             'resource_type': row.resource_type,
-            'on_host_failure': row.on_host_failure or 'replace'}
+            'on_host_failure': row.on_host_failure or 'replace',
+            'on_end': row.on_end or 'delete'}
 
 
 def _stored(values):

@@ -293,6 +293,7 @@ class CapacityReservation(TimestampMixin, Base):
     aggregate_id = sa.Column(sa.Integer, nullable=True)
     server_group_id = sa.Column(sa.String(36), nullable=True)
     on_host_failure = sa.Column(sa.String(16), nullable=True)     # NULL: replace
+    on_end = sa.Column(sa.String(32), nullable=True)              # NULL: delete
 
 
 class CapacityAllocation(TimestampMixin, Base):

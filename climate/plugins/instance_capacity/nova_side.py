@@ -19,7 +19,12 @@ Blazar's does; the aggregate gets its hosts and slots and the flavor is made at 
 start, so the capacity cannot be used before the lease starts (no flavor to boot with)
 and a pending update only changes database rows. At the end the servers booted with
 the flavor are deleted (all projects), then the flavor, the server group and the
-aggregate. Every step looks before it acts, so any of them may run again.
+aggregate; with ``on_end: snapshot_and_delete`` each server is first snapshotted
+(image ``<[virtual:instance] snapshot_prefix><server name>``, as the lease's owner
+through its trust when it works, its id kept in the
+server's metadata under ``climate:snapshot:R`` so that a retried end makes no second
+image) and the images are waited for. Every step looks before it acts, so any of them
+may run again.
 """
 
 from climate.compute import exceptions as compute_exc
@@ -27,6 +32,7 @@ from climate.compute import exceptions as compute_exc
 RESERVATION_SPEC = 'aggregate_instance_extra_specs:reservation'
 SLOTS_PREFIX = 'climate:slots:'
 OWNER_KEY = 'climate:owner'
+SNAPSHOT_MARK = 'climate:snapshot:'
 
 
 def flavor_name(reservation_id):
@@ -83,6 +89,45 @@ class NovaSide:
                       if key.startswith(SLOTS_PREFIX) and key not in slots})
         if slots:
             self.compute.set_aggregate_metadata(reservation_id, slots)
+
+    def snapshot_servers(self, lease, reservation_id, make_steps):
+        """Snapshot every server booted with the flavor once, then wait until every
+        image is saved; ``{server id: image id}``.
+
+        The snapshot is taken as the lease's owner (through its trust) so that the
+        image is theirs, or with the service account when there is no usable trust.
+
+        :param make_steps: a driver -> ``ServerSteps`` (settling, snapshot, waiting).
+        """
+        mark = SNAPSHOT_MARK + reservation_id
+        steps = make_steps(self.compute)
+        owner = self._as_owner(lease)
+        owner_steps = make_steps(owner) if owner is not self.compute else None
+        images = {}
+        for server in self.compute.list_servers_with_flavor(reservation_id):
+            image_id = server.metadata.get(mark)
+            if image_id is None or not steps.image_usable(image_id):
+                name = steps.options.snapshot_prefix + server.name
+                metadata = {'climate_reservation_id': reservation_id,
+                            'climate_phase': 'on_end'}
+                try:
+                    image_id = None
+                    if owner_steps is not None:
+                        try:
+                            image_id = owner_steps.create_snapshot(server.id, name,
+                                                                   metadata)
+                        except compute_exc.ComputeError as error:
+                            if error.status_code not in (401, 403):
+                                raise
+                    if image_id is None:
+                        image_id = steps.create_snapshot(server.id, name, metadata)
+                    self.compute.set_server_metadata(server.id, {mark: image_id})
+                except compute_exc.ServerNotFound:
+                    continue    # deleted by its owner meanwhile
+            images[server.id] = image_id
+        for server_id, image_id in images.items():
+            steps.wait_for_snapshot(image_id, server_id)
+        return images
 
     def end(self, lease, reservation_id, request, delete_servers=True):
         """Delete the servers booted with the flavor, then every object."""

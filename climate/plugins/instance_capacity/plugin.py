@@ -19,8 +19,9 @@
               update's Nova side failed;
 ``after_update`` a started reservation's aggregate follows its slices;
 ``on_start``  hosts and slots into the aggregate, the flavor for the project;
-``on_end``    servers booted with the flavor deleted, flavor, group and aggregate
-              removed, slices dropped;
+``on_end``    servers booted with the flavor snapshotted (``on_end:
+              snapshot_and_delete``, waiting until the images are saved) and deleted,
+              flavor, group and aggregate removed, slices dropped;
 ``release``   (never started) the Nova objects removed.
 
 For usage policy (quotas), a reservation holds the sums of its slices (``vcpus``,
@@ -53,6 +54,7 @@ from climate.plugins.instance_capacity import healing
 from climate.plugins.instance_capacity import nova_side
 from climate.plugins.instance_capacity import request
 from climate.plugins.physical_host import requirements
+from climate.plugins.virtual_instance import servers
 
 FLAVOR_INSTANCE = 'flavor:instance'
 VIRTUAL_INSTANCE = 'virtual:instance'
@@ -78,6 +80,10 @@ class CapacityReservations(healing.CapacityHealing):
         self.resource_type = resource_type
 
     @property
+    def default_on_end(self):
+        return self.conf['virtual:instance'].capacity_on_end
+
+    @property
     def cleaning_time(self):
         return datetime.timedelta(minutes=self.conf.cleaning_time)
 
@@ -87,7 +93,8 @@ class CapacityReservations(healing.CapacityHealing):
 
     # Requests ------------------------------------------------------------------------
     def validate_flavor(self, context, values):
-        flavor_id, amount, on_host_failure = request.parse_flavor(values)
+        flavor_id, amount, on_host_failure, on_end = request.parse_flavor(
+            values, self.default_on_end)
         try:
             flavor = self.compute.get_flavor(flavor_id)
         except compute_exc.FlavorNotFound:
@@ -108,7 +115,7 @@ class CapacityReservations(healing.CapacityHealing):
                 'disk_gb': flavor.disk + flavor.ephemeral, 'amount': amount,
                 'affinity': None, 'resource_properties': '',
                 'source_flavor_id': flavor.id, 'extra_specs': specs,
-                'on_host_failure': on_host_failure}
+                'on_host_failure': on_host_failure, 'on_end': on_end}
 
     # In transactions -----------------------------------------------------------------
     def reserve(self, context, resource_type, lease, reservation, values):
@@ -173,10 +180,14 @@ class CapacityReservations(healing.CapacityHealing):
                end_date):
         current = capacity_reservations.get(context, reservation.id)
         started = reservation.status != states.Reservation.PENDING
-        wanted = request.parse_update(values or {}, current, started, resource_type)
+        wanted = request.parse_update(values or {}, current, started, resource_type,
+                                      self.default_on_end)
         same_window = (start_date, end_date) == (lease.start_date, lease.end_date)
-        fields = request.VIRTUAL_FIELDS
+        fields = [f for f in request.VIRTUAL_FIELDS if f != 'on_end']
         if same_window and all(wanted[f] == current[f] for f in fields):
+            if wanted['on_end'] != current['on_end']:
+                capacity_reservations.store(context, reservation.id,
+                                            {'on_end': wanted['on_end']})
             return
         held = capacity_allocations.placement_of(context, reservation.id)
         rooms, placement = self._place(
@@ -226,6 +237,11 @@ class CapacityReservations(healing.CapacityHealing):
 
     def on_end(self, context, lease, reservation):
         values = capacity_reservations.get(context, reservation['id'])
+        if values['on_end'] == 'snapshot_and_delete':
+            options = self.conf['virtual:instance']
+            self.nova.snapshot_servers(
+                lease, reservation['id'],
+                lambda driver: servers.ServerSteps(driver, options))
         self.nova.end(lease, reservation['id'], values)
         capacity_allocations.release(context, reservation['id'])
 
@@ -267,7 +283,8 @@ def view(reservation_id, values):
              'resource_properties': values['resource_properties'],
              'flavor_id': reservation_id, 'aggregate_id': values['aggregate_id'],
              'server_group_id': values['server_group_id'],
-             'on_host_failure': values['on_host_failure']}
+             'on_host_failure': values['on_host_failure'],
+             'on_end': values['on_end']}
     if values['resource_type'] == FLAVOR_INSTANCE:
         shown['source_flavor_id'] = values['source_flavor_id']
     return shown

@@ -9,10 +9,14 @@
                  also the strings python-blazarclient sends: ``"True"``, ``"False"``,
                  ``"None"`` (its default), in any case, and ``""``;
 ``resource_properties``  host requirements over the hosts' capabilities and fields
-                 (the language of ``physical:host``), ``""`` for none.
+                 (the language of ``physical:host``), ``""`` for none;
+``on_end``       what the end does to the servers booted with the reservation's
+                 flavor: ``delete`` or ``snapshot_and_delete`` (the values of the
+                 server mode's ``on_end`` that fit servers Climate did not make);
+                 absent, ``""`` or ``default``: ``[virtual:instance] capacity_on_end``.
 
-``flavor:instance``: ``flavor_id`` (an existing flavor; the size comes from it) and
-``amount``; ``affinity`` must be null-ish; ``resource_properties`` is ignored on
+``flavor:instance``: ``flavor_id`` (an existing flavor; the size comes from it),
+``amount`` and ``on_end``; ``affinity`` must be null-ish; ``resource_properties`` is ignored on
 input, as Blazar does.
 
 Every error names the field it is about (400).
@@ -29,13 +33,14 @@ MAX_AMOUNT = 100000
 MAX_SIZE = 2 ** 31 - 1
 SIZE_FIELDS = ('vcpus', 'memory_mb', 'disk_gb')
 VIRTUAL_FIELDS = SIZE_FIELDS + ('amount', 'affinity', 'resource_properties',
-                                'on_host_failure')
+                                'on_host_failure', 'on_end')
 FLAVOR_FIELDS = ('flavor_id', 'amount', 'affinity', 'resource_properties',
-                 'on_host_failure')
+                 'on_host_failure', 'on_end')
+ON_END_ACTIONS = ('delete', 'snapshot_and_delete')
 #: Fields Climate and clients may send back unchanged (read-only in a request).
 OUTPUT_FIELDS = ('resource_id', 'flavor_id', 'aggregate_id', 'server_group_id',
                  'status', 'lease_id', 'created_at', 'updated_at',
-                 'missing_resources', 'resources_changed', 'on_end', 'before_end')
+                 'missing_resources', 'resources_changed', 'before_end')
 _INTEGER = re.compile(r'^\s*[+-]?\d+\s*$')
 _AFFINITY = {'true': True, 'false': False, 'none': None, 'null': None, '': None}
 
@@ -68,6 +73,18 @@ def affinity(value):
         f'Malformed parameter affinity: {value!r} (use true, false or null)')
 
 
+def on_end(value, default):
+    """The end action: one of ``ON_END_ACTIONS``; ``default`` when not given."""
+    if value is None or (isinstance(value, str) and
+                         value.strip().lower() in ('', 'default')):
+        return default
+    if isinstance(value, str) and value.strip().lower() in ON_END_ACTIONS:
+        return value.strip().lower()
+    raise exceptions.MalformedParameter(
+        f'Malformed parameter on_end: {value!r} (use {" or ".join(ON_END_ACTIONS)}, '
+        f'or default)')
+
+
 def resource_properties(value):
     """The text to store ("" for none); raises 400 on malformed requirements."""
     parsed = requirements.parse('resource_properties', value)
@@ -76,7 +93,7 @@ def resource_properties(value):
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def parse_virtual(values):
+def parse_virtual(values, default_on_end='delete'):
     """The normalised request of a capacity-mode ``virtual:instance`` reservation."""
     unknown = sorted(k for k in values if k not in VIRTUAL_FIELDS + OUTPUT_FIELDS)
     if unknown:
@@ -95,12 +112,13 @@ def parse_virtual(values):
                 values.get('resource_properties')),
             'on_host_failure': host_request.parse_on_host_failure(
                 values.get('on_host_failure')),
+            'on_end': on_end(values.get('on_end'), default_on_end),
             'source_flavor_id': None, 'extra_specs': {}}
 
 
-def parse_flavor(values):
-    """``(flavor id, amount)`` of a ``flavor:instance`` reservation (the size is read
-    from the flavor by the plugin)."""
+def parse_flavor(values, default_on_end='delete'):
+    """``(flavor id, amount, on_host_failure, on_end)`` of a ``flavor:instance``
+    reservation (the size is read from the flavor by the plugin)."""
     _refuse_unknown(values, FLAVOR_FIELDS)
     flavor_id = values.get('flavor_id')
     if flavor_id in (None, ''):
@@ -115,11 +133,14 @@ def parse_flavor(values):
             'affinity: flavor:instance reservations take no affinity (use '
             'virtual:instance for affinity or anti-affinity)')
     return (flavor_id.strip(), integer('amount', values['amount'], 1, MAX_AMOUNT),
-            host_request.parse_on_host_failure(values.get('on_host_failure')))
+            host_request.parse_on_host_failure(values.get('on_host_failure')),
+            on_end(values.get('on_end'), default_on_end))
 
 
-def parse_update(values, current, started, resource_type):
+def parse_update(values, current, started, resource_type, default_on_end='delete'):
     """``current`` (the stored fields) with the changes in ``values``.
+
+    ``on_end`` may change until the end (``default`` sets the operator's default).
 
     Before the start every field but ``affinity`` may change (its server group
     belongs to the owner: Blazar recreates it, Climate answers 409); once started
@@ -129,7 +150,7 @@ def parse_update(values, current, started, resource_type):
     :raises CantUpdateParameter: (409) a change not allowed now.
     """
     wanted = dict(current)
-    allowed = ('amount', 'on_host_failure') if resource_type == 'flavor:instance' \
+    allowed = ('amount', 'on_host_failure', 'on_end') if resource_type == 'flavor:instance' \
         else VIRTUAL_FIELDS
     unknown = sorted(k for k in values
                      if k not in allowed + OUTPUT_FIELDS + FLAVOR_FIELDS +
@@ -145,7 +166,7 @@ def parse_update(values, current, started, resource_type):
         if 'affinity' in values and affinity(values['affinity']) is not None:
             raise exceptions.CantUpdateParameter(param='affinity')
         values = {k: v for k, v in values.items()
-                  if k in ('amount', 'on_host_failure')}
+                  if k in ('amount', 'on_host_failure', 'on_end')}
     for name in SIZE_FIELDS:
         if values.get(name) not in (None, ''):
             wanted[name] = integer(name, values[name], 0 if name == 'disk_gb' else 1,
@@ -157,6 +178,8 @@ def parse_update(values, current, started, resource_type):
         raise exceptions.CantUpdateParameter(param='affinity')
     if 'on_host_failure' in values:
         wanted['on_host_failure'] = host_request.parse_on_host_failure(values['on_host_failure'])
+    if values.get('on_end') is not None:
+        wanted['on_end'] = on_end(values['on_end'], default_on_end)
     if 'resource_properties' in values:
         wanted['resource_properties'] = resource_properties(
             values['resource_properties'])

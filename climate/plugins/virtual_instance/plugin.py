@@ -95,7 +95,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def validate(self, context, values):
         if request.is_capacity_mode(values):
             parsed = capacity_request.parse_virtual(
-                {k: v for k, v in values.items() if k not in ('resource_type', 'id')})
+                {k: v for k, v in values.items() if k not in ('resource_type', 'id')},
+                self.options.capacity_on_end)
             parsed['capacity'] = True
             return parsed
         parsed = request.parse_create(values, self.options.on_end)

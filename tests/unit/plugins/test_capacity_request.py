@@ -21,7 +21,7 @@ def test_virtual_request_is_normalised():
     parsed = request.parse_virtual(dict(BASE, affinity='False'))
     assert parsed == {'vcpus': 2, 'memory_mb': 512, 'disk_gb': 0, 'amount': 3,
                       'affinity': False, 'resource_properties': '',
-                      'on_host_failure': 'replace',
+                      'on_host_failure': 'replace', 'on_end': 'delete',
                       'source_flavor_id': None, 'extra_specs': {}}
     assert request.parse_virtual(dict(BASE, on_host_failure='keep'))[
         'on_host_failure'] == 'keep'
@@ -32,6 +32,7 @@ def test_virtual_request_is_normalised():
     ({'memory_mb': None}, 'memory_mb'), ({'affinity': 'sometimes'}, 'affinity'),
     ({'resource_properties': '{"a": 1}'}, 'resource_properties'),
     ({'color': 'red'}, 'color'), ({'on_host_failure': 'sometimes'}, 'on_host_failure'),
+    ({'on_end': 'shelve'}, 'on_end'), ({'on_end': 1}, 'on_end'),
 ])
 def test_bad_virtual_requests_are_400_naming_the_field(change, words):
     with pytest.raises(exceptions.ClimateException) as refused:
@@ -57,6 +58,25 @@ def test_update_before_the_start_changes_any_field_but_affinity():
                                 'virtual:instance') == _current()
 
 
+@pytest.mark.parametrize('sent, default, expected', [
+    (None, 'delete', 'delete'), ('', 'snapshot_and_delete', 'snapshot_and_delete'),
+    ('Default', 'delete', 'delete'), (' SNAPSHOT_AND_DELETE ', 'delete',
+                                      'snapshot_and_delete'),
+])
+def test_on_end_takes_the_operator_default_when_not_given(sent, default, expected):
+    assert request.parse_virtual(dict(BASE, on_end=sent), default)['on_end'] == expected
+
+
+def test_on_end_may_change_once_started_and_none_keeps_it():
+    current = _current(on_end='snapshot_and_delete')
+    assert request.parse_update({'on_end': 'delete'}, current, True,
+                                'flavor:instance')['on_end'] == 'delete'
+    assert request.parse_update({'on_end': None}, current, True,
+                                'virtual:instance')['on_end'] == 'snapshot_and_delete'
+    assert request.parse_update({'on_end': 'default'}, current, True,
+                                'virtual:instance')['on_end'] == 'delete'
+
+
 def test_update_once_started_only_grows_amount():
     assert request.parse_update({'amount': 4}, _current(), True,
                                 'virtual:instance')['amount'] == 4
@@ -67,7 +87,7 @@ def test_update_once_started_only_grows_amount():
 
 def test_flavor_request_and_update():
     assert request.parse_flavor({'flavor_id': ' m1 ', 'amount': '2',
-                                 'affinity': None}) == ('m1', 2, 'replace')
+                                 'affinity': None}) == ('m1', 2, 'replace', 'delete')
     with pytest.raises(exceptions.MissingParameter):
         request.parse_flavor({'amount': 2})
     with pytest.raises(exceptions.InvalidInput):
