@@ -6,7 +6,9 @@ steps:
 
 1. SQL (:func:`find_windows`): the reservable hosts matching the requirements (the
    same WHERE clauses as :mod:`climate.db.host_search`), and, for those hosts, only
-   the allocations that overlap the search range widened by the cleaning time (a
+   the allocations and maintenance windows (hosts marked down are left out, as
+   :mod:`climate.db.host_search` leaves them and maintenance windows out of a create)
+   that overlap the search range widened by the cleaning time (a
    range probe of the ``(compute_host_id, start_date, end_date)`` index). Window
    functions turn each host's allocations, ordered by start, into the free gaps
    between them, and only the gaps long enough for the window leave the database:
@@ -48,6 +50,13 @@ H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
 R = models.Reservation.__table__
 L = models.Lease.__table__
+M = models.HostMaintenance.__table__
+
+
+def _up():
+    """The host is not marked down (:mod:`climate.db.host_health`): a down host is
+    never offered, as :mod:`climate.db.host_search` never takes it."""
+    return sa.or_(H.c.status.is_(None), H.c.status != 'down')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +66,12 @@ class Busy:
     host_id: int
     start: datetime.datetime
     end: datetime.datetime
-    lease_id: str
-    project_id: str
+    lease_id: Optional[str]
+    project_id: Optional[str]
+    #: 'lease' (an allocation) or 'maintenance' (a maintenance window of the host,
+    #: no lease: the host is not offered then, as ``host_search`` skips it).
+    kind: str = 'lease'
+    reason: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +93,8 @@ class Window:
 @db_api.reader
 def busy_in_range(context, clauses, lo, hi, host_ids=None):
     """``(hosts, busy)``: the reservable hosts matching ``clauses`` (and among
-    ``host_ids`` when given), and their allocations overlapping ``[lo, hi)``.
+    ``host_ids`` when given), and their allocations and maintenance windows
+    (``kind='maintenance'``, no lease) overlapping ``[lo, hi)``.
 
     :param clauses: WHERE clauses on ``computehosts``
         (``climate.db.host_search.requirement_clause``).
@@ -105,7 +119,16 @@ def busy_in_range(context, clauses, lo, hi, host_ids=None):
         .where(*where, A.c.start_date < hi_param, A.c.end_date > lo_param)
         .order_by(A.c.compute_host_id, A.c.start_date),
         {'b_lo': lo, 'b_hi': hi})
-    return hosts, [Busy(*row) for row in rows]
+    busy = [Busy(*row) for row in rows]
+    windows = context.session.execute(
+        sa.select(M.c.compute_host_id, M.c.start_date, M.c.end_date, M.c.reason)
+        .select_from(H.join(M, M.c.compute_host_id == H.c.id))
+        .where(*where, M.c.start_date < hi_param, M.c.end_date > lo_param),
+        {'b_lo': lo, 'b_hi': hi})
+    busy.extend(Busy(host_id, start, end, None, None, 'maintenance', reason)
+                for host_id, start, end, reason in windows)
+    busy.sort(key=lambda item: (item.host_id, item.start, item.end))
+    return hosts, busy
 
 
 def free_starts(busy, duration, start_after, end_before, cleaning):
@@ -191,7 +214,9 @@ _STATEMENTS = {}
 
 
 def _gaps_statement(clauses):
-    """Per matching host, the gaps between its allocations in range that are long
+    """Per matching host that is not down, the gaps between its allocations and
+    maintenance windows (busy like allocations, widened by the cleaning time as the
+    claim's check is) in range that are long
     enough for the window, as ``(host_id, gap_from, gap_to)`` in seconds from
     ``b_base`` (``gap_from`` NULL: the gap from ``b_base`` to its first allocation).
     A host with no such gap is not returned: it cannot take the window.
@@ -203,15 +228,20 @@ def _gaps_statement(clauses):
     """
     if not clauses and _STATEMENTS:
         return _STATEMENTS[()]
-    matching = [H.c.reservable.is_(True), *clauses]
+    matching = [H.c.reservable.is_(True), _up(), *clauses]
     allocations = (sa.select(A.c.compute_host_id.label('host_id'),
                              _seconds_from(_BASE, A.c.start_date).label('s'),
                              _seconds_from(_BASE, A.c.end_date).label('e'))
                    .select_from(H.join(A, A.c.compute_host_id == H.c.id))
                    .where(*matching, A.c.start_date < _HI, A.c.end_date > _LO))
+    maintenance = (sa.select(M.c.compute_host_id.label('host_id'),
+                             _seconds_from(_BASE, M.c.start_date).label('s'),
+                             _seconds_from(_BASE, M.c.end_date).label('e'))
+                   .select_from(H.join(M, M.c.compute_host_id == H.c.id))
+                   .where(*matching, M.c.start_date < _HI, M.c.end_date > _LO))
     sentinels = sa.select(H.c.id.label('host_id'), _BEYOND.label('s'),
                           _BEYOND.label('e')).where(*matching)
-    rows = sa.union_all(allocations, sentinels).subquery('busy')
+    rows = sa.union_all(allocations, maintenance, sentinels).subquery('busy')
     before = (sa.func.max(rows.c.e)
               .over(partition_by=rows.c.host_id, order_by=(rows.c.s, rows.c.e),
                     rows=(None, -1)))

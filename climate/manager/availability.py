@@ -174,15 +174,26 @@ class Availability:
             for h in hosts:
                 rows[h.host_id]['hypervisor_hostname'] = h.hostname
         for item in busy:
-            own = see_all or item.project_id == context.project_id
-            rows[item.host_id]['busy'].append({
-                'start_date': timeutils.format_date(item.start),
-                'end_date': timeutils.format_date(item.end),
-                'lease_id': item.lease_id if own else None,
-                'own': item.project_id == context.project_id})
+            rows[item.host_id]['busy'].append(_busy_view(context, item, see_all))
         return {'resource_type': resource_type,
                 'start': timeutils.format_date(start), 'end': timeutils.format_date(end),
                 'hosts': list(rows.values())}
+
+
+def _busy_view(context, item, see_all):
+    """One busy interval: a lease's allocation, or a maintenance window of the host
+    (no lease; its reason only for ``see_all``, an operator's note)."""
+    view = {'start_date': timeutils.format_date(item.start),
+            'end_date': timeutils.format_date(item.end)}
+    if item.kind == 'maintenance':
+        view.update(lease_id=None, own=False, kind='maintenance')
+        if see_all:
+            view['reason'] = item.reason
+        return view
+    own = see_all or item.project_id == context.project_id
+    view.update(lease_id=item.lease_id if own else None,
+                own=item.project_id == context.project_id, kind='lease')
+    return view
 
 
 def _host_ids(value) -> Optional[set]:

@@ -86,17 +86,20 @@
     items.clear();
     busy.hosts.forEach(function (host) {
       host.busy.forEach(function (block, index) {
+        var when = '\n' + apiDate(parseApiDate(block.start_date)) + ' → ' +
+          apiDate(parseApiDate(block.end_date)) + ' UTC';
+        var maintenance = block.kind === 'maintenance';
         items.add({
           id: host.id + '/' + index + '/' + block.start_date,
           group: host.id,
           start: parseApiDate(block.start_date),
           end: parseApiDate(block.end_date),
-          content: block.own ? ('lease ' + (block.lease_id || '').substring(0, 8))
-                             : (block.lease_id ? block.lease_id.substring(0, 8) : 'busy'),
-          title: (block.lease_id ? 'lease ' + block.lease_id : 'another project') +
-            '\n' + apiDate(parseApiDate(block.start_date)) + ' → ' +
-            apiDate(parseApiDate(block.end_date)) + ' UTC',
-          className: block.own ? 'own' : 'other',
+          content: maintenance ? 'maintenance'
+            : block.own ? ('lease ' + (block.lease_id || '').substring(0, 8))
+            : (block.lease_id ? block.lease_id.substring(0, 8) : 'busy'),
+          title: (maintenance ? 'maintenance' + (block.reason ? ': ' + block.reason : '')
+            : block.lease_id ? 'lease ' + block.lease_id : 'another project') + when,
+          className: maintenance ? 'maintenance' : block.own ? 'own' : 'other',
           leaseId: block.lease_id
         });
       });

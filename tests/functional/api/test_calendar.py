@@ -56,6 +56,10 @@ def calendar_server(tmp_path_factory, migrated_templates):
                                   'hypervisor_properties':
                                       '["==", "$hypervisor_hostname", "compute-1"]'}]
             })['lease']
+            _call(server, 'POST', '/v1/os-hosts/1/maintenances', {
+                'start_date': (DAY + 14 * HOUR).strftime('%Y-%m-%d %H:%M'),
+                'end_date': (DAY + 16 * HOUR).strftime('%Y-%m-%d %H:%M'),
+                'reason': 'firmware'})
             yield server
     finally:
         conf.reset()
@@ -109,13 +113,17 @@ def test_the_page_renders_and_shows_the_lease(page, calendar_server):
     _show_day(page)
     # Moving the window may schedule one more load: wait for the one that shows.
     page.wait_for_function('document.getElementById("status").textContent === '
-                           '"2 hosts, 1 busy intervals shown"')
+                           '"2 hosts, 2 busy intervals shown"')
     assert page.locator('.vis-label').all_inner_texts()[:2] == ['compute-1', 'compute-2']
     own = page.locator('.vis-item.own')
     own.first.wait_for()
     assert own.count() == 1
     lease_id = calendar_server.lease['id']
     assert own.first.inner_text().strip() == f'lease {lease_id[:8]}'
+    # compute-1's maintenance window is drawn apart from the leases.
+    maintenance = page.locator('.vis-item.maintenance')
+    assert maintenance.count() == 1
+    assert maintenance.first.inner_text().strip() == 'maintenance'
     assert os.path.getsize(_screenshot(page, 'calendar-day.png')) > 0
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from climate.db import api as db_api
 from climate.db import availability
+from climate.db import host_health
 from climate.db import host_search
 from climate.db import hosts as host_db
 from climate.db import models
@@ -68,7 +69,8 @@ def _allocate(host_id, start, end, project='p1'):
 
 def _clear():
     def clear(session):
-        for model in (models.ComputeHostAllocation, models.Reservation, models.Lease,
+        for model in (models.HostMaintenance, models.ComputeHostAllocation,
+                      models.Reservation, models.Lease,
                       models.ComputeHostExtraCapability, models.ComputeHost):
             session.execute(sa.delete(model))
     _write(clear)
@@ -124,3 +126,25 @@ def test_busy_lists_only_the_range_and_names_the_leases(migrated_database):
         (first, T0, 'mine'), (first, T0 + 10 * HOUR, 'theirs')]
     hosts, busy = availability.busy_in_range(_Ctx(), _clauses(GPU), T0, T0 + 100 * HOUR)
     assert [h.host_id for h in hosts] == [first] and len(busy) == 2
+
+
+def test_maintenance_and_down_hosts_are_busy_and_never_offered(migrated_database):
+    _clear()
+    kept, down, free = _enroll(True, False), _enroll(True, False), _enroll(True, False)
+    context = _Ctx()
+    with db_api.writer.using(context):
+        host_health.insert_maintenance(context, kept, T0 + 2 * HOUR, T0 + 6 * HOUR,
+                                       'firmware')
+    host_health.mark_down(_Ctx(), down, 'no heartbeat')
+    _allocate(free, T0, T0 + 8 * HOUR)
+    hosts, busy = availability.busy_in_range(_Ctx(), [], T0, T0 + 10 * HOUR)
+    assert [(b.host_id, b.kind, b.lease_id, b.reason, b.start) for b in busy] == [
+        (kept, 'maintenance', None, 'firmware', T0 + 2 * HOUR),
+        (free, 'lease', busy[1].lease_id, None, T0)]
+    # Two hours, with an hour of cleaning: the host in maintenance only once its
+    # window (widened by the cleaning hour) is over, though it is free before 01:00;
+    # the down host, free all along, never.
+    found = availability.find_windows(_Ctx(), [], 2 * HOUR, T0, T0 + 12 * HOUR, 1, 3,
+                                      HOUR)
+    assert [(w.start, w.hosts) for w in found] == [
+        (T0 + 7 * HOUR, (kept,)), (T0 + 9 * HOUR, (kept, free))]
