@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -270,6 +271,12 @@ def test_lease_generic_reservation_starting_now(climate):
                          '--reservation', 'resource_type=dummy:resource,size=3',
                          '-f', 'json'), 'json')
     assert lease['reservations'][0]['resource_type'] == 'dummy:resource'
+    # It starts at once (a delete while it is STARTING would be a 409 "try again").
+    deadline = time.monotonic() + 15
+    while climate('lease', 'show', 'generic', '-f', 'value', '-c',
+                  'status').stdout != 'ACTIVE\n':
+        assert time.monotonic() < deadline, 'the lease did not start'
+        time.sleep(0.1)
     climate('lease', 'delete', 'generic')
     result = climate('lease', 'show', 'generic', expect=1)
     assert _error_line(result) == "No lease with name or id 'generic' (HTTP 404)"
