@@ -10,6 +10,7 @@ import json
 import os
 import urllib.request
 
+from playwright.sync_api import expect
 import pytest
 
 from tests import backends
@@ -114,16 +115,18 @@ def test_the_page_renders_and_shows_the_lease(page, calendar_server):
     # Moving the window may schedule one more load: wait for the one that shows.
     page.wait_for_function('document.getElementById("status").textContent === '
                            '"2 hosts, 2 busy intervals shown"')
-    assert page.locator('.vis-label').all_inner_texts()[:2] == ['compute-1', 'compute-2']
+    # vis-timeline fills its rows on its next animation frame, after the status
+    # line: expect() retries until the rows are drawn (or its timeout fails it).
+    expect(page.locator('.vis-label').nth(0)).to_have_text('compute-1')
+    expect(page.locator('.vis-label').nth(1)).to_have_text('compute-2')
     own = page.locator('.vis-item.own')
-    own.first.wait_for()
-    assert own.count() == 1
+    expect(own).to_have_count(1)
     lease_id = calendar_server.lease['id']
-    assert own.first.inner_text().strip() == f'lease {lease_id[:8]}'
+    expect(own.first).to_have_text(f'lease {lease_id[:8]}')
     # compute-1's maintenance window is drawn apart from the leases.
     maintenance = page.locator('.vis-item.maintenance')
-    assert maintenance.count() == 1
-    assert maintenance.first.inner_text().strip() == 'maintenance'
+    expect(maintenance).to_have_count(1)
+    expect(maintenance.first).to_have_text('maintenance')
     assert os.path.getsize(_screenshot(page, 'calendar-day.png')) > 0
 
 
