@@ -138,7 +138,9 @@ class LeaseService:
             context, values, self._plugin, self.conf.manager.minutes_before_end_lease)
         if idempotent is not None:
             self._purge_keys(context, request.project_id, idempotent[0])
-        self.policy.check_create(context, request, values)
+        if request.earliest is None:
+            # An earliest-fit request is checked once its window is placed.
+            self.policy.check_create(context, request, values)
         trust_id = self.trusts.create(context, request.resource_types)
         # Without side effects to prepare, the lease is PENDING from its insert on: no
         # CREATING row for recovery to roll back, one read and one commit fewer.
@@ -148,7 +150,7 @@ class LeaseService:
         try:
             lease_id = retry.with_claim_retries(
                 lambda: self._insert_lease(context, request, trust_id, idempotent,
-                                           status),
+                                           status, values),
                 self.conf.manager.claim_retries)
         except Exception:
             self.trusts.revoke(trust_id)
@@ -233,11 +235,14 @@ class LeaseService:
             time.sleep(IN_FLIGHT_POLL)
 
     def _insert_lease(self, context, request, trust_id, idempotent=None,
-                      status=L.CREATING):
+                      status=L.CREATING, values=None):
         with db_api.writer.using(context):
             session = context.session
             if request.earliest is not None:
                 request = earliest.place(context, request, self._plugin)
+                # The rules see the window the lease gets (its lead time, say),
+                # not the search range. Only reads have run in this transaction.
+                self.policy.check_create(context, request, values or {})
             lease_id = models.new_id()
             if idempotent is not None:
                 # First, so that a concurrent request with the same key waits on the
@@ -299,9 +304,11 @@ class LeaseService:
         request = lease_request.parse_create(
             context, values, self._plugin, self.conf.manager.minutes_before_end_lease)
         try:
-            self.policy.check_create(context, request, values)
-            retry.with_claim_retries(lambda: self._insert_and_roll_back(context, request),
-                                     self.conf.manager.claim_retries)
+            if request.earliest is None:
+                self.policy.check_create(context, request, values)
+            retry.with_claim_retries(
+                lambda: self._insert_and_roll_back(context, request, values),
+                self.conf.manager.claim_retries)
         except exceptions.ClimateException as exc:
             if exc.code not in (403, 409):
                 raise
@@ -310,10 +317,10 @@ class LeaseService:
                     'details': exc.kwargs.get('details')}
         return {'accepted': True}
 
-    def _insert_and_roll_back(self, context, request):
+    def _insert_and_roll_back(self, context, request, values):
         try:
             with db_api.writer.using(context):
-                self._insert_lease(context, request, None)
+                self._insert_lease(context, request, None, values=values)
                 raise _DryRun()
         except _DryRun:
             pass

@@ -74,6 +74,32 @@ def test_max_lead_time_on_create_and_update(hosts_env):
     assert env.create(future(hours=72), future(hours=73))
 
 
+def test_an_earliest_fit_create_is_held_to_the_lead_time_of_the_window_it_gets(
+        hosts_env):
+    env = hosts_env
+    env.enroll_many(1)
+    enforce(env, 'MaxLeadTimeFilter', max_lead_time=48)
+    soon = future(hours=1)
+    env.create(soon, future(hours=60))   # the only host is busy for 60 hours
+
+    def earliest(start_after, end_before):
+        return env.service.create_lease(env.ctx, {
+            'name': 'early',
+            'earliest': {'duration': 60, 'start_after': start_after.isoformat(),
+                         'end_before': end_before.isoformat()},
+            'reservations': [{'resource_type': 'physical:host', 'min': 1, 'max': 1}]})
+
+    # The range starts within the lead time, the first free window does not.
+    error = refused(earliest, soon, future(hours=24 * 5))
+    assert 'max_lead_time' in error.message
+    with env.database.engine.connect() as conn:
+        assert conn.exec_driver_sql('SELECT count(*) FROM leases').scalar() == 1
+    # Exempt, the same request gets the window after the busy one.
+    env.conf.set_override('exempt_project_ids', ['p1'], group='enforcement')
+    lease = earliest(soon, future(hours=24 * 5))
+    assert lease['start_date'] >= timeutils.format_date(future(hours=60))
+
+
 def test_extension_window_and_maximum_extension(hosts_env):
     env = hosts_env
     env.enroll_many(2)
