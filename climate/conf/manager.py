@@ -70,6 +70,12 @@ manager_opts = [
                help='Seconds after which a lease left CREATING, UPDATING or DELETING '
                     'by a manager that died is recovered (creation rolled back, update '
                     'settled, deletion finished).'),
+    cfg.FloatOpt('settle_wait',
+                 default=10.0,
+                 min=0,
+                 help='Seconds a delete or update of a lease that is in the middle of '
+                      'another change (starting, ending, another update) waits for it '
+                      'to finish before answering 409 "try again". 0 answers at once.'),
     cfg.IntOpt('claim_retries',
                default=10,
                min=1,

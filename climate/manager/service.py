@@ -57,6 +57,10 @@ IN_FLIGHT_POLL = 0.2
 # full listings took about as long as unbounded (6.7-7.6 s against 5.4-6.1 s on a
 # loaded machine) and memory came back within 20%; with 2 they took 14-21 s.
 LISTING_SLOTS = 4
+# Deletes and updates of leases in the middle of another change (starting, say) that
+# wait at once in this process for it to finish; more answer 409 at once, so that a
+# lease stuck STARTING cannot tie up every RPC worker.
+SETTLE_WAITERS = 8
 
 #: The window ``get_usage`` reports on when the caller gives no end.
 USAGE_WINDOW = datetime.timedelta(days=30)
@@ -71,6 +75,7 @@ class LeaseService:
         self._wake = wake or (lambda: None)
         self.trusts = trusts.Trusts(plugins)
         self._listing_slots = threading.BoundedSemaphore(LISTING_SLOTS)
+        self._settle_waiters = threading.BoundedSemaphore(SETTLE_WAITERS)
         self.policy = usage_policy.UsagePolicy(conf, plugins)
         # physical:host moves the capacity slices of a host with its allocations.
         movers = [p for p in plugins.values()
@@ -351,6 +356,9 @@ class LeaseService:
             return self.get_lease(context, lease_id)
         if change.renames_only:
             return self._rename(context, lease, change.name)
+        if lease['status'] not in L.STABLE:
+            lease = self._settled_lease(context, lease_id)
+            change = lease_request.parse_change(lease, values)
         previous = lease['status']
         if previous not in L.STABLE:
             raise exceptions.InvalidStatus(
@@ -510,7 +518,7 @@ class LeaseService:
 
     # Delete ------------------------------------------------------------------------
     def delete_lease(self, context, lease_id):
-        lease = self._plain_lease(context, lease_id)
+        lease = self._settled_lease(context, lease_id)
         previous = lease['status']
         if previous not in L.STABLE:
             raise exceptions.InvalidStatus(
@@ -728,6 +736,25 @@ class LeaseService:
     def _plain_lease(self, context, lease_id):
         with db_api.reader.using(context):
             return lease_db.plain(context, lease_id)
+
+    def _settled_lease(self, context, lease_id):
+        """The lease once it is in a stable status: a lease in the middle of a
+        change (its start, another request's update) is waited for, up to ``[manager]
+        settle_wait`` seconds, rather than refused at once. The caller still checks
+        the status it gets (the wait may end first, or more requests already wait)."""
+        lease = self._plain_lease(context, lease_id)
+        if lease['status'] in L.STABLE or not self._settle_waiters.acquire(blocking=False):
+            return lease
+        try:
+            deadline = time.monotonic() + self.conf.manager.settle_wait
+            pause = 0.02
+            while lease['status'] not in L.STABLE and time.monotonic() < deadline:
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 2, 0.5)
+                lease = self._plain_lease(context, lease_id)
+            return lease
+        finally:
+            self._settle_waiters.release()
 
 
 def _answer(exc, lease_id, done):
