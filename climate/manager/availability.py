@@ -17,6 +17,7 @@ from typing import Any
 from typing import Optional
 
 from climate import exceptions
+from climate.common import numbers
 from climate.common import timeutils
 from climate.db import api as db_api
 from climate.manager import lease_request
@@ -42,24 +43,11 @@ class Search:
     limit: int
 
 
-def _integer(name, value, minimum, maximum):
-    if isinstance(value, str) and value.strip().lstrip('+').isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exceptions.MalformedParameter(
-            f'Malformed parameter {name}: {value!r} is not an integer')
-    if not minimum <= value <= maximum:
-        raise exceptions.InvalidInput(
-            f'Invalid value of {name}: {value} (it must be between {minimum} and '
-            f'{maximum})')
-    return value
-
-
 def parse_duration(value):
     """``duration`` in minutes (an integer, or a string holding one)."""
     if value is None:
         raise exceptions.MissingParameter(param='duration')
-    minutes = _integer('duration', value, 1, int(MAX_RANGE.total_seconds() // 60))
+    minutes = numbers.parse_integer('duration', value, 1, int(MAX_RANGE.total_seconds() // 60))
     return datetime.timedelta(minutes=minutes)
 
 
@@ -103,7 +91,7 @@ def parse_search(context, query, plugin_for) -> Search:
     start, end = parse_range(query.get('start_after'), query.get('end_before'),
                              duration)
     limit = DEFAULT_LIMIT if query.get('limit') is None else \
-        _integer('limit', query['limit'], 1, MAX_LIMIT)
+        numbers.parse_integer('limit', query['limit'], 1, MAX_LIMIT)
     fields = {k: v for k, v in query.items() if k not in SEARCH_FIELDS}
     fields.setdefault('min', 1)
     fields.setdefault('max', fields['min'])

@@ -23,9 +23,9 @@ Every error names the field it is about (400).
 """
 
 import json
-import re
 
 from climate import exceptions
+from climate.common import numbers
 from climate.plugins.physical_host import request as host_request
 from climate.plugins.physical_host import requirements
 
@@ -41,26 +41,10 @@ ON_END_ACTIONS = ('delete', 'snapshot_and_delete')
 OUTPUT_FIELDS = ('resource_id', 'flavor_id', 'aggregate_id', 'server_group_id',
                  'status', 'lease_id', 'created_at', 'updated_at',
                  'missing_resources', 'resources_changed', 'before_end')
-_INTEGER = re.compile(r'^\s*[+-]?\d+\s*$')
 _AFFINITY = {'true': True, 'false': False, 'none': None, 'null': None, '': None}
 
 
-def integer(name, value, minimum, maximum):
-    if isinstance(value, bool) or value is None:
-        raise exceptions.MalformedParameter(
-            f'Malformed parameter {name}: {value!r} is not an integer')
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and _INTEGER.match(value):
-        value = int(value)
-    if not isinstance(value, int):
-        raise exceptions.MalformedParameter(
-            f'Malformed parameter {name}: {value!r} is not an integer')
-    if not minimum <= value <= maximum:
-        raise exceptions.InvalidInput(
-            f'Invalid value of {name}: {value} (it must be between {minimum} and '
-            f'{maximum})')
-    return value
+integer = numbers.parse_integer
 
 
 def affinity(value):

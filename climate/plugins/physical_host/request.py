@@ -21,19 +21,18 @@ whose requirements are parsed once and then used by the plugin's host search.
 import collections.abc
 import dataclasses
 import json
-import re
 from typing import Mapping
 from typing import Tuple
 
 from climate import exceptions
 from climate.common import limits
+from climate.common import numbers
 from climate.plugins.physical_host import requirements
 
 BEFORE_END_CHOICES = ('', 'snapshot', 'default')
 ON_HOST_FAILURE_CHOICES = ('replace', 'keep')
 PROPERTY_FIELDS = ('hypervisor_properties', 'resource_properties')
 FIELDS = ('min', 'max', 'before_end', 'on_host_failure') + PROPERTY_FIELDS
-_INTEGER = re.compile(r'^\s*[+-]?[0-9]{1,18}\s*$', re.ASCII)
 # Far more hosts than any cloud has; keeps values inside every integer column.
 MAX_COUNT = 100000
 
@@ -72,20 +71,7 @@ class HostRequest(collections.abc.Mapping):
 
 def parse_count(name, value):
     """An int from an int or an int-like string; 400 naming ``name`` otherwise."""
-    if isinstance(value, bool):
-        raise exceptions.MalformedParameter(param=name)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and _INTEGER.match(value):
-        value = int(value)
-    if not isinstance(value, int):
-        raise exceptions.MalformedParameter(
-            f'Malformed parameter {name}: {limits.short_repr(value)} is not an '
-            f'integer')
-    if not 1 <= value <= MAX_COUNT:
-        raise exceptions.InvalidInput(
-            f'Invalid value of {name}: {value} (it must be between 1 and {MAX_COUNT})')
-    return value
+    return numbers.parse_integer(name, value, 1, MAX_COUNT)
 
 
 def check_range(minimum, maximum):
