@@ -180,27 +180,47 @@ class ComputeHostReservation(TimestampMixin, Base):
     on_host_failure = sa.Column(sa.String(16), nullable=True)
 
 
-class ComputeHostAllocation(TimestampMixin, Base):
-    """One host held by one reservation for ``[start_date, end_date)``.
+class HostWindowMixin:
+    """What a host's allocation holds in common, whole or sliced: the host, the
+    reservation, and the window ``[start_date, end_date)`` copied from the lease so
+    that "is this host free in [a, b)" is a single range query on the
+    ``ix_<table>_host_window`` index."""
 
-    The window is copied from the lease so that "is this host free in [a, b)" is a
-    single indexed range query.
-    """
+    @orm.declared_attr.directive
+    def __table_args__(cls):
+        return (sa.Index(f'ix_{cls.__tablename__}_host_window',
+                         'compute_host_id', 'start_date', 'end_date'),)
+
+    # Columns made per table (a ForeignKey cannot be shared), first in each table.
+    @orm.declared_attr
+    def id(cls):
+        return orm.mapped_column(sa.String(36), primary_key=True, default=_uuid,
+                                 sort_order=-5)
+
+    @orm.declared_attr
+    def compute_host_id(cls):
+        return orm.mapped_column(sa.Integer, sa.ForeignKey('computehosts.id'),
+                                 nullable=False, sort_order=-4)
+
+    @orm.declared_attr
+    def reservation_id(cls):
+        return orm.mapped_column(sa.String(36),
+                                 sa.ForeignKey('reservations.id', ondelete='CASCADE'),
+                                 nullable=False, index=True, sort_order=-3)
+
+    @orm.declared_attr
+    def start_date(cls):
+        return orm.mapped_column(UTCDateTime, nullable=False, sort_order=-2)
+
+    @orm.declared_attr
+    def end_date(cls):
+        return orm.mapped_column(UTCDateTime, nullable=False, sort_order=-1)
+
+
+class ComputeHostAllocation(HostWindowMixin, TimestampMixin, Base):
+    """One host held whole by one reservation for ``[start_date, end_date)``."""
 
     __tablename__ = 'computehost_allocations'
-    __table_args__ = (
-        sa.Index('ix_computehost_allocations_host_window',
-                 'compute_host_id', 'start_date', 'end_date'),
-    )
-
-    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
-    compute_host_id = sa.Column(sa.Integer, sa.ForeignKey('computehosts.id'),
-                                nullable=False)
-    reservation_id = sa.Column(sa.String(36),
-                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
-                               nullable=False, index=True)
-    start_date = sa.Column(UTCDateTime, nullable=False)
-    end_date = sa.Column(UTCDateTime, nullable=False)
 
 
 class HostMaintenance(TimestampMixin, Base):
@@ -296,28 +316,16 @@ class CapacityReservation(TimestampMixin, Base):
     on_end = sa.Column(sa.String(32), nullable=True)              # NULL: delete
 
 
-class CapacityAllocation(TimestampMixin, Base):
+class CapacityAllocation(HostWindowMixin, TimestampMixin, Base):
     """A slice of one host held by one capacity reservation for ``[start_date,
     end_date)``: ``instances`` instances, and their summed vcpus/memory/disk."""
 
     __tablename__ = 'capacity_allocations'
-    __table_args__ = (
-        sa.Index('ix_capacity_allocations_host_window',
-                 'compute_host_id', 'start_date', 'end_date'),
-    )
 
-    id = sa.Column(sa.String(36), primary_key=True, default=_uuid)
-    compute_host_id = sa.Column(sa.Integer, sa.ForeignKey('computehosts.id'),
-                                nullable=False)
-    reservation_id = sa.Column(sa.String(36),
-                               sa.ForeignKey('reservations.id', ondelete='CASCADE'),
-                               nullable=False, index=True)
     instances = sa.Column(sa.Integer, nullable=False)
     vcpus = sa.Column(sa.Integer, nullable=False)
     memory_mb = sa.Column(sa.Integer, nullable=False)
     disk_gb = sa.Column(sa.Integer, nullable=False)
-    start_date = sa.Column(UTCDateTime, nullable=False)
-    end_date = sa.Column(UTCDateTime, nullable=False)
 
 
 class Manager(Base):
