@@ -133,8 +133,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         reservation.resource_id = values['server_id']
 
     def prepare(self, context, lease, reservation):
-        if self._is_capacity(context, reservation['id']):
-            self.capacity.prepare(context, lease, reservation)
+        values = capacity_reservations.get(context, reservation['id'])
+        if values is not None:
+            self.capacity.prepare(context, lease, reservation, values)
             return
         record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
