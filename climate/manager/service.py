@@ -297,7 +297,10 @@ class LeaseService:
                                                attempts=0))
                     session.add(events[-1])
             self.policy.check_claim(context, lease)
-            return lease_db.as_plain(lease, reservations, events)
+            plain = lease_db.as_plain(lease, reservations, events)
+            for reservation, wanted in zip(plain['reservations'], request.reservations):
+                reservation['values'] = wanted.values    # for the plugins' prepare
+            return plain
 
     def _discard_created(self, context, lease_id):
         """Delete the rows of a create that is rolled back, its idempotency key

@@ -211,7 +211,8 @@ class CapacityReservations(healing.CapacityHealing):
     # Nova ----------------------------------------------------------------------------
     def prepare(self, context, lease, reservation, values=None):
         """The aggregate and server group, recorded; all or nothing: what a failure
-        half-way made is removed again (``release`` then finds nothing to undo)."""
+        half-way made is removed again (``release`` then finds nothing to undo).
+        ``values``: the request (what ``validate`` returned, or the stored fields)."""
         if values is None:
             values = capacity_reservations.get(context, reservation['id'])
         try:
@@ -327,7 +328,7 @@ class FlavorInstancePlugin(base.ResourcePlugin):
         self.core.reserve(context, FLAVOR_INSTANCE, lease, reservation, values)
 
     def prepare(self, context, lease, reservation):
-        self.core.prepare(context, lease, reservation)
+        self.core.prepare(context, lease, reservation, reservation.get('values'))
 
     def update(self, context, lease, reservation, values, start_date, end_date):
         self.core.update(context, FLAVOR_INSTANCE, lease, reservation, values,
