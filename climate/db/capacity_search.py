@@ -229,8 +229,9 @@ def _quick_statements():
              .order_by(H.c.vcpus, H.c.memory_mb, H.c.local_gb, H.c.id)
              .limit(sa.bindparam('empty_limit', type_=sa.Integer)))
     # Walk the hosts smallest first and stop after ``empty_limit`` of them, rather
-    # than sort every host: without it MariaDB picks the sort when its statistics
-    # under-estimate the hosts that pass the filters (PostgreSQL chooses the index).
+    # than sort every host: MariaDB otherwise picks the sort when it under-estimates
+    # the hosts that pass the filters (no statistics yet). PostgreSQL, which
+    # under-estimates them alike, keeps a top-N sort after one index probe per host.
     for dialect in ('mysql', 'mariadb'):
         empty = empty.with_hint(H, 'FORCE INDEX (ix_computehosts_size)', dialect)
     return busy, empty
