@@ -5,7 +5,8 @@ capacity allocations (slices of 4 instances of 2 vCPUs, seeded in SQL, one lease
 spread over the next days so that a new request overlaps many of them), it times
 ``LeaseService.create_lease`` of ``amount=2`` instances of 2 vCPUs, 4 GB, 20 GB in this
 process: validation, the room search, placement, the claim, the inserts, the Nova
-aggregate (memory driver), the lease view.
+aggregate (memory driver), the lease view. Besides p50/p95 it prints the CPU time
+of this process per create, and the SQL statements and transactions per create.
 Target (issue 16): create p95 under 50 ms at 10,000 allocations on MariaDB, the cost
 growing with candidate hosts, not with allocations.
 """
