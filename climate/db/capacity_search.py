@@ -192,8 +192,9 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
 
 
 def _quick_statements():
-    """The two statements of :func:`find_room_quickly`, built once: the window,
-    size, ratios and limits are bound at execution (``_QUICK_PARAMS``)."""
+    """The two statements of :func:`find_room_quickly`, built once (building one
+    took ~0.5 ms of CPU per create): the window, size, ratios and limits are bound
+    at execution."""
     lo, hi = (sa.bindparam(name, type_=S.c.start_date.type) for name in ('lo', 'hi'))
     size = Size(sa.bindparam('vcpus', type_=sa.Integer),
                 sa.bindparam('memory_mb', type_=sa.Integer),
