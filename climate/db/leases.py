@@ -150,6 +150,18 @@ def plain(context, lease_id):
     return lease
 
 
+def as_plain(lease, reservations, events):
+    """What :func:`plain` would read, from the ORM rows of a lease that the open
+    transaction has just written and flushed (no query)."""
+    plain = {column.key: getattr(lease, column.key)
+             for column in _PLAIN_LEASE.selected_columns}
+    plain['reservations'] = [{column.key: getattr(reservation, column.key)
+                              for column in _PLAIN_RESERVATIONS.selected_columns}
+                             for reservation in reservations]
+    plain['events'] = {event.event_type: event.status for event in events}
+    return plain
+
+
 @db_api.reader
 def event_and_lease(context, event_id):
     """``(event_type, plain lease)`` of an event."""

@@ -153,7 +153,7 @@ class LeaseService:
                        for resource_type in request.resource_types)
         status = L.CREATING if prepares else L.PENDING
         try:
-            lease_id = retry.with_claim_retries(
+            lease = retry.with_claim_retries(
                 lambda: self._insert_lease(context, request, trust_id, idempotent,
                                            status, values),
                 self.conf.manager.claim_retries)
@@ -161,33 +161,38 @@ class LeaseService:
             self.trusts.revoke(trust_id)
             raise
         if prepares:
-            start_date = self._prepare(context, lease_id)
+            view = self._prepare(context, lease)
+            start_date = lease['start_date']
         else:
+            view = self.get_lease(context, lease['id'])
             # An earliest-window request is placed inside the insert: wake to be safe.
             start_date = request.start if request.earliest is None else None
-        view = self.get_lease(context, lease_id)
         self.notifier.notify(context, 'lease.create', view)
         self._wake_unless_polled_before(start_date)
         return view
 
-    def _prepare(self, context, lease_id):
-        """Run the plugins' ``prepare`` of a CREATING lease, then make it PENDING;
-        roll the create back if one fails. Returns the lease's start date."""
-        lease = self._plain_lease(context, lease_id)
+    def _prepare(self, context, lease):
+        """Run the plugins' ``prepare`` of a CREATING lease (``lease`` as the insert
+        wrote it), then make it PENDING and read its view in one transaction; roll
+        the create back if any of it fails. Returns the view."""
         prepared = []
         try:
             for reservation in lease['reservations']:
                 self._plugin(reservation['resource_type']).prepare(context, lease,
                                                                    reservation)
                 prepared.append(reservation)
+            return retry.on_deadlock(self._settle_created)(context, lease['id'])
         except Exception:
-            LOG.exception('Preparing lease %s failed; rolling it back', lease_id)
+            LOG.exception('Preparing lease %s failed; rolling it back', lease['id'])
             self._release(context, lease, prepared)
-            self._discard_created(context, lease_id)
+            self._discard_created(context, lease['id'])
             self.trusts.revoke(lease['trust_id'])
             raise
-        lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
-        return lease['start_date']
+
+    def _settle_created(self, context, lease_id):
+        with db_api.writer.using(context):
+            lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
+            return self._view(context, lease_db.get(context, lease_id))
 
     def _wake_unless_polled_before(self, first_event):
         """Wake the event engines (a fan-out to every manager, each then querying its
@@ -265,11 +270,13 @@ class LeaseService:
                 status=status, degraded=False)
             session.add(lease)
             session.flush()
+            reservations, events = [], []
             for wanted in request.reservations:
                 reservation = models.Reservation(lease_id=lease.id,
                                                  resource_type=wanted.resource_type,
                                                  status=R.PENDING, missing_resources=False,
                                                  resources_changed=False)
+                reservations.append(reservation)
                 session.add(reservation)
                 session.flush()
                 try:
@@ -285,11 +292,15 @@ class LeaseService:
                                      (E.BEFORE_END_LEASE, request.before_end),
                                      (E.END_LEASE, lease.end_date)):
                 if when is not None:
-                    session.add(models.Event(lease_id=lease.id, event_type=event_type,
-                                             time=when, due_at=when, status=E.UNDONE,
-                                             attempts=0))
+                    events.append(models.Event(lease_id=lease.id, event_type=event_type,
+                                               time=when, due_at=when, status=E.UNDONE,
+                                               attempts=0))
+                    session.add(events[-1])
             self.policy.check_claim(context, lease)
-            return lease.id
+            plain = lease_db.as_plain(lease, reservations, events)
+            for reservation, wanted in zip(plain['reservations'], request.reservations):
+                reservation['values'] = wanted.values    # for the plugins' prepare
+            return plain
 
     def _discard_created(self, context, lease_id):
         """Delete the rows of a create that is rolled back, its idempotency key
