@@ -52,6 +52,14 @@ manager_opts = [
                default=16,
                min=1,
                help='How many events one manager runs in parallel.'),
+    cfg.IntOpt('start_batch_size',
+               default=8,
+               min=1,
+               help='Up to this many lease starts claimed together are run by one '
+                    'worker as a batch: their leases read and moved to STARTING in one '
+                    'transaction, each plugin started in turn, every outcome recorded '
+                    'in one transaction. A start that fails or meets anything unusual '
+                    'is run on its own, as with 1 (no batches).'),
     cfg.IntOpt('event_max_attempts',
                default=10,
                min=1,

@@ -72,8 +72,10 @@ class EventEngine:
         self.owner = owner or '%s:%d:%s' % (socket.gethostname(), os.getpid(),
                                             uuid.uuid4().hex[:8])
         self._workers = conf.manager.event_workers
+        self._batch = conf.manager.start_batch_size
         # Claimed events may queue for a worker: claiming in larger batches costs far
-        # fewer claim queries than one query per freed worker.
+        # fewer claim queries than one query per freed worker. Room is counted in
+        # tasks for the workers: one event, or a batch of up to start_batch_size starts.
         self._capacity = 2 * self._workers
         self._pool = concurrent.futures.ThreadPoolExecutor(
             self._workers, thread_name_prefix='climate-event')
@@ -132,6 +134,12 @@ class EventEngine:
         with self._lock:
             return set(self._running)
 
+    @property
+    def tasks(self):
+        """Tasks given to the workers and not finished: events, or batches of them."""
+        with self._lock:
+            return len({id(future) for future in self._running.values()})
+
     # Main loop ---------------------------------------------------------------------
     def _loop(self):
         # No claim before the liveness row exists: it would be taken over at once.
@@ -156,7 +164,7 @@ class EventEngine:
         Returns ``(claimed, more)``: how many were claimed, and whether more may be
         claimable right away (the query was cut at the number of free workers).
         """
-        free = self._capacity - len(self.running)
+        free = self._capacity - self.tasks
         if free <= 0:
             return 0, False
         now = timeutils.utcnow()
@@ -180,27 +188,49 @@ class EventEngine:
                             owner)
                 self._submit(event_id)
                 claimed += 1
-        limit = free - claimed
-        if limit <= 0:
+        free -= claimed
+        if free <= 0:
             return claimed, True
         # Look wider than we can take and claim a random sample of it, so managers
         # polling at the same moment mostly go for different rows.
-        candidates = event_db.claimable(ctx, now, limit * SPREAD)
-        wanted = random.sample(candidates, min(limit, len(candidates)))
+        candidates = event_db.claimable(ctx, now, free * self._batch * SPREAD)
+        wanted = self._within(random.sample(candidates, len(candidates)), free)
         owned = set(event_db.claim(ctx, [row.id for row in wanted], self.owner, now))
+        starts = []
         for row in candidates:  # in the order claimable() gave
             if row.id in owned:
                 LOG.debug('Claimed %s event %s of lease %s', row.event_type, row.id,
                           row.lease_id)
-                self._submit(row.id)
+                if self._batches(row):
+                    starts.append(row.id)
+                else:
+                    self._submit(row.id)
                 claimed += 1
+        self._submit_starts(starts)
         if wanted and not owned:
             # Every row went to other managers: give them a moment instead of racing.
             self._stopping.wait(random.uniform(0.005, 0.03))
         return claimed, len(candidates) > len(owned)
 
+    def _batches(self, row):
+        return row.event_type == E.START_LEASE and self._batch > 1
+
+    def _within(self, rows, tasks):
+        """The first of ``rows`` that fit in ``tasks`` tasks: one per event, one per
+        ``start_batch_size`` starts."""
+        wanted, starts = [], 0
+        for row in rows:
+            batched = self._batches(row)
+            cost = 0 if batched and starts % self._batch else 1
+            if cost > tasks:
+                continue
+            tasks -= cost
+            starts += batched
+            wanted.append(row)
+        return wanted
+
     def _sleep_time(self, more_claimable):
-        if len(self.running) > self._capacity - self._workers:
+        if self.tasks > self._capacity - self._workers:
             return self.conf.manager.max_poll_interval  # a finishing event wakes us
         if more_claimable:
             return 0
@@ -217,8 +247,59 @@ class EventEngine:
         with self._lock:
             self._running[event_id] = self._pool.submit(self._run, event_id)
 
+    def _submit_starts(self, event_ids):
+        """Starts in batches of up to ``start_batch_size``, spread over the workers
+        (fewer, larger batches only when there are more starts than workers)."""
+        if not event_ids:
+            return
+        size = min(self._batch, -(-len(event_ids) // self._workers))
+        for first in range(0, len(event_ids), size):
+            batch = event_ids[first:first + size]
+            if len(batch) == 1:
+                self._submit(batch[0])
+                continue
+            with self._lock:
+                future = self._pool.submit(self._run_starts, batch)
+                for event_id in batch:
+                    self._running[event_id] = future
+
     # One event ---------------------------------------------------------------------
     def _run(self, event_id):
+        try:
+            self._run_one(event_id)
+        finally:
+            self._forget([event_id])
+
+    def _forget(self, event_ids):
+        with self._lock:
+            for event_id in event_ids:
+                self._running.pop(event_id, None)
+        if self._capacity - self.tasks >= self._workers:
+            self._wake.set()
+
+    def _run_starts(self, event_ids):
+        """A batch of starts (``LeaseService.run_starts``); what it leaves goes the
+        one-event way, here in this worker."""
+        ctx = self.context
+
+        def finish_all(context, ids):
+            return event_db.finish_many(context, ids, self.owner, E.DONE) == len(ids)
+
+        try:
+            try:
+                failed, alone = self.service.run_starts(ctx, event_ids, finish_all)
+            except Exception:
+                LOG.exception('A batch of %d starts failed; running them one by one',
+                              len(event_ids))
+                failed, alone = {}, list(event_ids)
+            for event_id, exc in failed.items():
+                self._failed(ctx, event_id, exc)
+            for event_id in alone:
+                self._run_one(event_id)
+        finally:
+            self._forget(event_ids)
+
+    def _run_one(self, event_id):
         ctx = self.context
 
         def finish(context, note=None):
@@ -233,12 +314,6 @@ class EventEngine:
                         'over; its result is left to that manager', event_id)
         except Exception as exc:
             self._failed(ctx, event_id, exc)
-        finally:
-            with self._lock:
-                self._running.pop(event_id, None)
-                room = self._capacity - len(self._running)
-            if room >= self._workers:
-                self._wake.set()
 
     def _failed(self, ctx, event_id, exc):
         try:

@@ -601,6 +601,65 @@ class LeaseService:
                              lambda: self.get_lease(context, lease_id))
         return outcome
 
+    def run_starts(self, context, event_ids, finish_all):
+        """Run several claimed start events as one batch: :meth:`run_event`'s work
+        for each, with the database's part done once for all of them.
+
+        Their leases are read and moved to STARTING in one transaction, each plugin's
+        ``on_start`` runs in turn as for one event, then every outcome is recorded in
+        one transaction, with ``finish_all(context, event_ids)`` (False: a claim was
+        lost) inside it. Returns ``(failed, alone)``: ``{event_id: exception}`` for
+        the starts whose plugin failed (their leases stay STARTING, as after a failed
+        single start; the caller retries or fails them), and the events to run one by
+        one with :meth:`run_event` — anything unusual (another event type, a lease
+        not PENDING, a lease or claim changed meanwhile) is left to that path.
+        """
+        try:
+            with db_api.writer.using(context):
+                batch = self._enter_starts(context, event_ids)
+        except _BatchBroken:
+            return {}, list(event_ids)
+        alone = [event_id for event_id in event_ids if event_id not in batch]
+        failed, done = {}, {}
+        for event_id, lease in batch.items():
+            try:
+                done[event_id] = self._act(context, lease, 'on_start', (R.PENDING, R.ERROR))
+            except Exception as exc:
+                failed[event_id] = exc
+        try:
+            with db_api.writer.using(context):
+                lease_db.set_reservation_statuses(
+                    context, [r for ids in done.values() for r in ids], R.ACTIVE)
+                lease_ids = [batch[event_id]['id'] for event_id in done]
+                if lease_db.set_statuses(context, lease_ids, L.ACTIVE,
+                                         L.STARTING) != len(lease_ids) or \
+                        not finish_all(context, list(done)):
+                    raise _BatchBroken()
+        except _BatchBroken:
+            # Nothing recorded: each goes again on its own (plugins are idempotent),
+            # where a lost claim or a changed lease is handled for that one event.
+            return failed, alone + list(done)
+        for event_id in done:
+            lease_id = batch[event_id]['id']
+            self.notifier.notify(context, f'lease.event.{E.START_LEASE}',
+                                 lambda lease_id=lease_id: self.get_lease(context,
+                                                                           lease_id))
+        return failed, alone
+
+    def _enter_starts(self, context, event_ids):
+        """``{event_id: lease}`` of the events that are starts of PENDING leases,
+        those leases moved to STARTING (:meth:`_enter` for each, in one UPDATE)."""
+        batch = {}
+        for event_id, (event_type, lease) in lease_db.events_and_leases(
+                context, event_ids).items():
+            if event_type == E.START_LEASE and lease['status'] == L.PENDING:
+                batch[event_id] = dict(lease, status=L.STARTING)
+        lease_ids = [lease['id'] for lease in batch.values()]
+        if len(set(lease_ids)) != len(lease_ids) or lease_db.set_statuses(
+                context, lease_ids, L.STARTING, L.PENDING) != len(lease_ids):
+            raise _BatchBroken()
+        return batch
+
     def _enter(self, context, event_type, lease):
         """Move the lease into the event's transitional status (in the reading
         transaction, so reading and claiming the lease cost one round of commits)."""
@@ -641,17 +700,23 @@ class LeaseService:
         self.policy.on_end(context, lease)
         self.trusts.revoke(lease['trust_id'])
 
-    def _act_then_settle(self, context, lease, finish, action, from_statuses,
-                         reservation_status, lease_from, lease_to):
-        """Run ``action`` of each plugin concerned, then record every outcome (and the
-        event's) in one transaction. A failure half-way records nothing: the retry
-        repeats the actions, which plugins make idempotent."""
+    def _act(self, context, lease, action, from_statuses):
+        """Run ``action`` of the plugin of each reservation in ``from_statuses``;
+        the ids of those reservations."""
         done = []
         for reservation in lease['reservations']:
             if reservation['status'] in from_statuses:
                 plugin = self._plugin(reservation['resource_type'])
                 getattr(plugin, action)(context, lease, reservation)
                 done.append(reservation['id'])
+        return done
+
+    def _act_then_settle(self, context, lease, finish, action, from_statuses,
+                         reservation_status, lease_from, lease_to):
+        """Run ``action`` of each plugin concerned, then record every outcome (and the
+        event's) in one transaction. A failure half-way records nothing: the retry
+        repeats the actions, which plugins make idempotent."""
+        done = self._act(context, lease, action, from_statuses)
         with db_api.writer.using(context):
             for reservation_id in done:
                 lease_db.set_reservation_status(context, reservation_id,
@@ -755,6 +820,11 @@ class LeaseService:
             return lease
         finally:
             self._settle_waiters.release()
+
+
+class _BatchBroken(Exception):
+    """A batch of starts met something only the one-event path handles: its
+    transaction is rolled back and its events run one by one."""
 
 
 def _answer(exc, lease_id, done):
