@@ -37,6 +37,11 @@ BLOCKED_POLL = 0.25
 # A manager looks at SPREAD times as many due events as it can take, and takes a
 # random sample of them.
 SPREAD = 4
+# At most this many events are claimed in one go (some may run in batches).
+MAX_CLAIM = 64
+# Events run in batches (LeaseService.run_batch); the others one by one.
+BATCHED = (E.START_LEASE, E.BEFORE_END_LEASE)
+PRIORITY = {E.START_LEASE: 0, E.BEFORE_END_LEASE: 1, E.END_LEASE: 2}
 
 
 def _local_process_alive(pid):
@@ -72,10 +77,10 @@ class EventEngine:
         self.owner = owner or '%s:%d:%s' % (socket.gethostname(), os.getpid(),
                                             uuid.uuid4().hex[:8])
         self._workers = conf.manager.event_workers
-        self._batch = conf.manager.start_batch_size
+        self._batch = conf.manager.event_batch_size
         # Claimed events may queue for a worker: claiming in larger batches costs far
         # fewer claim queries than one query per freed worker. Room is counted in
-        # tasks for the workers: one event, or a batch of up to start_batch_size starts.
+        # tasks for the workers: one event, or a batch of up to event_batch_size events.
         self._capacity = 2 * self._workers
         self._pool = concurrent.futures.ThreadPoolExecutor(
             self._workers, thread_name_prefix='climate-event')
@@ -193,39 +198,47 @@ class EventEngine:
             return claimed, True
         # Look wider than we can take and claim a random sample of it, so managers
         # polling at the same moment mostly go for different rows.
-        candidates = event_db.claimable(ctx, now, free * self._batch * SPREAD)
-        wanted = self._within(random.sample(candidates, len(candidates)), free)
+        idle = max(1, self._workers - self.tasks)
+        candidates = event_db.claimable(
+            ctx, now, min(free * self._batch, MAX_CLAIM) * SPREAD)
+        # Starts first (users wait on them), then before-ends, then ends, each in a
+        # random order, so managers polling at the same moment mostly go for
+        # different rows. (A start never waits on an end here: claimable() holds
+        # back a start while an end due before it is open.)
+        shuffled = sorted(candidates, key=lambda row: (PRIORITY.get(row.event_type, 3),
+                                                       random.random()))
+        wanted = self._within(shuffled, free)
         owned = set(event_db.claim(ctx, [row.id for row in wanted], self.owner, now))
-        starts = []
+        batched = []
         for row in candidates:  # in the order claimable() gave
             if row.id in owned:
                 LOG.debug('Claimed %s event %s of lease %s', row.event_type, row.id,
                           row.lease_id)
                 if self._batches(row):
-                    starts.append(row.id)
+                    batched.append(row.id)
                 else:
                     self._submit(row.id)
                 claimed += 1
-        self._submit_starts(starts)
+        self._submit_batches(batched, idle)
         if wanted and not owned:
             # Every row went to other managers: give them a moment instead of racing.
             self._stopping.wait(random.uniform(0.005, 0.03))
         return claimed, len(candidates) > len(owned)
 
     def _batches(self, row):
-        return row.event_type == E.START_LEASE and self._batch > 1
+        return row.event_type in BATCHED and self._batch > 1
 
     def _within(self, rows, tasks):
         """The first of ``rows`` that fit in ``tasks`` tasks: one per event, one per
-        ``start_batch_size`` starts."""
-        wanted, starts = [], 0
+        ``event_batch_size`` events that run in batches."""
+        wanted, batched = [], 0
         for row in rows:
-            batched = self._batches(row)
-            cost = 0 if batched and starts % self._batch else 1
+            in_batch = self._batches(row)
+            cost = 0 if in_batch and batched % self._batch else 1
             if cost > tasks:
                 continue
             tasks -= cost
-            starts += batched
+            batched += in_batch
             wanted.append(row)
         return wanted
 
@@ -247,19 +260,20 @@ class EventEngine:
         with self._lock:
             self._running[event_id] = self._pool.submit(self._run, event_id)
 
-    def _submit_starts(self, event_ids):
-        """Starts in batches of up to ``start_batch_size``, spread over the workers
-        (fewer, larger batches only when there are more starts than workers)."""
+    def _submit_batches(self, event_ids, idle):
+        """Events in batches of up to ``event_batch_size``, spread over the ``idle``
+        workers (batches of more than one only when there are more events than idle
+        workers: a few starts still run side by side)."""
         if not event_ids:
             return
-        size = min(self._batch, -(-len(event_ids) // self._workers))
+        size = min(self._batch, -(-len(event_ids) // idle))
         for first in range(0, len(event_ids), size):
             batch = event_ids[first:first + size]
             if len(batch) == 1:
                 self._submit(batch[0])
                 continue
             with self._lock:
-                future = self._pool.submit(self._run_starts, batch)
+                future = self._pool.submit(self._run_batch, batch)
                 for event_id in batch:
                     self._running[event_id] = future
 
@@ -277,8 +291,8 @@ class EventEngine:
         if self._capacity - self.tasks >= self._workers:
             self._wake.set()
 
-    def _run_starts(self, event_ids):
-        """A batch of starts (``LeaseService.run_starts``); what it leaves goes the
+    def _run_batch(self, event_ids):
+        """A batch of events (``LeaseService.run_batch``); what it leaves goes the
         one-event way, here in this worker."""
         ctx = self.context
 
@@ -287,9 +301,9 @@ class EventEngine:
 
         try:
             try:
-                failed, alone = self.service.run_starts(ctx, event_ids, finish_all)
+                failed, alone = self.service.run_batch(ctx, event_ids, finish_all)
             except Exception:
-                LOG.exception('A batch of %d starts failed; running them one by one',
+                LOG.exception('A batch of %d events failed; running them one by one',
                               len(event_ids))
                 failed, alone = {}, list(event_ids)
             for event_id, exc in failed.items():

@@ -1,6 +1,6 @@
-"""Starts due together run in batches ([manager] start_batch_size): every lease still
-starts exactly once, a failing start costs only itself, and anything a batch cannot
-handle goes the one-event way."""
+"""Starts and before-ends due together run in batches ([manager] event_batch_size):
+every lease still starts exactly once, a failing start costs only itself, and anything
+a batch cannot handle goes the one-event way."""
 
 import collections
 
@@ -24,14 +24,17 @@ def _starts_done(service):
         if e['action'] == 'on_start' and e['phase'] == 'done')
 
 
-def _record_batches(service, monkeypatch):
+def _record_batches(service, monkeypatch, batches=None):
+    """The sizes of the batches run (and their event ids into ``batches``)."""
     sizes = []
-    real = service.run_starts
+    batches = [] if batches is None else batches
+    real = service.run_batch
 
     def recording(context, event_ids, finish_all):
         sizes.append(len(event_ids))
+        batches.append(list(event_ids))
         return real(context, event_ids, finish_all)
-    monkeypatch.setattr(service, 'run_starts', recording)
+    monkeypatch.setattr(service, 'run_batch', recording)
     return sizes
 
 
@@ -47,7 +50,7 @@ def _run_engine(service, manager_conf, until):
 def test_leases_starting_together_start_in_batches_each_once(
         service, ctx, manager_conf, sent_notifications, monkeypatch):
     manager_conf.set_override('event_workers', 2, group='manager')
-    manager_conf.set_override('start_batch_size', 4, group='manager')
+    manager_conf.set_override('event_batch_size', 4, group='manager')
     sizes = _record_batches(service, monkeypatch)
     start = soon(1.5)
     leases = [service.create_lease(ctx, lease_body(start, soon(3600), reservations=2))['id']
@@ -69,10 +72,42 @@ def test_leases_starting_together_start_in_batches_each_once(
         timeout=5)
 
 
+def test_before_ends_due_together_run_in_batches_each_once(
+        service, ctx, manager_conf, sent_notifications, monkeypatch):
+    manager_conf.set_override('event_workers', 1, group='manager')
+    manager_conf.set_override('event_batch_size', 4, group='manager')
+    batches = []
+    _record_batches(service, monkeypatch, batches)
+    start = soon(1.5)
+    # One-hour leases with the default 60-minute before-end: due at the start, so
+    # each lease's before-end follows its start at once.
+    leases = [service.create_lease(ctx, lease_body(start, soon(3600)))['id']
+              for _ in range(6)]
+    admin = climate_context.admin_context()
+
+    def before_ends_done():
+        return all(e['status'] == 'DONE' for i in leases
+                   for e in service.get_lease(admin, i)['events']
+                   if e['event_type'] == 'before_end_lease')
+    _run_engine(service, manager_conf, before_ends_done)
+    journal = dummy.read_journal(service.conf.dummy_plugin.journal)
+    before_ends = collections.Counter(e['lease_id'] for e in journal
+                                      if e['action'] == 'before_end'
+                                      and e['phase'] == 'done')
+    assert before_ends == {i: 1 for i in leases}
+    types = [[event_db.get(admin, i).event_type for i in ids] for ids in batches]
+    assert ['before_end_lease'] * 2 in [kinds[:2] for kinds in types], types
+    assert [_status(service, ctx, i) for i in leases] == ['ACTIVE'] * 6
+    wait_for(lambda: collections.Counter(
+        n['payload']['lease_id'] for n in sent_notifications
+        if n['event_type'] == 'lease.event.before_end_lease') == {i: 1 for i in leases},
+        timeout=5)
+
+
 def test_a_failing_start_in_a_batch_is_retried_alone_and_the_rest_start_once(
         service, ctx, manager_conf, monkeypatch):
     manager_conf.set_override('event_workers', 1, group='manager')
-    manager_conf.set_override('start_batch_size', 8, group='manager')
+    manager_conf.set_override('event_batch_size', 8, group='manager')
     sizes = _record_batches(service, monkeypatch)
     start = soon(1.5)
     leases = [service.create_lease(ctx, lease_body(start, soon(3600)))['id']
@@ -109,7 +144,7 @@ def test_a_lost_claim_records_nothing_of_the_batch(service, ctx):
               for _ in range(3)]
     ids = _claimed_starts(service, leases, 'me')
     admin = climate_context.admin_context()
-    failed, alone = service.run_starts(admin, ids, lambda context, ids: False)
+    failed, alone = service.run_batch(admin, ids, lambda context, ids: False)
     assert failed == {} and sorted(alone) == sorted(ids)
     for lease_id in leases:
         shown = service.get_lease(ctx, lease_id)
@@ -135,7 +170,7 @@ def test_a_lease_that_is_not_pending_is_left_to_the_one_event_path(service, ctx)
     def finish_all(context, event_ids):
         finished.extend(event_ids)
         return event_db.finish_many(context, event_ids, 'me', 'DONE') == len(event_ids)
-    failed, alone = service.run_starts(admin, ids, finish_all)
+    failed, alone = service.run_batch(admin, ids, finish_all)
     assert failed == {} and alone == [ids[0]] and sorted(finished) == sorted(ids[1:])
     assert [_status(service, ctx, i) for i in leases] == ['ACTIVE'] * 3
     assert _starts_done(service) == {i: 1 for i in leases}
