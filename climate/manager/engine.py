@@ -37,8 +37,10 @@ BLOCKED_POLL = 0.25
 # A manager looks at SPREAD times as many due events as it can take, and takes a
 # random sample of them.
 SPREAD = 4
-# At most this many events are claimed in one go (some may run in batches).
-MAX_CLAIM = 64
+# Events a manager holds at most, per worker (its tasks: 2 per worker). Batches need
+# more than one event per task; more than 4 left the other managers idle and made a
+# killed manager's take-over longer (benchmarks/README.md, event_latency).
+HELD_PER_WORKER = 4
 # Events run in batches (LeaseService.run_batch); the others one by one.
 BATCHED = (E.START_LEASE, E.BEFORE_END_LEASE)
 PRIORITY = {E.START_LEASE: 0, E.BEFORE_END_LEASE: 1, E.END_LEASE: 2}
@@ -82,6 +84,9 @@ class EventEngine:
         # fewer claim queries than one query per freed worker. Room is counted in
         # tasks for the workers: one event, or a batch of up to event_batch_size events.
         self._capacity = 2 * self._workers
+        # And at most this many events held (claimed, not finished): what another
+        # manager could run meanwhile, or must take over if this one dies.
+        self._held = HELD_PER_WORKER * self._workers
         self._pool = concurrent.futures.ThreadPoolExecutor(
             self._workers, thread_name_prefix='climate-event')
         self._running = {}
@@ -170,7 +175,8 @@ class EventEngine:
         claimable right away (the query was cut at the number of free workers).
         """
         free = self._capacity - self.tasks
-        if free <= 0:
+        room = self._held - len(self.running)  # events, batched ones included
+        if free <= 0 or room <= 0:
             return 0, False
         now = timeutils.utcnow()
         ctx = self.context
@@ -194,20 +200,20 @@ class EventEngine:
                 self._submit(event_id)
                 claimed += 1
         free -= claimed
-        if free <= 0:
+        room -= claimed
+        if free <= 0 or room <= 0:
             return claimed, True
         # Look wider than we can take and claim a random sample of it, so managers
         # polling at the same moment mostly go for different rows.
         idle = max(1, self._workers - self.tasks)
-        candidates = event_db.claimable(
-            ctx, now, min(free * self._batch, MAX_CLAIM) * SPREAD)
+        candidates = event_db.claimable(ctx, now, min(free * self._batch, room) * SPREAD)
         # Starts first (users wait on them), then before-ends, then ends, each in a
         # random order, so managers polling at the same moment mostly go for
         # different rows. (A start never waits on an end here: claimable() holds
         # back a start while an end due before it is open.)
         shuffled = sorted(candidates, key=lambda row: (PRIORITY.get(row.event_type, 3),
                                                        random.random()))
-        wanted = self._within(shuffled, free)
+        wanted = self._within(shuffled, free)[:room]
         owned = set(event_db.claim(ctx, [row.id for row in wanted], self.owner, now))
         batched = []
         for row in candidates:  # in the order claimable() gave
