@@ -15,6 +15,10 @@ through the API, then:
   after each round and once more after a short rest, and says whether each process
   came back within 20% of where it started (a second round that does not grow
   further tells a plateau from a leak).
+
+``--profile DIR`` records the api and the manager with py-spy during the sequential
+requests, as collapsed stacks (``DIR/api.txt``, ``DIR/manager.txt``; sum them per
+function with ``benchmarks.stacks``).
 """
 
 import argparse
@@ -26,6 +30,8 @@ from urllib import parse
 
 from benchmarks import common
 from benchmarks.api_latency import running_api
+from benchmarks.create_latency import profilers
+from benchmarks.create_latency import stop_profilers
 from tests import backends
 
 TARGET_P50 = 0.1
@@ -87,6 +93,7 @@ def run(args):
         path = f'/v1/leases?limit={args.limit}'
         api.request('GET', path)  # warm up (connections, caches)
         processes = {'api': api.process.pid, 'manager': managers.processes[0].pid}
+        running = profilers(args.profile, processes)
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         times, size = [], 0
         for _ in range(args.gets):
@@ -97,6 +104,7 @@ def run(args):
             size = len(data)
         cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / args.gets
                for name, pid in processes.items()}
+        stop_profilers(running)
         p50, p95 = common.percentile(times, 0.5), common.percentile(times, 0.95)
         print(f'GET {path} over {args.leases} leases ({size} bytes), {args.gets} '
               f'sequential requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms')
@@ -131,6 +139,8 @@ def main():
     parser.add_argument('--gets', type=int, default=30)
     parser.add_argument('--rest', type=float, default=2.0,
                         help='seconds to wait before the last RSS reading')
+    parser.add_argument('--profile', metavar='DIR',
+                        help='record the api and the manager with py-spy into DIR')
     parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
     args = parser.parse_args()
     common.exit_unless_available(args.backend, 'rabbit')

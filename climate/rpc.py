@@ -5,6 +5,9 @@ tests use the in-process ``fake://`` transport. Servers always use the threading
 executor: Climate does not use eventlet.
 """
 
+import base64
+import zlib
+
 from oslo_config import cfg
 import oslo_messaging as messaging
 
@@ -43,3 +46,17 @@ def cleanup():
     while _TRANSPORTS:
         _, transport = _TRANSPORTS.popitem()
         transport.cleanup()
+
+
+def pack_text(text):
+    """``text`` compressed for a message (zlib, then base64: messages are JSON).
+
+    A listing page (~1.5 MB of JSON at 1,000 leases) shrinks about tenfold, and the
+    JSON escaping of its quotes on the way out, and their unescaping on the way in,
+    done twice each by oslo.messaging and kombu, cost more than compressing it."""
+    return base64.b64encode(zlib.compress(text.encode('utf-8'), 1)).decode('ascii')
+
+
+def unpack_text(packed):
+    """The text :func:`pack_text` packed."""
+    return zlib.decompress(base64.b64decode(packed)).decode('utf-8')
