@@ -93,6 +93,8 @@ def run(args):
         path = f'/v1/leases?limit={args.limit}'
         api.request('GET', path)  # warm up (connections, caches)
         processes = {'api': api.process.pid, 'manager': managers.processes[0].pid}
+        print('RSS after the creates: ' + ', '.join(
+            f'{name} {rss_mb(pid):.1f} MB' for name, pid in processes.items()))
         running = profilers(args.profile, processes)
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         times, size = [], 0
@@ -115,6 +117,8 @@ def run(args):
               f'{cpu["api"] * 1000:.0f} ms, manager {cpu["manager"] * 1000:.0f} ms; '
               f'load average {common.load_average():.1f}')
         before = {name: rss_mb(pid) for name, pid in processes.items()}
+        print('RSS after the sequential requests: ' + ', '.join(
+            f'{name} {before[name]:.1f} MB' for name in processes))
         for round_ in (1, 2):
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
                 results = list(pool.map(lambda _: full_listing(api), range(16)))

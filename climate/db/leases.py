@@ -188,13 +188,13 @@ def list_page_rows(context, project_id=None, status=None, name=None, limit=None,
     query = _page(context, _PACKED_LEASE, project_id, status, name, limit, marker,
                   sort_key, sort_dir)
     connection = context.session.connection()
-    leases = connection.execute(query).tuples().all()
+    leases = connection.execute(query).all()
     reservations, events = [], []
     ids = [lease[0].partition(SEP)[0] for lease in leases]
     for first in range(0, len(ids), _IN_BATCH):
         params = {'lease_ids': ids[first:first + _IN_BATCH]}
-        reservations.extend(connection.execute(_PACKED_RESERVATIONS, params).tuples())
-        events.extend(connection.execute(_PACKED_EVENTS, params).tuples())
+        reservations.extend(connection.execute(_PACKED_RESERVATIONS, params))
+        events.extend(connection.execute(_PACKED_EVENTS, params))
     return leases, reservations, events
 
 
