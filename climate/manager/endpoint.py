@@ -93,7 +93,7 @@ class ManagerEndpoint:
     @_answers
     def list_leases_page(self, ctxt, filters=None, compressed=False):
         """(1.2) A page of leases as JSON text; (1.5) ``compressed``: packed by
-        ``climate.rpc.pack_text`` (``leases_packed`` instead of ``leases``)."""
+        ``climate.rpc.pack`` (``leases_packed`` and ``size`` instead of ``leases``)."""
         return self.service.list_leases_page(ctxt, compressed=bool(compressed),
                                              **(filters or {}))
 

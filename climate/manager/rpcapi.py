@@ -129,16 +129,16 @@ class ManagerAPI:
         return self._prepare().call(ctxt, 'list_leases', filters=filters or {})
 
     def list_leases_page(self, ctxt, filters=None):
-        """``{"leases": JSON text of the list, "count": n, "last_id": id or None}``:
-        what the REST API answers, encoded once by the manager (a page of 1,000
+        """What the REST API answers, encoded once by the manager (a page of 1,000
         leases is ~1.5 MB; decoding and encoding it again in the API cost more than
-        the rest of the request).
-
-        The text travels compressed (1.5); a manager older than 1.5 (during an
-        upgrade) is asked again for it plain (1.2)."""
+        the rest of the request): ``{"count": n, "last_id": id or None}`` with either
+        ``"leases_packed"`` (the JSON text of the list, packed by
+        ``climate.rpc.pack``) and ``"size"`` (its length in bytes), or, from a
+        manager older than 1.5 (during an upgrade, asked again plainly),
+        ``"leases"``, the text itself."""
         filters = filters or {}
         try:
-            page = self._prepare(version='1.5').call(
+            return self._prepare(version='1.5').call(
                 ctxt, 'list_leases_page', filters=filters, compressed=True)
         except (messaging.RemoteError, messaging.UnsupportedVersion) as error:
             # Over a broker the refusal arrives as a RemoteError naming its class;
@@ -147,10 +147,6 @@ class ManagerAPI:
                 raise
             return self._prepare(version='1.2').call(ctxt, 'list_leases_page',
                                                      filters=filters)
-        packed = page.pop('leases_packed', None)
-        if packed is not None:
-            page['leases'] = rpc.unpack_text(packed)
-        return page
 
     def update_lease(self, ctxt, lease_id, values):
         return self._prepare().call(ctxt, 'update_lease', lease_id=lease_id,

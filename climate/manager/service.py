@@ -107,14 +107,17 @@ class LeaseService:
     def list_leases_page(self, context, compressed=False, **filters):
         """A page of :meth:`list_leases` as the JSON text of its list (``leases``),
         with its size and last id (for the API's ``next`` link); with
-        ``compressed``, the text travels packed by ``climate.rpc.pack_text`` as
-        ``leases_packed`` instead. At most :data:`LISTING_SLOTS` built at once."""
+        ``compressed``, the text's UTF-8 bytes travel packed by ``climate.rpc.pack``
+        as ``leases_packed``, with their length (``size``), instead. At most
+        :data:`LISTING_SLOTS` built at once."""
         query = lease_request.parse_list_query(filters)
         with self._listing_slots:
             text, count, last_id = self._page_text(context, query)
             if compressed:
-                return {'leases_packed': rpc.pack_text(text), 'count': count,
-                        'last_id': last_id}
+                data = text.encode('utf-8')
+                del text
+                return {'leases_packed': rpc.pack(data), 'size': len(data),
+                        'count': count, 'last_id': last_id}
             return {'leases': text, 'count': count, 'last_id': last_id}
 
     def _page_text(self, context, query):

@@ -84,8 +84,15 @@ def test_a_compressed_page_unpacks_to_the_same_text(service, ctx):
     plain = service.list_leases_page(ctx, project_id='p1')
     packed = service.list_leases_page(ctx, compressed=True, project_id='p1')
     assert 'leases' not in packed
-    assert rpc.unpack_text(packed.pop('leases_packed')) == plain.pop('leases')
+    data = rpc.unpack(packed.pop('leases_packed'))
+    assert data == plain.pop('leases').encode('utf-8')
+    assert packed.pop('size') == len(data)
     assert packed == plain
+    # Unpacked piece by piece (as the API streams it), in bounded pieces.
+    pieces = list(rpc.unpack_chunks(service.list_leases_page(
+        ctx, compressed=True, project_id='p1')['leases_packed']))
+    assert b''.join(pieces) == data
+    assert max(len(piece) for piece in pieces) <= rpc.UNPACK_CHUNK
 
 
 class _Overriding:

@@ -56,8 +56,8 @@ class Service:
         self.seen.append((ctxt, compressed))
         text = '[{"id": "l1", "name": "\\u00fc"}]'
         if compressed:
-            return {'leases_packed': rpc.pack_text(text), 'count': 1, 'last_id': 'l1',
-                    'filters': filters}
+            return {'leases_packed': rpc.pack(text.encode()), 'size': len(text),
+                    'count': 1, 'last_id': 'l1', 'filters': filters}
         return {'leases': text, 'count': 1, 'last_id': 'l1', 'filters': filters}
 
     def update_lease(self, ctxt, lease_id, values):
@@ -194,10 +194,11 @@ def test_filters_default_to_empty(api):
     assert api.list_leases_page(CTX)['filters'] == {}
 
 
-def test_a_page_travels_compressed_and_arrives_as_its_text(api, service):
+def test_a_page_travels_compressed_with_its_size(api, service):
     page = api.list_leases_page(CTX, {'status': 'ACTIVE'})
-    assert page == {'leases': '[{"id": "l1", "name": "\\u00fc"}]', 'count': 1,
-                    'last_id': 'l1', 'filters': {'status': 'ACTIVE'}}
+    assert rpc.unpack(page.pop('leases_packed')) == b'[{"id": "l1", "name": "\\u00fc"}]'
+    assert page == {'size': 32, 'count': 1, 'last_id': 'l1',
+                    'filters': {'status': 'ACTIVE'}}
     assert service.seen[-1][1] is True
 
 
