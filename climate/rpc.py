@@ -63,6 +63,19 @@ def pack(data):
     return base64.b64encode(zlib.compress(data, 1)).decode('ascii')
 
 
+def pack_pieces(pieces):
+    """``(packed, size)``: the UTF-8 text of ``pieces`` (strings) joined, packed as
+    :func:`pack` does, and its length in bytes, without joining them first."""
+    deflater = zlib.compressobj(1)
+    out, size = [], 0
+    for piece in pieces:
+        data = piece.encode('utf-8')
+        size += len(data)
+        out.append(deflater.compress(data))
+    out.append(deflater.flush())
+    return base64.b64encode(b''.join(out)).decode('ascii'), size
+
+
 def unpack_chunks(packed):
     """The bytes :func:`pack` packed, in pieces of at most :data:`UNPACK_CHUNK`: the
     API streams a page, never holding it whole (whole 1.5 MB copies in its worker

@@ -83,9 +83,11 @@ def _reservation_with(base, extra):
     return json.dumps(view, check_circular=False)
 
 
-def build(context, rows, plugins):
-    """``(JSON text of the list of leases, count, last lease id or None)`` of the
-    rows of ``climate.db.leases.list_page_rows``."""
+def build_pieces(context, rows, plugins):
+    """``(pieces, count, last lease id or None)`` of the rows of
+    ``climate.db.leases.list_page_rows``: the pieces (one per lease, with the
+    brackets and commas between them) joined are the JSON text of the list of
+    leases; a caller compressing the page need never hold it whole."""
     leases, reservations, events = rows
     details = _details(context, reservations, plugins) if reservations else {}
     dates = _Dates()
@@ -129,11 +131,12 @@ def build(context, rows, plugins):
 
     texts = []
     lease_id = None
+    between = '['
     for packed, name, project_id, user_id, trust_id, status_reason in leases:
         (lease_id, start, end, status, degraded, created,
          updated) = packed.split(SEP)
         texts.append(
-            f'{{"id": {_quote(lease_id)}, "name": {_quote(name)}, '
+            f'{between}{{"id": {_quote(lease_id)}, "name": {_quote(name)}, '
             f'"project_id": {_quote(project_id)}, "user_id": {_text(user_id)}, '
             f'"trust_id": {_text(trust_id)}, "start_date": {api(start)}, '
             f'"end_date": {api(end)}, "status": {_quote(status)}, '
@@ -141,4 +144,7 @@ def build(context, rows, plugins):
             f'"reservations": [{reservations_of.get(lease_id, "")}], '
             f'"events": [{events_of.get(lease_id, "")}], '
             f'"created_at": {stamp(created)}, "updated_at": {stamp(updated)}}}')
-    return '[' + ', '.join(texts) + ']', len(texts), lease_id
+        between = ', '
+    count = len(texts)
+    texts.append(']' if count else '[]')
+    return texts, count, lease_id

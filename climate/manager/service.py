@@ -112,17 +112,17 @@ class LeaseService:
         :data:`LISTING_SLOTS` built at once."""
         query = lease_request.parse_list_query(filters)
         with self._listing_slots:
-            text, count, last_id = self._page_text(context, query)
+            pieces, count, last_id = self._page_pieces(context, query)
             if compressed:
-                data = text.encode('utf-8')
-                del text
-                return {'leases_packed': rpc.pack(data), 'size': len(data),
-                        'count': count, 'last_id': last_id}
-            return {'leases': text, 'count': count, 'last_id': last_id}
+                packed, size = rpc.pack_pieces(pieces)
+                return {'leases_packed': packed, 'size': size, 'count': count,
+                        'last_id': last_id}
+            return {'leases': ''.join(pieces), 'count': count, 'last_id': last_id}
 
-    def _page_text(self, context, query):
-        """``(JSON text, count, last id)`` of a page, built straight from its rows
-        (:mod:`climate.manager.page_json`)."""
+    def _page_pieces(self, context, query):
+        """``(pieces of the JSON text, count, last id)`` of a page, built straight
+        from its rows (:mod:`climate.manager.page_json`): compressed piece by piece,
+        the page is never held whole."""
         with db_api.reader.using(context):
             try:
                 rows = lease_db.list_page_rows(context, **query)
@@ -130,7 +130,7 @@ class LeaseService:
                 raise exceptions.InvalidInput(
                     reason=f'marker {limits.quote(query.get("marker"), 64)} not '
                            f'found') from None
-            return page_json.build(context, rows, self.plugins)
+            return page_json.build_pieces(context, rows, self.plugins)
 
     def _view(self, context, lease):
         return views.leases(context, [lease], self.plugins)[0]

@@ -15,7 +15,7 @@ def test_pages_beyond_the_slots_wait_their_turn():
     lock = threading.Lock()
     state = {'active': 0, 'most': 0}
 
-    def page_text(context, query):
+    def page_pieces(context, query):
         with lock:
             state['active'] += 1
             state['most'] = max(state['most'], state['active'])
@@ -23,9 +23,9 @@ def test_pages_beyond_the_slots_wait_their_turn():
         with lock:
             state['active'] -= 1
         marker = query['marker']
-        return f'[{{"id": "{marker}"}}]', 1, marker
+        return ['[', f'{{"id": "{marker}"}}', ']'], 1, marker
 
-    service._page_text = page_text
+    service._page_pieces = page_pieces
     answers = []
     callers = [threading.Thread(target=lambda i=i: answers.append(
         service.list_leases_page(None, marker=f'l{i}'))) for i in range(CALLERS)]
