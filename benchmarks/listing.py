@@ -30,8 +30,6 @@ from urllib import parse
 
 from benchmarks import common
 from benchmarks.api_latency import running_api
-from benchmarks.create_latency import profilers
-from benchmarks.create_latency import stop_profilers
 from tests import backends
 
 TARGET_P50 = 0.1
@@ -95,7 +93,7 @@ def run(args):
         processes = {'api': api.process.pid, 'manager': managers.processes[0].pid}
         print('RSS after the creates: ' + ', '.join(
             f'{name} {rss_mb(pid):.1f} MB' for name, pid in processes.items()))
-        running = profilers(args.profile, processes)
+        running = common.profilers(args.profile, processes)
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         times, size = [], 0
         for _ in range(args.gets):
@@ -106,7 +104,7 @@ def run(args):
             size = len(data)
         cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / args.gets
                for name, pid in processes.items()}
-        stop_profilers(running)
+        common.stop_profilers(running)
         p50, p95 = common.percentile(times, 0.5), common.percentile(times, 0.95)
         print(f'GET {path} over {args.leases} leases ({size} bytes), {args.gets} '
               f'sequential requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms')
