@@ -128,7 +128,6 @@ def list_leases(context, project_id=None, status=None, name=None, limit=None,
     return leases, reservations, events
 
 
-
 #: What :func:`list_page_rows` puts between the fixed-format fields of a row.
 SEP = '\x1f'
 
