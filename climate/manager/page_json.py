@@ -14,6 +14,7 @@ from json import encoder
 from climate.db import leases as lease_db
 
 SEP = lease_db.SEP
+EVENT_SEP = lease_db.EVENT_SEP
 _quote = encoder.encode_basestring_ascii
 
 #: What plugins' ``details`` read of a reservation (they are given these, not rows).
@@ -88,7 +89,7 @@ def build_pieces(context, rows, plugins):
     ``climate.db.leases.list_page_rows``: the pieces (one per lease, with the
     brackets and commas between them) joined are the JSON text of the list of
     leases; a caller compressing the page need never hold it whole."""
-    leases, reservations, events = rows
+    leases, reservations, errors = rows
     details = _details(context, reservations, plugins) if reservations else {}
     dates = _Dates()
     api, stamp = dates.api, dates.stamp
@@ -118,31 +119,32 @@ def build_pieces(context, rows, plugins):
         by_lease.setdefault(lease_id, []).append(text)
     reservations_of = {lease_id: ', '.join(texts) for lease_id, texts in by_lease.items()}
 
-    by_lease = {}
-    for packed, error in events:
-        (event_id, lease_id, event_type, time, status, created,
-         updated) = packed.split(SEP)
-        by_lease.setdefault(lease_id, []).append(
-            f'{{"id": {_quote(event_id)}, "lease_id": {_quote(lease_id)}, '
-            f'"event_type": {_quote(event_type)}, "time": {api(time)}, '
-            f'"status": {_quote(status)}, "error": {_text(error)}, '
-            f'"created_at": {stamp(created)}, "updated_at": {stamp(updated)}}}')
-    events_of = {lease_id: ', '.join(texts) for lease_id, texts in by_lease.items()}
-
     texts = []
     lease_id = None
     between = '['
-    for packed, name, project_id, user_id, trust_id, status_reason in leases:
+    for packed, name, project_id, user_id, trust_id, status_reason, events in leases:
         (lease_id, start, end, status, degraded, created,
          updated) = packed.split(SEP)
+        quoted_id = _quote(lease_id)
+        event_texts = []
+        for event in sorted(events.split(EVENT_SEP)) if events else ():
+            (time, event_id, event_type, event_status, event_created,
+             event_updated) = event.split(SEP)
+            event_texts.append(
+                f'{{"id": {_quote(event_id)}, "lease_id": {quoted_id}, '
+                f'"event_type": {_quote(event_type)}, "time": {api(time)}, '
+                f'"status": {_quote(event_status)}, '
+                f'"error": {_text(errors.get(event_id))}, '
+                f'"created_at": {stamp(event_created)}, '
+                f'"updated_at": {stamp(event_updated)}}}')
         texts.append(
-            f'{between}{{"id": {_quote(lease_id)}, "name": {_quote(name)}, '
+            f'{between}{{"id": {quoted_id}, "name": {_quote(name)}, '
             f'"project_id": {_quote(project_id)}, "user_id": {_text(user_id)}, '
             f'"trust_id": {_text(trust_id)}, "start_date": {api(start)}, '
             f'"end_date": {api(end)}, "status": {_quote(status)}, '
             f'"status_reason": {_text(status_reason)}, "degraded": {_flag(degraded)}, '
             f'"reservations": [{reservations_of.get(lease_id, "")}], '
-            f'"events": [{events_of.get(lease_id, "")}], '
+            f'"events": [{", ".join(event_texts)}], '
             f'"created_at": {stamp(created)}, "updated_at": {stamp(updated)}}}')
         between = ', '
     count = len(texts)
