@@ -15,6 +15,10 @@ through the API, then:
   after each round and once more after a short rest, and says whether each process
   came back within 20% of where it started (a second round that does not grow
   further tells a plateau from a leak).
+
+``--profile DIR`` records the api and the manager with py-spy during the sequential
+requests, as collapsed stacks (``DIR/api.txt``, ``DIR/manager.txt``; sum them per
+function with ``benchmarks.stacks``).
 """
 
 import argparse
@@ -87,6 +91,9 @@ def run(args):
         path = f'/v1/leases?limit={args.limit}'
         api.request('GET', path)  # warm up (connections, caches)
         processes = {'api': api.process.pid, 'manager': managers.processes[0].pid}
+        print('RSS after the creates: ' + ', '.join(
+            f'{name} {rss_mb(pid):.1f} MB' for name, pid in processes.items()))
+        running = common.profilers(args.profile, processes)
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         times, size = [], 0
         for _ in range(args.gets):
@@ -97,6 +104,7 @@ def run(args):
             size = len(data)
         cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / args.gets
                for name, pid in processes.items()}
+        common.stop_profilers(running)
         p50, p95 = common.percentile(times, 0.5), common.percentile(times, 0.95)
         print(f'GET {path} over {args.leases} leases ({size} bytes), {args.gets} '
               f'sequential requests: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms')
@@ -107,6 +115,8 @@ def run(args):
               f'{cpu["api"] * 1000:.0f} ms, manager {cpu["manager"] * 1000:.0f} ms; '
               f'load average {common.load_average():.1f}')
         before = {name: rss_mb(pid) for name, pid in processes.items()}
+        print('RSS after the sequential requests: ' + ', '.join(
+            f'{name} {before[name]:.1f} MB' for name in processes))
         for round_ in (1, 2):
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
                 results = list(pool.map(lambda _: full_listing(api), range(16)))
@@ -131,6 +141,8 @@ def main():
     parser.add_argument('--gets', type=int, default=30)
     parser.add_argument('--rest', type=float, default=2.0,
                         help='seconds to wait before the last RSS reading')
+    parser.add_argument('--profile', metavar='DIR',
+                        help='record the api and the manager with py-spy into DIR')
     parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
     args = parser.parse_args()
     common.exit_unless_available(args.backend, 'rabbit')

@@ -1,7 +1,8 @@
-"""The manager's RPC endpoint: version 1.4 of the API ``climate.manager.rpcapi`` calls
+"""The manager's RPC endpoint: version 1.5 of the API ``climate.manager.rpcapi`` calls
 (1.1: ``create_lease`` takes an optional ``idempotency_key``; 1.2: ``list_leases_page``,
 a page of leases already encoded as JSON text; 1.3: ``find_availability`` and
-``list_busy``; 1.4: ``check_lease`` and ``get_usage``, usage policy).
+``list_busy``; 1.4: ``check_lease`` and ``get_usage``, usage policy; 1.5:
+``list_leases_page`` takes ``compressed``, the page's text then travels compressed).
 
 A Climate exception under 500 (404, 409, 400...) is the answer to a request, not a
 failure of the manager: the endpoint declares it expected to oslo.messaging, whose RPC
@@ -53,7 +54,7 @@ class ManagerEndpoint:
     Its public methods are the RPC API; ``climate.manager.rpcapi.ManagerAPI`` has one
     client method for each."""
 
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, service, engine, plugins):
         self.service = service
@@ -90,8 +91,11 @@ class ManagerEndpoint:
         return self.service.list_leases(ctxt, **(filters or {}))
 
     @_answers
-    def list_leases_page(self, ctxt, filters=None):
-        return self.service.list_leases_page(ctxt, **(filters or {}))
+    def list_leases_page(self, ctxt, filters=None, compressed=False):
+        """(1.2) A page of leases as JSON text; (1.5) ``compressed``: packed by
+        ``climate.rpc.pack`` (``leases_packed`` and ``size`` instead of ``leases``)."""
+        return self.service.list_leases_page(ctxt, compressed=bool(compressed),
+                                             **(filters or {}))
 
     @_answers
     @_request

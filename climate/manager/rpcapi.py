@@ -72,8 +72,9 @@ class LocalCaller:
 class ManagerAPI:
     """Client of the manager's RPC API, version :attr:`VERSION` (1.1 added
     ``create_lease``'s ``idempotency_key``, 1.2 ``list_leases_page``, 1.3
-    ``find_availability`` and ``list_busy``, 1.4 ``check_lease`` and ``get_usage``;
-    a call needing them asks for that version).
+    ``find_availability`` and ``list_busy``, 1.4 ``check_lease`` and ``get_usage``,
+    1.5 ``list_leases_page``'s ``compressed``; a call needing them asks for that
+    version).
 
     ``local`` is the endpoint of a manager in this process: calls go to it directly
     (and :meth:`wake` wakes that manager's engine only). Without it, calls go over
@@ -128,12 +129,24 @@ class ManagerAPI:
         return self._prepare().call(ctxt, 'list_leases', filters=filters or {})
 
     def list_leases_page(self, ctxt, filters=None):
-        """``{"leases": JSON text of the list, "count": n, "last_id": id or None}``:
-        what the REST API answers, encoded once by the manager (a page of 1,000
+        """What the REST API answers, encoded once by the manager (a page of 1,000
         leases is ~1.5 MB; decoding and encoding it again in the API cost more than
-        the rest of the request)."""
-        return self._prepare(version='1.2').call(ctxt, 'list_leases_page',
-                                                 filters=filters or {})
+        the rest of the request): ``{"count": n, "last_id": id or None}`` with either
+        ``"leases_packed"`` (the JSON text of the list, packed by
+        ``climate.rpc.pack``) and ``"size"`` (its length in bytes), or, from a
+        manager older than 1.5 (during an upgrade, asked again plainly),
+        ``"leases"``, the text itself."""
+        filters = filters or {}
+        try:
+            return self._prepare(version='1.5').call(
+                ctxt, 'list_leases_page', filters=filters, compressed=True)
+        except (messaging.RemoteError, messaging.UnsupportedVersion) as error:
+            # Over a broker the refusal arrives as a RemoteError naming its class;
+            # the in-process fake transport hands over the exception itself.
+            if getattr(error, 'exc_type', 'UnsupportedVersion') != 'UnsupportedVersion':
+                raise
+            return self._prepare(version='1.2').call(ctxt, 'list_leases_page',
+                                                     filters=filters)
 
     def update_lease(self, ctxt, lease_id, values):
         return self._prepare().call(ctxt, 'update_lease', lease_id=lease_id,

@@ -15,7 +15,6 @@ only an event that failed for good makes the lease ERROR.
 """
 
 import datetime
-import json
 import threading
 import time
 
@@ -24,6 +23,7 @@ from oslo_log import log as logging
 import sqlalchemy as sa
 
 from climate import exceptions
+from climate import rpc
 from climate.common import idempotency as idempotency_keys
 from climate.common import limits
 from climate.common import states
@@ -36,6 +36,7 @@ from climate.db import models
 from climate.db import retry
 from climate.manager import earliest
 from climate.manager import lease_request
+from climate.manager import page_json
 from climate.manager import trusts
 from climate.manager import views
 from climate.manager.enforcement import policy as usage_policy
@@ -103,14 +104,33 @@ class LeaseService:
                            f'found') from None
             return views.page(context, listed, self.plugins)
 
-    def list_leases_page(self, context, **filters):
-        """:meth:`list_leases` encoded as JSON text, with its size and last id (for
-        the API's ``next`` link); at most :data:`LISTING_SLOTS` built at once."""
+    def list_leases_page(self, context, compressed=False, **filters):
+        """A page of :meth:`list_leases` as the JSON text of its list (``leases``),
+        with its size and last id (for the API's ``next`` link); with
+        ``compressed``, the text's UTF-8 bytes travel packed by ``climate.rpc.pack``
+        as ``leases_packed``, with their length (``size``), instead. At most
+        :data:`LISTING_SLOTS` built at once."""
+        query = lease_request.parse_list_query(filters)
         with self._listing_slots:
-            leases = self.list_leases(context, **filters)
-            return {'leases': json.dumps(leases, check_circular=False),
-                    'count': len(leases),
-                    'last_id': leases[-1]['id'] if leases else None}
+            pieces, count, last_id = self._page_pieces(context, query)
+            if compressed:
+                packed, size = rpc.pack_pieces(pieces)
+                return {'leases_packed': packed, 'size': size, 'count': count,
+                        'last_id': last_id}
+            return {'leases': ''.join(pieces), 'count': count, 'last_id': last_id}
+
+    def _page_pieces(self, context, query):
+        """``(pieces of the JSON text, count, last id)`` of a page, built straight
+        from its rows (:mod:`climate.manager.page_json`): compressed piece by piece,
+        the page is never held whole."""
+        with db_api.reader.using(context):
+            try:
+                rows = lease_db.list_page_rows(context, **query)
+            except exceptions.LeaseNotFound:
+                raise exceptions.InvalidInput(
+                    reason=f'marker {limits.quote(query.get("marker"), 64)} not '
+                           f'found') from None
+            return page_json.build_pieces(context, rows, self.plugins)
 
     def _view(self, context, lease):
         return views.leases(context, [lease], self.plugins)[0]

@@ -2,6 +2,7 @@
 and the manager's client and endpoint behave on both: exceptions arrive as raised, a
 client error (4xx) is not logged as an error by the RPC server, wake-ups fan out."""
 
+import json
 import logging
 import threading
 import uuid
@@ -63,7 +64,11 @@ class InternalError(Exception):
 
 
 class _Service:
-    """Answers ``get_lease`` with a lease, a 404, a 500 or a non-Climate error."""
+    """Answers ``get_lease`` with a lease, a 404, a 500 or a non-Climate error, and
+    listing pages (recording whether they were asked compressed)."""
+
+    #: ``compressed`` of each listing page asked for, by any instance.
+    pages = []
 
     def get_lease(self, ctxt, lease_id):
         if lease_id == 'missing':
@@ -80,6 +85,24 @@ class _Service:
             details={'resource': 'hosts', 'limit': 2, 'requested': 1, 'usage': 2})
 
 
+    def list_leases_page(self, ctxt, compressed=False, **filters):
+        self.pages.append(compressed)
+        text = json.dumps([{'id': 'l1', 'name': '"ü" ' * 1000}])
+        if compressed:
+            return {'leases_packed': rpc.pack(text.encode()), 'size': len(text),
+                    'count': 1, 'last_id': 'l1'}
+        return {'leases': text, 'count': 1, 'last_id': 'l1'}
+
+
+class _OldEndpoint(manager_endpoint.ManagerEndpoint):
+    """A manager from before version 1.5 (as during an upgrade)."""
+
+    target = messaging.Target(version='1.4')
+
+    def list_leases_page(self, ctxt, filters=None):
+        return self.service.list_leases_page(ctxt, **(filters or {}))
+
+
 class _Engine:
     def __init__(self):
         self.woken = threading.Event()
@@ -89,9 +112,10 @@ class _Engine:
 
 
 @pytest.fixture
-def manager_servers(transport_url):
-    """Two RPC servers of the manager's endpoint on a fresh topic, and a ManagerAPI
-    to them."""
+def manager_servers(request, transport_url):
+    """Two RPC servers of the manager's endpoint (``endpoint_class``, if the test is
+    parametrized with one) on a fresh topic, and a ManagerAPI to them."""
+    endpoint_class = getattr(request, 'param', manager_endpoint.ManagerEndpoint)
     conf = cfg.CONF  # the fake driver only works with the global CONF
     topic = f'climate-test-{uuid.uuid4().hex[:8]}'
     conf.set_override('rpc_topic', topic, group='manager')
@@ -102,7 +126,7 @@ def manager_servers(transport_url):
         engines.append(_Engine())
         servers.append(rpc.get_server(
             messaging.Target(topic=topic, server=name),
-            [manager_endpoint.ManagerEndpoint(_Service(), engines[-1], {})], conf=conf,
+            [endpoint_class(_Service(), engines[-1], {})], conf=conf,
             transport=transport, serializer=climate_context.ContextSerializer()))
         servers[-1].start()
     try:
@@ -174,3 +198,23 @@ def test_wake_reaches_every_manager(manager_servers):
     api.wake(CTX)
     for engine in engines:
         assert engine.woken.wait(10)
+
+
+@pytest.mark.parametrize('manager_servers', [manager_endpoint.ManagerEndpoint, _OldEndpoint],
+                         indirect=True, ids=['manager-1.5', 'manager-1.4'])
+def test_a_listing_page_arrives_as_its_text_from_new_and_old_managers(manager_servers,
+                                                                     request):
+    """A 1.5 manager sends the page compressed; one older answers the 1.5 call with
+    UnsupportedVersion, and the client asks it again plainly."""
+    api, _engines = manager_servers
+    _Service.pages.clear()
+    page = api.list_leases_page(CTX, {'status': 'ACTIVE'})
+    text = json.dumps([{'id': 'l1', 'name': '"ü" ' * 1000}])
+    packed = page.pop('leases_packed', None)
+    if packed is not None:
+        assert rpc.unpack(packed) == text.encode() and page.pop('size') == len(text)
+        page['leases'] = text
+    assert page == {'leases': text, 'count': 1, 'last_id': 'l1'}
+    old = request.node.callspec.params['manager_servers'] is _OldEndpoint
+    # The old manager never saw the 1.5 call: its dispatcher refused the version.
+    assert _Service.pages == ([False] if old else [True])

@@ -1,6 +1,7 @@
 """Helpers every v1 controller uses: the caller's context, the manager, policy
 checks and JSON replies (201 on create, 204 on delete, 200 otherwise)."""
 
+import itertools
 import json
 from urllib import parse
 
@@ -9,6 +10,7 @@ import webob
 import webob.exc
 
 from climate import exceptions
+from climate import rpc
 from climate.api import policy
 from climate.api import validation
 
@@ -95,15 +97,21 @@ def page_reply(collection, items, limit, marker_of):
 
 
 def encoded_page_reply(collection, page, limit):
-    """The reply of a page the manager encoded (``{collection: JSON text, "count",
-    "last_id"}``): the text goes out as it came, not decoded and encoded again."""
+    """The reply of a page the manager encoded (``climate.manager.rpcapi``'s
+    ``list_leases_page``): the text goes out as it came, not decoded and encoded
+    again, and a packed one is unpacked piece by piece as it is sent."""
     links = next_links(collection, page['count'], limit, page['last_id'])
     resp = webob.Response(status=200, content_type='application/json',
                           charset='utf-8')
-    text = '{"%s": %s' % (collection, page[collection])
-    for key, value in links.items():
-        text += ', %s: %s' % (json.dumps(key), json.dumps(value))
-    resp.text = text + '}'
+    head = ('{"%s": ' % collection).encode('utf-8')
+    tail = ''.join(', %s: %s' % (json.dumps(key), json.dumps(value))
+                   for key, value in links.items()).encode('utf-8') + b'}'
+    packed = page.get(f'{collection}_packed')
+    if packed is not None:
+        resp.app_iter = itertools.chain((head,), rpc.unpack_chunks(packed), (tail,))
+        resp.content_length = len(head) + page['size'] + len(tail)
+    else:
+        resp.body = head + page[collection].encode('utf-8') + tail
     return resp
 
 

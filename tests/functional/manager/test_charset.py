@@ -5,6 +5,8 @@ server has one, so emoji and CJK names round-trip, and names and ids compare as 
 SQLite and PostgreSQL (case and trailing spaces count).
 """
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -33,6 +35,9 @@ def test_non_latin1_names_round_trip_on_a_latin1_database(latin1_database, servi
         assert lease['name'] == name
         assert service.get_lease(ctx, lease['id'])['name'] == name
         assert [found['name'] for found in service.list_leases(ctx, name=name)] == [name]
+    # The listing page (its rows partly joined into one text in SQL) keeps them too.
+    page = service.list_leases_page(ctx, project_id=ctx.project_id)
+    assert [found['name'] for found in json.loads(page['leases'])] == list(NAMES)
 
 
 def test_names_and_ids_compare_exactly(latin1_database, service, ctx):

@@ -15,23 +15,24 @@ def test_pages_beyond_the_slots_wait_their_turn():
     lock = threading.Lock()
     state = {'active': 0, 'most': 0}
 
-    def list_leases(context, **filters):
+    def page_pieces(context, query):
         with lock:
             state['active'] += 1
             state['most'] = max(state['most'], state['active'])
         gate.wait(30)
         with lock:
             state['active'] -= 1
-        return [{'id': filters['marker']}]
+        marker = query['marker']
+        return ['[', f'{{"id": "{marker}"}}', ']'], 1, marker
 
-    service.list_leases = list_leases
+    service._page_pieces = page_pieces
     answers = []
     callers = [threading.Thread(target=lambda i=i: answers.append(
         service.list_leases_page(None, marker=f'l{i}'))) for i in range(CALLERS)]
     for caller in callers:
         caller.start()
     wait_for(lambda: state['active'] == service_mod.LISTING_SLOTS)
-    # The other two are blocked on the slots: they never reach list_leases.
+    # The other two are blocked on the slots: they never reach the database.
     assert not any(wait_for_more(state) for _ in range(3))
     gate.set()
     for caller in callers:

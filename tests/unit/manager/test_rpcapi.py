@@ -11,6 +11,7 @@ import pytest
 
 from climate import context as climate_context
 from climate import exceptions
+from climate import rpc
 from climate.compute import exceptions as compute_exc
 import climate.conf  # noqa: F401  (registers [manager] on the global CONF)
 from climate.manager import endpoint as endpoint_mod
@@ -51,8 +52,13 @@ class Service:
     def list_leases(self, ctxt, **filters):
         return [filters]
 
-    def list_leases_page(self, ctxt, **filters):
-        return {'leases': '[]', 'count': 0, 'last_id': None, 'filters': filters}
+    def list_leases_page(self, ctxt, compressed=False, **filters):
+        self.seen.append((ctxt, compressed))
+        text = '[{"id": "l1", "name": "\\u00fc"}]'
+        if compressed:
+            return {'leases_packed': rpc.pack(text.encode()), 'size': len(text),
+                    'count': 1, 'last_id': 'l1', 'filters': filters}
+        return {'leases': text, 'count': 1, 'last_id': 'l1', 'filters': filters}
 
     def update_lease(self, ctxt, lease_id, values):
         return dict(values, id=lease_id)
@@ -124,9 +130,9 @@ def test_a_call_with_a_key_asks_for_version_1_1():
         remote = rpcapi.ManagerAPI(cfg.CONF, transport=transport)
         assert remote._prepare(version='1.1').target.version == '1.1'
         assert remote._prepare(version='1.4').target.version == '1.4'
-        # The endpoint serves the latest version (1.4: the usage calls), so every
-        # earlier call too.
-        assert endpoint_mod.ManagerEndpoint.target.version == '1.4'
+        # The endpoint serves the latest version (1.5: compressed listing pages), so
+        # every earlier call too.
+        assert endpoint_mod.ManagerEndpoint.target.version == '1.5'
     finally:
         transport.cleanup()
 
@@ -186,6 +192,14 @@ def test_filters_default_to_empty(api):
     assert api.list_leases(CTX) == [{}]
     assert api.list_leases(CTX, {'status': 'ACTIVE'}) == [{'status': 'ACTIVE'}]
     assert api.list_leases_page(CTX)['filters'] == {}
+
+
+def test_a_page_travels_compressed_with_its_size(api, service):
+    page = api.list_leases_page(CTX, {'status': 'ACTIVE'})
+    assert rpc.unpack(page.pop('leases_packed')) == b'[{"id": "l1", "name": "\\u00fc"}]'
+    assert page == {'size': 32, 'count': 1, 'last_id': 'l1',
+                    'filters': {'status': 'ACTIVE'}}
+    assert service.seen[-1][1] is True
 
 
 def test_update_and_delete(api, service):
