@@ -14,6 +14,7 @@ restores its rows and makes Nova follow them back); a failed event is retried, a
 only an event that failed for good makes the lease ERROR.
 """
 
+import contextlib
 import datetime
 import threading
 import time
@@ -95,13 +96,8 @@ class LeaseService:
 
     def list_leases(self, context, **filters):
         query = lease_request.parse_list_query(filters)
-        with db_api.reader.using(context):
-            try:
-                listed = lease_db.list_leases(context, **query)
-            except exceptions.LeaseNotFound:
-                raise exceptions.InvalidInput(
-                    reason=f'marker {limits.quote(query.get("marker"), 64)} not '
-                           f'found') from None
+        with db_api.reader.using(context), _marker_of(query):
+            listed = lease_db.list_leases(context, **query)
             return views.page(context, listed, self.plugins)
 
     def list_leases_page(self, context, compressed=False, **filters):
@@ -123,13 +119,8 @@ class LeaseService:
         """``(pieces of the JSON text, count, last id)`` of a page, built straight
         from its rows (:mod:`climate.manager.page_json`): compressed piece by piece,
         the page is never held whole."""
-        with db_api.reader.using(context):
-            try:
-                rows = lease_db.list_page_rows(context, **query)
-            except exceptions.LeaseNotFound:
-                raise exceptions.InvalidInput(
-                    reason=f'marker {limits.quote(query.get("marker"), 64)} not '
-                           f'found') from None
+        with db_api.reader.using(context), _marker_of(query):
+            rows = lease_db.list_page_rows(context, **query)
             return page_json.build_pieces(context, rows, self.plugins)
 
     def _view(self, context, lease):
@@ -863,6 +854,16 @@ class LeaseService:
             return lease
         finally:
             self._settle_waiters.release()
+
+
+@contextlib.contextmanager
+def _marker_of(query):
+    """A listing's ``marker`` that is no lease the caller may list is bad input."""
+    try:
+        yield
+    except exceptions.LeaseNotFound:
+        raise exceptions.InvalidInput(
+            reason=f'marker {limits.quote(query.get("marker"), 64)} not found') from None
 
 
 class _BatchBroken(Exception):

@@ -38,6 +38,13 @@ def _record_batches(service, monkeypatch, batches=None):
     return sizes
 
 
+def _notified_once(sent_notifications, event_type, leases):
+    """One ``event_type`` notification per lease, as for events run one by one."""
+    wait_for(lambda: collections.Counter(
+        n['payload']['lease_id'] for n in sent_notifications
+        if n['event_type'] == event_type) == {i: 1 for i in leases}, timeout=5)
+
+
 def _run_engine(service, manager_conf, until):
     engine = engine_mod.EventEngine(manager_conf, service)
     engine.start()
@@ -65,11 +72,7 @@ def test_leases_starting_together_start_in_batches_each_once(
         assert [r['status'] for r in shown['reservations']] == ['active', 'active']
         assert {e['event_type']: e['status'] for e in shown['events']}['start_lease'] \
             == 'DONE'
-    # One notification per lease, as for starts run one by one.
-    wait_for(lambda: collections.Counter(
-        n['payload']['lease_id'] for n in sent_notifications
-        if n['event_type'] == 'lease.event.start_lease') == {i: 1 for i in leases},
-        timeout=5)
+    _notified_once(sent_notifications, 'lease.event.start_lease', leases)
 
 
 def test_before_ends_due_together_run_in_batches_each_once(
@@ -98,10 +101,7 @@ def test_before_ends_due_together_run_in_batches_each_once(
     types = [[event_db.get(admin, i).event_type for i in ids] for ids in batches]
     assert ['before_end_lease'] * 2 in [kinds[:2] for kinds in types], types
     assert [_status(service, ctx, i) for i in leases] == ['ACTIVE'] * 6
-    wait_for(lambda: collections.Counter(
-        n['payload']['lease_id'] for n in sent_notifications
-        if n['event_type'] == 'lease.event.before_end_lease') == {i: 1 for i in leases},
-        timeout=5)
+    _notified_once(sent_notifications, 'lease.event.before_end_lease', leases)
 
 
 def test_a_failing_start_in_a_batch_is_retried_alone_and_the_rest_start_once(
