@@ -155,9 +155,10 @@ def run(args):
             for name, make in (('1-host physical:host, 1 client', host_body),
                                ('capacity virtual:instance, 1 client',
                                 capacity_body)):
-                running = common.profilers(args.profile if make is host_body else None,
-                                    {'api': api.process.pid,
-                                     'manager': group.processes[0].pid})
+                running = common.profilers(
+                    args.profile if make is host_body else None,
+                    {'api': api.process.pid, 'manager': group.processes[0].pid},
+                    gil=args.gil)
                 cpu.start()
                 latencies, _ = timed(api, [make(EXISTING + i)
                                            for i in range(args.samples)], 1)
@@ -186,6 +187,9 @@ def main():
     parser.add_argument('--backend', default='mysql', choices=backends.DATABASES)
     parser.add_argument('--profile', metavar='DIR',
                         help='record the api and the manager with py-spy into DIR')
+    parser.add_argument('--gil', action='store_true',
+                        help='with --profile: sample only the thread holding the GIL '
+                             '(where the CPU goes, not where threads wait)')
     args = parser.parse_args()
     for backend in (args.backend, 'rabbit'):
         reason = backends.unavailable_reason(backend)
