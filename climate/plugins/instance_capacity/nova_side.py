@@ -24,8 +24,8 @@ For reservation ``R`` of project ``P``:
 When: the aggregate and the server group are made at creation (``prepare``), so that
 the create response already carries ``aggregate_id`` and ``server_group_id`` as
 Blazar's does; the aggregate gets its hosts and slots, the nodes their units and the
-flavor is made at the start, so the capacity cannot be used before the lease starts (no flavor to boot with)
-and a pending update only changes database rows. At the end the servers booted with
+flavor is made at the start, so the capacity cannot be used before the lease starts
+(no flavor to boot with) and a pending update only changes database rows. At the end the servers booted with
 the flavor are deleted (all projects), then the flavor, the server group and the
 aggregate; with ``on_end: snapshot_and_delete`` each server is first snapshotted
 (image ``<[virtual:instance] snapshot_prefix><server name>``, as the lease's owner
