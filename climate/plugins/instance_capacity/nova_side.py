@@ -25,15 +25,15 @@ When: the aggregate and the server group are made at creation (``prepare``), so 
 the create response already carries ``aggregate_id`` and ``server_group_id`` as
 Blazar's does; the aggregate gets its hosts and slots, the nodes their units and the
 flavor is made at the start, so the capacity cannot be used before the lease starts
-(no flavor to boot with) and a pending update only changes database rows. At the end the servers booted with
-the flavor are deleted (all projects), then the flavor, the server group and the
-aggregate; with ``on_end: snapshot_and_delete`` each server is first snapshotted
-(image ``<[virtual:instance] snapshot_prefix><server name>``, as the lease's owner
-through its trust when it works, its id kept in the
-server's metadata under ``climate:snapshot:R`` so that a retried end makes no second
-image) and the images are waited for; then the units go (a node that is gone is
-no error) and the resource class. Every step looks before it acts, so any of them
-may run again.
+(no flavor to boot with) and a pending update only changes database rows. At the
+end the servers booted with the flavor are deleted (all projects), then the flavor,
+the units (a node that is gone is no error) and the resource class, the server group
+and the aggregate; with ``on_end: snapshot_and_delete`` each server is first
+snapshotted (image ``<[virtual:instance] snapshot_prefix><server name>``, as the
+lease's owner through its trust when it works, its id kept in the server's metadata
+under ``climate:snapshot:R`` so that a retried end makes no second image) and the
+images are waited for. Every step looks before it acts, so any of them may run
+again.
 """
 
 from oslo_log import log as logging
