@@ -429,7 +429,7 @@ class NovaDriver(base.ComputeDriver):
             pass
         # Inventory left on a node the reservation no longer knows (e.g. a failed
         # host whose servers held units when its slots moved): sweep it.
-        for node in self._placement.reservation_providers():
+        for node in self._placement.reservation_providers(resource_class):
             self._placement.remove_reservation_inventory(node, resource_class)
         try:
             self._placement.delete_resource_class(resource_class)

@@ -8,23 +8,27 @@ scheduler then claims one unit per boot in Placement, and Placement's claim is a
 (guarded by the provider's generation): boots racing for the last unit cannot both
 win, the loser gets NoValidHost.
 
-The units sit on a *reservation provider*, a child of the compute node's provider
-named ``climate:<node>``, not on the compute node's provider itself: nova-compute
-owns that provider's inventory and rewrites it whole (its periodic update would drop
-a class it does not know). A child in the same tree is left alone by nova-compute
-and is still part of the compute node's allocation candidates (nested providers,
-Placement 1.29+). The child is deleted when its inventory becomes empty, so that it
-never stops Nova from deleting the compute node's provider.
+The units sit on a *reservation provider*, a child of the compute node's provider,
+one per class and node (its uuid derived from both, named
+``climate:<class>@<node>``), not on the compute node's provider itself: nova-compute
+owns that provider's inventory and rewrites it whole (its periodic update would drop a
+class it does not know). A child in the same tree is left alone by nova-compute and
+its units still count in the compute node's allocation candidates (nested providers,
+Placement 1.29+). One child per reservation and node means that only the manager
+handling that reservation ever writes it, and that deleting it when its units go (so
+that it never keeps Nova from deleting the compute node's provider) cannot take
+another reservation's units with it.
 
 ``PlacementClient`` speaks microversion ``1.26`` (children since 1.14, a body from
 ``POST /resource_providers`` since 1.20, ``reserved`` equal to ``total`` since 1.26)
 through the [nova] account's session (``climate.compute.session``). An inventory is
-changed with a whole-set ``PUT`` carrying the provider's generation; a 409 because
-another writer changed the provider meanwhile is retried on the fresh state.
+set with a whole-set ``PUT`` carrying the provider's generation; a 409 because the
+provider changed meanwhile is retried on the fresh state.
 """
 
 import re
 import urllib.parse
+import uuid
 
 from keystoneauth1 import adapter as ks_adapter
 from oslo_log import log as logging
@@ -40,6 +44,7 @@ PROVIDER_PREFIX = 'climate:'
 #: Attempts of a generation-guarded change before giving up (retryably).
 CONFLICT_RETRIES = 10
 _NOT_CLASS_CHARS = re.compile(r'[^A-Z0-9_]')
+_NAMESPACE = uuid.UUID('0c6b1f4e-54e5-4bd5-9a53-6f1f4c2d8a11')
 
 
 def resource_class(reservation_id):
@@ -48,12 +53,17 @@ def resource_class(reservation_id):
     return CLASS_PREFIX + _NOT_CLASS_CHARS.sub('_', reservation_id.upper())
 
 
-def reservation_provider_name(node):
-    return PROVIDER_PREFIX + node
+def provider_uuid(node, resource_class_name):
+    """The uuid of the reservation provider of the class on ``node``."""
+    return str(uuid.uuid5(_NAMESPACE, f'{resource_class_name}@{node}'))
+
+
+def provider_name(node, resource_class_name):
+    return f'{PROVIDER_PREFIX}{resource_class_name}@{node}'[:200]
 
 
 class InventoryInUse(exceptions.ComputeError):
-    """Placement refuses to drop the class: servers still hold units of it."""
+    """Placement refuses to drop units: servers still hold some."""
 
 
 class PlacementClient:
@@ -95,26 +105,45 @@ class PlacementClient:
         providers = (data or {}).get('resource_providers') or []
         return providers[0]['uuid'] if providers else None
 
-    def _reservation_provider(self, node, create):
-        name = reservation_provider_name(node)
-        found = self.find_provider(name)
-        if found is not None or not create:
-            return found
+    def _ensure_provider(self, node, resource_class_name):
+        """The reservation provider's uuid, made under the node's provider if
+        missing.
+
+        :raises HypervisorNotFound: Placement has no provider named ``node``.
+        """
+        child = provider_uuid(node, resource_class_name)
+        status, _ = self._call('GET', f'/resource_providers/{child}', ok=(200, 404))
+        if status == 200:
+            return child
         root = self.find_provider(node)
         if root is None:
             raise exceptions.HypervisorNotFound(
                 f'Placement has no resource provider for compute node {node!r}')
-        status, data = self._call('POST', '/resource_providers',
-                                  {'name': name, 'parent_provider_uuid': root},
-                                  ok=(200, 409))
-        if status == 200:
-            return data['uuid']
-        found = self.find_provider(name)         # made meanwhile by another manager
-        if found is None:
-            raise exceptions.ComputeError(
-                f'Placement refused to create provider {name!r}', retryable=True,
-                status_code=409)
-        return found
+        # 409: made meanwhile (the same uuid and name), which is as good.
+        self._call('POST', '/resource_providers',
+                   {'uuid': child, 'name': provider_name(node, resource_class_name),
+                    'parent_provider_uuid': root}, ok=(200, 409))
+        return child
+
+    def _delete_provider(self, child):
+        """Delete a reservation provider, its units with it; 404 is fine.
+
+        :raises InventoryInUse: servers hold units of it.
+        """
+        status, data = self._call('DELETE', f'/resource_providers/{child}',
+                                  ok=(204, 404, 409))
+        if status == 409:
+            raise InventoryInUse(f'Placement: provider {child} has allocations: '
+                                 f'{_first_error(data).get("detail")}', status_code=409)
+
+    def reservation_providers(self, resource_class_name):
+        """``{node: provider uuid}`` of every reservation provider of the class (a
+        listing of all providers: only for the rare clean-up of left-overs)."""
+        prefix = f'{PROVIDER_PREFIX}{resource_class_name}@'
+        _, data = self._call('GET', '/resource_providers')
+        return {p['name'][len(prefix):]: p['uuid']
+                for p in (data or {}).get('resource_providers') or []
+                if p['name'].startswith(prefix)}
 
     # --- resource classes ----------------------------------------------------------
 
@@ -136,93 +165,70 @@ class PlacementClient:
     # --- inventories ---------------------------------------------------------------
 
     def set_reservation_inventory(self, node, resource_class_name, total):
-        """The reservation provider of ``node`` holds exactly ``total`` units of the
-        class (``total`` 0: none). Idempotent.
+        """``node`` offers exactly ``total`` units of the class (0: none).
+        Idempotent.
 
         :raises HypervisorNotFound: ``total`` > 0 and ``node`` has no provider.
-        :raises InventoryInUse: fewer units than servers hold cannot be dropped.
+        :raises InventoryInUse: ``total`` 0 while servers hold units.
         """
-        if total > 0:
-            self.ensure_resource_class(resource_class_name)
-        provider = self._reservation_provider(node, create=total > 0)
-        if provider is None:
+        if total <= 0:
+            self._delete_provider(provider_uuid(node, resource_class_name))
             return
-        wanted = None if total <= 0 else _inventory(total)
-        remaining = self._change_inventory(provider, resource_class_name, wanted)
-        if not remaining:
-            # The provider only exists for reservations' units; an empty one would
-            # keep Nova from deleting the compute node's provider (its parent).
-            self._call('DELETE', f'/resource_providers/{provider}',
-                       ok=(204, 404, 409))
+        self.ensure_resource_class(resource_class_name)
+        for _attempt in range(CONFLICT_RETRIES):
+            child = self._ensure_provider(node, resource_class_name)
+            if self._put_inventory(child, resource_class_name, _inventory(total)):
+                return
+        raise exceptions.ComputeError(
+            f'Placement: the provider of {resource_class_name} on {node} kept '
+            f'vanishing', retryable=True)
 
     def remove_reservation_inventory(self, node, resource_class_name):
-        """Drop the class from ``node``'s reservation provider; no error when the
-        node, the provider or the inventory is gone. When servers still hold units
-        (Placement refuses), no new unit can be taken (``reserved`` = ``total``) and
-        ``False`` is returned: call again once the servers are gone."""
+        """``node`` offers no unit of the class; no error when the node, the
+        provider or the units are gone. When servers still hold units (Placement
+        refuses), none can be taken any more (``reserved`` = ``total``) and the
+        answer is False: call again once the servers are gone."""
+        child = provider_uuid(node, resource_class_name)
         try:
-            self.set_reservation_inventory(node, resource_class_name, 0)
+            self._delete_provider(child)
         except InventoryInUse:
-            provider = self._reservation_provider(node, create=False)
-            if provider is not None:
-                self._change_inventory(provider, resource_class_name, 'block')
+            inventory = self.inventory(child, resource_class_name)
+            if inventory is not None:
+                self._put_inventory(child, resource_class_name,
+                                    dict(inventory, reserved=inventory['total']))
             return False
         return True
 
-    def reservation_providers(self):
-        """``{node: provider uuid}`` of every reservation provider (a listing of all
-        providers: only for the rare clean-up of left-overs)."""
-        _, data = self._call('GET', '/resource_providers')
-        return {p['name'][len(PROVIDER_PREFIX):]: p['uuid']
-                for p in (data or {}).get('resource_providers') or []
-                if p['name'].startswith(PROVIDER_PREFIX) and
-                p.get('parent_provider_uuid')}
-
-    def inventory(self, node, resource_class_name):
-        """The inventory record of the class on ``node``'s reservation provider, or
-        None."""
-        provider = self._reservation_provider(node, create=False)
-        if provider is None:
+    def inventory(self, child, resource_class_name):
+        """The class's inventory record on provider ``child``, or None."""
+        status, data = self._call('GET', f'/resource_providers/{child}/inventories',
+                                  ok=(200, 404))
+        if status == 404:
             return None
-        _, data = self._call('GET', f'/resource_providers/{provider}/inventories',
-                             ok=(200, 404))
-        return ((data or {}).get('inventories') or {}).get(resource_class_name)
+        return data['inventories'].get(resource_class_name)
 
-    def _change_inventory(self, provider, resource_class_name, wanted):
-        """Put ``wanted`` (a record, None to drop it, ``'block'``) as the class's
-        inventory with a whole-set PUT guarded by the provider's generation, again
-        on the fresh state after a concurrent change; the classes left."""
-        url = f'/resource_providers/{provider}/inventories'
+    def _put_inventory(self, child, resource_class_name, wanted):
+        """Make ``wanted`` the class's inventory on ``child`` with a whole-set PUT
+        guarded by the provider's generation, again on the fresh state after a
+        concurrent change. False when the provider is gone."""
+        url = f'/resource_providers/{child}/inventories'
         for _attempt in range(CONFLICT_RETRIES):
             status, data = self._call('GET', url, ok=(200, 404))
             if status == 404:
-                return {}
-            inventories = dict(data['inventories'])
-            current = inventories.get(resource_class_name)
-            if wanted == 'block':
-                if current is None:
-                    return inventories
-                new = dict(current, reserved=current['total'])
-            else:
-                new = wanted
-            if new is None:
-                inventories.pop(resource_class_name, None)
-            else:
-                inventories[resource_class_name] = new
-            if current == new or (current is not None and new is not None and
-                                  all(current.get(k) == v for k, v in new.items())):
-                return inventories
+                return False
+            current = data['inventories'].get(resource_class_name)
+            if current is not None and all(current.get(k) == v
+                                           for k, v in wanted.items()):
+                return True
             status, _ = self._call('PUT', url, {
                 'resource_provider_generation': data['resource_provider_generation'],
-                'inventories': inventories}, ok=(200, 404, 409))
-            if status == 404:
-                return {}
-            if status == 200:
-                return inventories
+                'inventories': {resource_class_name: wanted}}, ok=(200, 404, 409))
+            if status != 409:
+                return status == 200
             LOG.debug('Provider %s changed meanwhile; setting its %s inventory again',
-                      provider, resource_class_name)
+                      child, resource_class_name)
         raise exceptions.ComputeError(
-            f'Placement: provider {provider} kept changing while its '
+            f'Placement: provider {child} kept changing while its '
             f'{resource_class_name} inventory was set', retryable=True, status_code=409)
 
 
@@ -233,5 +239,5 @@ def _inventory(total):
 
 
 def _first_error(data):
-    errors = (data or {}).get('errors') if isinstance(data, dict) else None
+    errors = data.get('errors') if isinstance(data, dict) else None
     return errors[0] if errors else {}

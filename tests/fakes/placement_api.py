@@ -4,9 +4,9 @@ under ``/placement`` (and listed in its catalog as service type ``placement``).
 Keep it faithful to Placement (microversion 1.26), not to Climate:
 
 * ``GET /resource_providers`` (``name`` filter), ``POST /resource_providers``
-  (``name``, ``parent_provider_uuid``; 409 ``placement.duplicate_name``; 200 with the
-  provider), ``DELETE /resource_providers/{uuid}`` (409 while it has children or
-  allocations);
+  (``name``, ``uuid``, ``parent_provider_uuid``; 409 for a name or uuid taken; 200
+  with the provider), ``GET`` and ``DELETE /resource_providers/{uuid}`` (the DELETE
+  409 while it has children or allocations; its inventory goes with it);
 * ``GET``/``PUT /resource_providers/{uuid}/inventories``: the PUT replaces the whole
   set and must carry the provider's current generation (else 409
   ``placement.concurrent_update``); dropping a class some consumer holds is 409
@@ -75,6 +75,7 @@ class FakePlacement:
         routes = [
             ('GET', r'/resource_providers', self._list),
             ('POST', r'/resource_providers', self._create),
+            ('GET', r'/resource_providers/([^/]+)', self._show),
             ('DELETE', r'/resource_providers/([^/]+)', self._delete),
             ('GET', r'/resource_providers/([^/]+)/inventories', self._inventories),
             ('PUT', r'/resource_providers/([^/]+)/inventories', self._put_inventories),
@@ -116,10 +117,17 @@ class FakePlacement:
         if self.find(name) is not None:
             raise PlacementError(409, f'Conflicting resource provider name: {name} '
                                       f'already exists.', 'placement.duplicate_name')
+        if body.get('uuid') in self.providers:
+            raise PlacementError(409, f'Conflicting resource provider uuid: '
+                                      f'{body["uuid"]} already exists.')
         if parent is not None and parent not in self.providers:
             raise PlacementError(400, f'parent provider UUID {parent} does not exist')
         return 200, self._render(self.add_provider(name, body.get('uuid'),
                                                    parent)), []
+
+    def _show(self, provider_uuid, query, body):
+        self._provider(provider_uuid)
+        return 200, self._render(provider_uuid), []
 
     def _delete(self, provider_uuid, query, body):
         self._provider(provider_uuid)

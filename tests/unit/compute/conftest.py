@@ -44,8 +44,8 @@ class Compute:
         if self.kind == 'memory':
             found = self.world.inventory(node).get(resource_class)
         else:
-            found = (self.world.placement.inventories_of(f'climate:{node}') or {}).get(
-                resource_class)
+            found = (self.world.placement.inventories_of(
+                f'climate:{resource_class}@{node}') or {}).get(resource_class)
         return None if found is None else (found['total'], found['reserved'])
 
     def resource_classes(self):
