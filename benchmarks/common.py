@@ -9,6 +9,8 @@ import argparse
 import contextlib
 import datetime
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -221,3 +223,25 @@ def parse_args(parser, argv):
     if reason:
         parser.error(reason)
     return args
+
+
+def profilers(directory, pids, gil=False):
+    """py-spy recording each of ``pids`` (name -> pid) into ``directory``; with ``gil``,
+    only the thread holding the GIL (where CPU goes, not where threads wait)."""
+    if not directory:
+        return []
+    os.makedirs(directory, exist_ok=True)
+    spy = os.path.join(os.path.dirname(sys.executable), 'py-spy')
+    options = ['--format', 'raw', '--rate', '200', '--nonblocking'] + (
+        ['--gil'] if gil else [])
+    return [subprocess.Popen([spy, 'record', '--pid', str(pid), *options, '--output',
+                              os.path.join(directory, f'{name}.txt')],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
+def stop_profilers(running):
+    for process in running:
+        process.send_signal(signal.SIGINT)
+    for process in running:
+        process.wait(timeout=60)

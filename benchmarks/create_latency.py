@@ -25,14 +25,12 @@ import concurrent.futures
 import datetime
 import os
 from pathlib import Path
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 
 import sqlalchemy as sa
 
+from benchmarks import common
 from benchmarks.api_latency import Api
 from benchmarks.common import percentile
 from climate.db import models
@@ -127,26 +125,6 @@ def line(name, latencies, cpu, rate=None):
     print(f'{text}  load {load()}', flush=True)
 
 
-def profilers(directory, pids):
-    """py-spy recording each of ``pids`` (name -> pid) into ``directory``."""
-    if not directory:
-        return []
-    os.makedirs(directory, exist_ok=True)
-    spy = os.path.join(os.path.dirname(sys.executable), 'py-spy')
-    return [subprocess.Popen([spy, 'record', '--pid', str(pid), '--format', 'raw',
-                              '--rate', '200', '--nonblocking', '--output',
-                              os.path.join(directory, f'{name}.txt')],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for name, pid in pids.items()]
-
-
-def stop_profilers(running):
-    for process in running:
-        process.send_signal(signal.SIGINT)
-    for process in running:
-        process.wait(timeout=60)
-
-
 def run(args):
     tmp = Path(tempfile.mkdtemp(prefix='climate-create-bench-'))
     database = backends.ProvisionedDatabase(args.backend, str(tmp))
@@ -177,14 +155,14 @@ def run(args):
             for name, make in (('1-host physical:host, 1 client', host_body),
                                ('capacity virtual:instance, 1 client',
                                 capacity_body)):
-                running = profilers(args.profile if make is host_body else None,
+                running = common.profilers(args.profile if make is host_body else None,
                                     {'api': api.process.pid,
                                      'manager': group.processes[0].pid})
                 cpu.start()
                 latencies, _ = timed(api, [make(EXISTING + i)
                                            for i in range(args.samples)], 1)
                 line(name, latencies, cpu.ms(args.samples))
-                stop_profilers(running)
+                common.stop_profilers(running)
             cpu.start()
             latencies, wall = timed(api, [host_body(i) for i in range(args.burst)], 4)
             line('1-host physical:host, 4 clients', latencies, cpu.ms(args.burst),

@@ -11,7 +11,9 @@ row. Target (manager-robustness issue): with 2 managers and 100 leases, every le
 ACTIVE within 5 s of its start (max lateness < 5 s), where it took claim_timeout
 (60 s) before. Both rows then use the default claim_timeout and max_poll_interval.
 ``--start-delay`` makes the dummy plugin's start take that long (so a manager holds
-claims long enough to be killed with them).
+claims long enough to be killed with them). ``--profile DIR`` records each manager
+with py-spy (``--gil``: where the CPU goes) from the end of the creates to the last
+start (``manager-N.txt``, read with ``python -m benchmarks.stacks``).
 """
 
 import argparse
@@ -57,7 +59,8 @@ def _kill_a_claim_holder(database, deadline):
     raise RuntimeError('no manager held a claim to be killed with')
 
 
-def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0):
+def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0,
+        profile=None):
     """``kill`` None: as before; False or True: at the default timeouts, without or
     with a manager killed."""
     tmp = Path(tempfile.mkdtemp(prefix='climate-bench-'))
@@ -92,6 +95,9 @@ def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0)
                                        events.c.event_type == 'start_lease')))
 
         cpu_before = sum(cpu_seconds(p.pid) for p in group.processes)
+        spies = common.profilers(profile, {f'manager-{n}': p.pid
+                                           for n, p in enumerate(group.processes)},
+                                gil=True)
         held = None
         if kill:
             time.sleep(max(0.0, (start - timeutils.utcnow()).total_seconds()))
@@ -101,7 +107,10 @@ def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0)
             with database.engine.connect() as conn:
                 rows = conn.execute(query).all()
             return rows if rows and all(r.status == 'ACTIVE' for r in rows) else None
-        rows = wait_for(all_active, timeout=lead + 120, interval=0.2)
+        try:
+            rows = wait_for(all_active, timeout=lead + 120, interval=0.2)
+        finally:
+            common.stop_profilers(spies)
         # Managers' CPU from the end of the creates to the last start (their idle
         # polling until start_date included, a few ms).
         cpu_ms = 1000 * (sum(cpu_seconds(p.pid) for p in group.processes)
@@ -128,6 +137,8 @@ def main(argv=None):
                         help='also run each count with one manager SIGKILLed')
     parser.add_argument('--start-delay', type=float, default=0.0,
                         help='seconds the dummy plugin takes to start a reservation')
+    parser.add_argument('--profile', metavar='DIR',
+                        help='record the managers with py-spy into DIR')
     args = parser.parse_args(argv)
     for name in (args.backend, 'rabbit'):
         reason = backends.unavailable_reason(name)
@@ -142,7 +153,7 @@ def main(argv=None):
             for kill in ((False, True) if args.kill else (None,))]
     for count, kill in runs:
         r = run(count, args.managers, args.backend, args.workers, kill,
-                args.start_delay)
+                args.start_delay, args.profile)
         killed = f'{r["held"]} cl' if kill else 'no'
         line = (f'{r["count"]:>7} {killed:>6} {r["p50"]:>7.3f} {r["p99"]:>7.3f} '
                 f'{r["max"]:>7.3f} {r["create_rate"]:>10.1f} {r["claim_p99"]:>10.3f} '

@@ -33,7 +33,7 @@ from climate.compute import exceptions
 
 #: The driver methods ``ComputeFaults`` can fail or slow down.
 HOOKABLE = frozenset(base.ComputeDriver.__abstractmethods__) | {
-    'create_trust', 'delete_trust'}
+    'create_trust', 'delete_trust', 'ensure_server_group', 'delete_server_group'}
 
 
 @dataclasses.dataclass

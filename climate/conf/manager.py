@@ -52,6 +52,15 @@ manager_opts = [
                default=16,
                min=1,
                help='How many events one manager runs in parallel.'),
+    cfg.IntOpt('event_batch_size',
+               default=8,
+               min=1,
+               help='Up to this many lease starts and before-end events claimed '
+                    'together are run by one worker as a batch (when more are due than '
+                    'workers are idle): their leases read, and the starting ones moved '
+                    'to STARTING, in one transaction, each plugin called in turn, every '
+                    'outcome recorded in one transaction. An event that fails or meets '
+                    'anything unusual is run on its own, as with 1 (no batches).'),
     cfg.IntOpt('event_max_attempts',
                default=10,
                min=1,

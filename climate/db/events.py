@@ -246,6 +246,25 @@ def finish(context, event_id, owner, status, error=None, due_at=None):
     return result.rowcount == 1
 
 
+_TE = models.Event.__table__
+_FINISH_MANY = (sa.update(_TE)
+                .where(_TE.c.id.in_(sa.bindparam('event_ids', expanding=True)),
+                       _TE.c.owner == sa.bindparam('b_owner'),
+                       _TE.c.status == E.IN_PROGRESS)
+                .values(status=sa.bindparam('b_status'), error=None))
+
+
+@db_api.writer
+def finish_many(context, event_ids, owner, status):
+    """:func:`finish` for several owned events in one UPDATE; returns how many were
+    still this owner's (fewer than asked: a claim was lost meanwhile)."""
+    states.check('event', None, E.IN_PROGRESS, status)
+    if not event_ids:
+        return 0
+    return context.session.execute(_FINISH_MANY, {
+        'event_ids': list(event_ids), 'b_owner': owner, 'b_status': status}).rowcount
+
+
 @db_api.reader
 def get(context, event_id):
     return context.session.get(models.Event, event_id)

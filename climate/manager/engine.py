@@ -37,6 +37,13 @@ BLOCKED_POLL = 0.25
 # A manager looks at SPREAD times as many due events as it can take, and takes a
 # random sample of them.
 SPREAD = 4
+# Events a manager holds at most, per worker (its tasks: 2 per worker). Batches need
+# more than one event per task; more than 4 left the other managers idle and made a
+# killed manager's take-over longer (benchmarks/README.md, event_latency).
+HELD_PER_WORKER = 4
+# Events run in batches (LeaseService.run_batch); the others one by one.
+BATCHED = (E.START_LEASE, E.BEFORE_END_LEASE)
+PRIORITY = {E.START_LEASE: 0, E.BEFORE_END_LEASE: 1, E.END_LEASE: 2}
 
 
 def _local_process_alive(pid):
@@ -72,9 +79,14 @@ class EventEngine:
         self.owner = owner or '%s:%d:%s' % (socket.gethostname(), os.getpid(),
                                             uuid.uuid4().hex[:8])
         self._workers = conf.manager.event_workers
+        self._batch = conf.manager.event_batch_size
         # Claimed events may queue for a worker: claiming in larger batches costs far
-        # fewer claim queries than one query per freed worker.
+        # fewer claim queries than one query per freed worker. Room is counted in
+        # tasks for the workers: one event, or a batch of up to event_batch_size events.
         self._capacity = 2 * self._workers
+        # And at most this many events held (claimed, not finished): what another
+        # manager could run meanwhile, or must take over if this one dies.
+        self._held = HELD_PER_WORKER * self._workers
         self._pool = concurrent.futures.ThreadPoolExecutor(
             self._workers, thread_name_prefix='climate-event')
         self._running = {}
@@ -132,6 +144,12 @@ class EventEngine:
         with self._lock:
             return set(self._running)
 
+    @property
+    def tasks(self):
+        """Tasks given to the workers and not finished: events, or batches of them."""
+        with self._lock:
+            return len({id(future) for future in self._running.values()})
+
     # Main loop ---------------------------------------------------------------------
     def _loop(self):
         # No claim before the liveness row exists: it would be taken over at once.
@@ -156,8 +174,9 @@ class EventEngine:
         Returns ``(claimed, more)``: how many were claimed, and whether more may be
         claimable right away (the query was cut at the number of free workers).
         """
-        free = self._capacity - len(self.running)
-        if free <= 0:
+        free = self._capacity - self.tasks
+        room = self._held - len(self.running)  # events, batched ones included
+        if free <= 0 or room <= 0:
             return 0, False
         now = timeutils.utcnow()
         ctx = self.context
@@ -180,27 +199,57 @@ class EventEngine:
                             owner)
                 self._submit(event_id)
                 claimed += 1
-        limit = free - claimed
-        if limit <= 0:
+        free -= claimed
+        room -= claimed
+        if free <= 0 or room <= 0:
             return claimed, True
         # Look wider than we can take and claim a random sample of it, so managers
         # polling at the same moment mostly go for different rows.
-        candidates = event_db.claimable(ctx, now, limit * SPREAD)
-        wanted = random.sample(candidates, min(limit, len(candidates)))
+        idle = max(1, self._workers - self.tasks)
+        candidates = event_db.claimable(ctx, now, min(free * self._batch, room) * SPREAD)
+        # Starts first (users wait on them), then before-ends, then ends, each in a
+        # random order, so managers polling at the same moment mostly go for
+        # different rows. (A start never waits on an end here: claimable() holds
+        # back a start while an end due before it is open.)
+        shuffled = sorted(candidates, key=lambda row: (PRIORITY.get(row.event_type, 3),
+                                                       random.random()))
+        wanted = self._within(shuffled, free)[:room]
         owned = set(event_db.claim(ctx, [row.id for row in wanted], self.owner, now))
+        batched = []
         for row in candidates:  # in the order claimable() gave
             if row.id in owned:
                 LOG.debug('Claimed %s event %s of lease %s', row.event_type, row.id,
                           row.lease_id)
-                self._submit(row.id)
+                if self._batches(row):
+                    batched.append(row.id)
+                else:
+                    self._submit(row.id)
                 claimed += 1
+        self._submit_batches(batched, idle)
         if wanted and not owned:
             # Every row went to other managers: give them a moment instead of racing.
             self._stopping.wait(random.uniform(0.005, 0.03))
         return claimed, len(candidates) > len(owned)
 
+    def _batches(self, row):
+        return row.event_type in BATCHED and self._batch > 1
+
+    def _within(self, rows, tasks):
+        """The first of ``rows`` that fit in ``tasks`` tasks: one per event, one per
+        ``event_batch_size`` events that run in batches."""
+        wanted, batched = [], 0
+        for row in rows:
+            in_batch = self._batches(row)
+            cost = 0 if in_batch and batched % self._batch else 1
+            if cost > tasks:
+                continue
+            tasks -= cost
+            batched += in_batch
+            wanted.append(row)
+        return wanted
+
     def _sleep_time(self, more_claimable):
-        if len(self.running) > self._capacity - self._workers:
+        if self.tasks > self._capacity - self._workers:
             return self.conf.manager.max_poll_interval  # a finishing event wakes us
         if more_claimable:
             return 0
@@ -217,8 +266,60 @@ class EventEngine:
         with self._lock:
             self._running[event_id] = self._pool.submit(self._run, event_id)
 
+    def _submit_batches(self, event_ids, idle):
+        """Events in batches of up to ``event_batch_size``, spread over the ``idle``
+        workers (batches of more than one only when there are more events than idle
+        workers: a few starts still run side by side)."""
+        if not event_ids:
+            return
+        size = min(self._batch, -(-len(event_ids) // idle))
+        for first in range(0, len(event_ids), size):
+            batch = event_ids[first:first + size]
+            if len(batch) == 1:
+                self._submit(batch[0])
+                continue
+            with self._lock:
+                future = self._pool.submit(self._run_batch, batch)
+                for event_id in batch:
+                    self._running[event_id] = future
+
     # One event ---------------------------------------------------------------------
     def _run(self, event_id):
+        try:
+            self._run_one(event_id)
+        finally:
+            self._forget([event_id])
+
+    def _forget(self, event_ids):
+        with self._lock:
+            for event_id in event_ids:
+                self._running.pop(event_id, None)
+        if self._capacity - self.tasks >= self._workers:
+            self._wake.set()
+
+    def _run_batch(self, event_ids):
+        """A batch of events (``LeaseService.run_batch``); what it leaves goes the
+        one-event way, here in this worker."""
+        ctx = self.context
+
+        def finish_all(context, ids):
+            return event_db.finish_many(context, ids, self.owner, E.DONE) == len(ids)
+
+        try:
+            try:
+                failed, alone = self.service.run_batch(ctx, event_ids, finish_all)
+            except Exception:
+                LOG.exception('A batch of %d events failed; running them one by one',
+                              len(event_ids))
+                failed, alone = {}, list(event_ids)
+            for event_id, exc in failed.items():
+                self._failed(ctx, event_id, exc)
+            for event_id in alone:
+                self._run_one(event_id)
+        finally:
+            self._forget(event_ids)
+
+    def _run_one(self, event_id):
         ctx = self.context
 
         def finish(context, note=None):
@@ -233,12 +334,6 @@ class EventEngine:
                         'over; its result is left to that manager', event_id)
         except Exception as exc:
             self._failed(ctx, event_id, exc)
-        finally:
-            with self._lock:
-                self._running.pop(event_id, None)
-                room = self._capacity - len(self._running)
-            if room >= self._workers:
-                self._wake.set()
 
     def _failed(self, ctx, event_id, exc):
         try:

@@ -153,7 +153,7 @@ class LeaseService:
                        for resource_type in request.resource_types)
         status = L.CREATING if prepares else L.PENDING
         try:
-            lease_id = retry.with_claim_retries(
+            lease = retry.with_claim_retries(
                 lambda: self._insert_lease(context, request, trust_id, idempotent,
                                            status, values),
                 self.conf.manager.claim_retries)
@@ -161,33 +161,38 @@ class LeaseService:
             self.trusts.revoke(trust_id)
             raise
         if prepares:
-            start_date = self._prepare(context, lease_id)
+            view = self._prepare(context, lease)
+            start_date = lease['start_date']
         else:
+            view = self.get_lease(context, lease['id'])
             # An earliest-window request is placed inside the insert: wake to be safe.
             start_date = request.start if request.earliest is None else None
-        view = self.get_lease(context, lease_id)
         self.notifier.notify(context, 'lease.create', view)
         self._wake_unless_polled_before(start_date)
         return view
 
-    def _prepare(self, context, lease_id):
-        """Run the plugins' ``prepare`` of a CREATING lease, then make it PENDING;
-        roll the create back if one fails. Returns the lease's start date."""
-        lease = self._plain_lease(context, lease_id)
+    def _prepare(self, context, lease):
+        """Run the plugins' ``prepare`` of a CREATING lease (``lease`` as the insert
+        wrote it), then make it PENDING and read its view in one transaction; roll
+        the create back if any of it fails. Returns the view."""
         prepared = []
         try:
             for reservation in lease['reservations']:
                 self._plugin(reservation['resource_type']).prepare(context, lease,
                                                                    reservation)
                 prepared.append(reservation)
+            return retry.on_deadlock(self._settle_created)(context, lease['id'])
         except Exception:
-            LOG.exception('Preparing lease %s failed; rolling it back', lease_id)
+            LOG.exception('Preparing lease %s failed; rolling it back', lease['id'])
             self._release(context, lease, prepared)
-            self._discard_created(context, lease_id)
+            self._discard_created(context, lease['id'])
             self.trusts.revoke(lease['trust_id'])
             raise
-        lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
-        return lease['start_date']
+
+    def _settle_created(self, context, lease_id):
+        with db_api.writer.using(context):
+            lease_db.set_status(context, lease_id, L.PENDING, expected=[L.CREATING])
+            return self._view(context, lease_db.get(context, lease_id))
 
     def _wake_unless_polled_before(self, first_event):
         """Wake the event engines (a fan-out to every manager, each then querying its
@@ -265,11 +270,13 @@ class LeaseService:
                 status=status, degraded=False)
             session.add(lease)
             session.flush()
+            reservations, events = [], []
             for wanted in request.reservations:
                 reservation = models.Reservation(lease_id=lease.id,
                                                  resource_type=wanted.resource_type,
                                                  status=R.PENDING, missing_resources=False,
                                                  resources_changed=False)
+                reservations.append(reservation)
                 session.add(reservation)
                 session.flush()
                 try:
@@ -285,11 +292,15 @@ class LeaseService:
                                      (E.BEFORE_END_LEASE, request.before_end),
                                      (E.END_LEASE, lease.end_date)):
                 if when is not None:
-                    session.add(models.Event(lease_id=lease.id, event_type=event_type,
-                                             time=when, due_at=when, status=E.UNDONE,
-                                             attempts=0))
+                    events.append(models.Event(lease_id=lease.id, event_type=event_type,
+                                               time=when, due_at=when, status=E.UNDONE,
+                                               attempts=0))
+                    session.add(events[-1])
             self.policy.check_claim(context, lease)
-            return lease.id
+            plain = lease_db.as_plain(lease, reservations, events)
+            for reservation, wanted in zip(plain['reservations'], request.reservations):
+                reservation['values'] = wanted.values    # for the plugins' prepare
+            return plain
 
     def _discard_created(self, context, lease_id):
         """Delete the rows of a create that is rolled back, its idempotency key
@@ -601,6 +612,77 @@ class LeaseService:
                              lambda: self.get_lease(context, lease_id))
         return outcome
 
+    def run_batch(self, context, event_ids, finish_all):
+        """Run several claimed events (starts, before-ends) as one batch:
+        :meth:`run_event`'s work for each, with the database's part done once for all.
+
+        The events and their leases are read, and the leases that start moved to
+        STARTING, in one transaction; each plugin's ``on_start`` or ``before_end``
+        runs in turn as for one event; then every outcome is recorded in one
+        transaction, with ``finish_all(context, event_ids)`` (False: a claim was lost)
+        inside it. Returns ``(failed, alone)``: ``{event_id: exception}`` for the
+        events whose plugin failed (a lease that was starting stays STARTING, as after
+        a failed single start; the caller retries or fails them), and the events to
+        run one by one with :meth:`run_event` — anything unusual (another event type,
+        a start of a lease not PENDING, a before-end of a lease not ACTIVE, a lease or
+        claim changed meanwhile) is left to that path.
+        """
+        try:
+            with db_api.writer.using(context):
+                batch = self._enter_batch(context, event_ids)
+        except _BatchBroken:
+            return {}, list(event_ids)
+        alone = [event_id for event_id in event_ids if event_id not in batch]
+        failed, started = {}, {}
+        for event_id, (event_type, lease) in batch.items():
+            try:
+                if event_type == E.START_LEASE:
+                    started[event_id] = self._act(context, lease, 'on_start',
+                                                  (R.PENDING, R.ERROR))
+                else:
+                    self._act(context, lease, 'before_end', (R.ACTIVE,))
+            except Exception as exc:
+                failed[event_id] = exc
+        done = [event_id for event_id in batch if event_id not in failed]
+        try:
+            with db_api.writer.using(context):
+                lease_db.set_reservation_statuses(
+                    context, [r for ids in started.values() for r in ids], R.ACTIVE)
+                lease_ids = [batch[event_id][1]['id'] for event_id in started]
+                if lease_db.set_statuses(context, lease_ids, L.ACTIVE,
+                                         L.STARTING) != len(lease_ids) or \
+                        not finish_all(context, done):
+                    raise _BatchBroken()
+        except _BatchBroken:
+            # Nothing recorded: each goes again on its own (plugins are idempotent),
+            # where a lost claim or a changed lease is handled for that one event.
+            return failed, alone + done
+        for event_id in done:
+            event_type, lease = batch[event_id]
+            self.notifier.notify(context, f'lease.event.{event_type}',
+                                 lambda lease_id=lease['id']: self.get_lease(context,
+                                                                             lease_id))
+        return failed, alone
+
+    def _enter_batch(self, context, event_ids):
+        """``{event_id: (event_type, lease)}`` of the events a batch runs: starts of
+        PENDING leases, those leases moved to STARTING (:meth:`_enter` for each, in
+        one UPDATE), and before-ends of ACTIVE leases."""
+        batch = {}
+        for event_id, (event_type, lease) in lease_db.events_and_leases(
+                context, event_ids).items():
+            if event_type == E.START_LEASE and lease['status'] == L.PENDING:
+                batch[event_id] = (event_type, dict(lease, status=L.STARTING))
+            elif event_type == E.BEFORE_END_LEASE and lease['status'] == L.ACTIVE:
+                batch[event_id] = (event_type, lease)
+        lease_ids = [lease['id'] for event_type, lease in batch.values()
+                     if event_type == E.START_LEASE]
+        if len({lease['id'] for _, lease in batch.values()}) != len(batch) or \
+                lease_db.set_statuses(context, lease_ids, L.STARTING,
+                                      L.PENDING) != len(lease_ids):
+            raise _BatchBroken()
+        return batch
+
     def _enter(self, context, event_type, lease):
         """Move the lease into the event's transitional status (in the reading
         transaction, so reading and claiming the lease cost one round of commits)."""
@@ -641,17 +723,23 @@ class LeaseService:
         self.policy.on_end(context, lease)
         self.trusts.revoke(lease['trust_id'])
 
-    def _act_then_settle(self, context, lease, finish, action, from_statuses,
-                         reservation_status, lease_from, lease_to):
-        """Run ``action`` of each plugin concerned, then record every outcome (and the
-        event's) in one transaction. A failure half-way records nothing: the retry
-        repeats the actions, which plugins make idempotent."""
+    def _act(self, context, lease, action, from_statuses):
+        """Run ``action`` of the plugin of each reservation in ``from_statuses``;
+        the ids of those reservations."""
         done = []
         for reservation in lease['reservations']:
             if reservation['status'] in from_statuses:
                 plugin = self._plugin(reservation['resource_type'])
                 getattr(plugin, action)(context, lease, reservation)
                 done.append(reservation['id'])
+        return done
+
+    def _act_then_settle(self, context, lease, finish, action, from_statuses,
+                         reservation_status, lease_from, lease_to):
+        """Run ``action`` of each plugin concerned, then record every outcome (and the
+        event's) in one transaction. A failure half-way records nothing: the retry
+        repeats the actions, which plugins make idempotent."""
+        done = self._act(context, lease, action, from_statuses)
         with db_api.writer.using(context):
             for reservation_id in done:
                 lease_db.set_reservation_status(context, reservation_id,
@@ -755,6 +843,11 @@ class LeaseService:
             return lease
         finally:
             self._settle_waiters.release()
+
+
+class _BatchBroken(Exception):
+    """A batch of events met something only the one-event path handles: its
+    transaction is rolled back and its events run one by one."""
 
 
 def _answer(exc, lease_id, done):

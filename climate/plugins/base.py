@@ -22,7 +22,8 @@ The manager calls a plugin at these points of a reservation's life, in this orde
 ``reserve`` and ``update`` get the ORM rows of the open transaction; every other method
 gets plain dicts (lease: ``id``, ``name``, ``project_id``, ``user_id``, ``trust_id``,
 ``start_date``, ``end_date`` as aware UTC datetimes; reservation: ``id``, ``lease_id``,
-``resource_type``, ``resource_id``, ``status``), so a plugin never holds ORM objects
+``resource_type``, ``resource_id``, ``status``, and for ``prepare`` also ``values``,
+what ``validate`` returned and ``reserve`` got), so a plugin never holds ORM objects
 outside a transaction. Every method that acts outside the
 database must be idempotent: the event engine retries and other managers take over.
 """

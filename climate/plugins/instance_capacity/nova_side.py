@@ -81,18 +81,33 @@ class NovaSide:
         return self.compute
 
     def prepare(self, lease, reservation_id, request):
-        """The aggregate and the server group; ``(aggregate id, group id or None)``."""
+        """The aggregate and the server group; ``(aggregate id, group id or None)``.
+        All or nothing: on a failure, what was made is removed before it raises."""
         project_id = lease['project_id']
-        aggregate = self.compute.ensure_aggregate(
-            reservation_id, metadata={'reservation': reservation_id,
-                                      'filter_tenant_id': project_id,
-                                      OWNER_KEY: project_id})
-        group_id = None
-        if request['affinity'] is not None:
-            policy = 'affinity' if request['affinity'] else 'anti-affinity'
-            group_id = self._as_owner(lease).ensure_server_group(
-                flavor_name(reservation_id), policy)
+        try:
+            aggregate = self.compute.ensure_aggregate(
+                reservation_id, metadata={'reservation': reservation_id,
+                                          'filter_tenant_id': project_id,
+                                          OWNER_KEY: project_id})
+            group_id = None
+            if request['affinity'] is not None:
+                policy = 'affinity' if request['affinity'] else 'anti-affinity'
+                group_id = self._as_owner(lease).ensure_server_group(
+                    flavor_name(reservation_id), policy)
+        except Exception:
+            self.undo_prepare(lease, reservation_id, request)
+            raise
         return aggregate.id, group_id
+
+    def undo_prepare(self, lease, reservation_id, request, group_id=None):
+        """Remove what :meth:`prepare` made (``group_id``: the server group it
+        returned) after a failure; a failure here is logged, not raised, so that
+        the caller reports the first one."""
+        try:
+            self.remove(lease, reservation_id, dict(request, server_group_id=group_id))
+        except Exception:
+            LOG.exception('Could not remove the aggregate and server group of '
+                          'reservation %s after its creation failed', reservation_id)
 
     def start(self, lease, reservation_id, request, hosts, nodes):
         """Hosts and slots into the aggregate, units into Placement, then the

@@ -211,15 +211,23 @@ class CapacityReservations(healing.CapacityHealing):
         capacity_reservations.store(context, reservation.id, saved['request'])
 
     # Nova ----------------------------------------------------------------------------
-    def prepare(self, context, lease, reservation):
-        values = capacity_reservations.get(context, reservation['id'])
+    def prepare(self, context, lease, reservation, values=None):
+        """The aggregate and server group, recorded; all or nothing: what a failure
+        half-way made is removed again (``release`` then finds nothing to undo).
+        ``values``: the request (what ``validate`` returned, or the stored fields)."""
+        if values is None:
+            values = capacity_reservations.get(context, reservation['id'])
         try:
             aggregate_id, group_id = self.nova.prepare(lease, reservation['id'], values)
         except compute_exc.ComputeError as error:
             raise compute_exc.api_error(error, 'create the reservation\'s aggregate '
                                         'and server group') from error
-        capacity_reservations.set_nova_ids(context, reservation['id'], aggregate_id,
-                                           group_id)
+        try:
+            capacity_reservations.set_nova_ids(context, reservation['id'], aggregate_id,
+                                               group_id)
+        except Exception:
+            self.nova.undo_prepare(lease, reservation['id'], values, group_id)
+            raise
 
     def _hosts(self, context, reservation_id):
         names = capacity_allocations.hosts_of(context, reservation_id)
@@ -327,7 +335,7 @@ class FlavorInstancePlugin(base.ResourcePlugin):
         self.core.reserve(context, FLAVOR_INSTANCE, lease, reservation, values)
 
     def prepare(self, context, lease, reservation):
-        self.core.prepare(context, lease, reservation)
+        self.core.prepare(context, lease, reservation, reservation.get('values'))
 
     def update(self, context, lease, reservation, values, start_date, end_date):
         self.core.update(context, FLAVOR_INSTANCE, lease, reservation, values,

@@ -133,8 +133,13 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         reservation.resource_id = values['server_id']
 
     def prepare(self, context, lease, reservation):
-        if self._is_capacity(context, reservation['id']):
-            self.capacity.prepare(context, lease, reservation)
+        values = reservation.get('values')
+        if values is None:
+            values = capacity_reservations.get(context, reservation['id'])
+        elif not values.get('capacity'):
+            values = None
+        if values is not None:
+            self.capacity.prepare(context, lease, reservation, values)
             return
         record = instance_db.get(context, reservation['id'])
         if record is None or not record.held:
@@ -293,13 +298,15 @@ class VirtualInstancePlugin(base.ResourcePlugin):
 
     # Output --------------------------------------------------------------------------
     def details(self, context, reservations):
-        found = instance_db.many(context, [r.id for r in reservations])
-        shown = {reservation_id: {'on_end': record.on_end,
-                                  'before_end': record.before_end,
-                                  'snapshots': record.snapshots}
-                 for reservation_id, record in found.items()}
-        shown.update(self.capacity.details(
-            context, [r.id for r in reservations if r.id not in found]))
+        # Capacity first: a lease of capacity reservations alone (Blazar's mode, the
+        # common one) then needs no look at held servers.
+        shown = self.capacity.details(context, [r.id for r in reservations])
+        found = instance_db.many(context, [r.id for r in reservations
+                                           if r.id not in shown])
+        shown.update({reservation_id: {'on_end': record.on_end,
+                                       'before_end': record.before_end,
+                                       'snapshots': record.snapshots}
+                      for reservation_id, record in found.items()})
         return shown
 
     # Usage policy --------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_cleanup_gives_the_driver_back_unchanged(driver):
 def test_every_driver_method_and_only_those_can_be_hooked():
     from climate.compute import base
     assert compute_fixture.HOOKABLE == set(base.ComputeDriver.__abstractmethods__) | {
-        'create_trust', 'delete_trust'}
+        'create_trust', 'delete_trust', 'ensure_server_group', 'delete_server_group'}
 
 
 def test_failures_apply_to_the_nova_drivers_calls_through_a_trust(fake_nova,

@@ -5,11 +5,14 @@ updates that fit apply, those that do not are 409 and change nothing."""
 
 import datetime
 
+from oslo_db import exception as db_exc
 import pytest
+import sqlalchemy as sa
 
 from climate import exceptions
 from climate.common import timeutils
 from climate.compute import exceptions as compute_exc
+from climate.db import leases as lease_db
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import future
 from tests.functional.plugins.physical_host.conftest import wait_for
@@ -178,3 +181,57 @@ def test_update_whose_nova_side_fails_is_undone(capacity_env):
     # Once Nova works again, the same update applies.
     _update(env, lease, amount=3, vcpus=4)
     assert sum(env.slices(lease).values()) == 3
+
+
+def _leftovers(env):
+    """What a capacity create leaves in Nova and the database: aggregate names,
+    server group names, and the rows of leases, capacity requests and slices."""
+    tables = ('leases', 'reservations', 'capacity_reservations',
+              'capacity_allocations', 'events')
+    with env.database.engine.connect() as conn:
+        rows = {t: conn.execute(sa.text(f'SELECT COUNT(*) FROM {t}')).scalar()
+                for t in tables}
+    return ({a['name'] for a in env.driver._aggregates.values()},
+            {g['name'] for g in env.driver._groups.values()}, rows)
+
+
+@sqlite_only
+@pytest.mark.parametrize('failing', ['ensure_aggregate', 'ensure_server_group'])
+def test_create_whose_nova_side_fails_half_way_leaves_nothing(capacity_env, failing):
+    """The aggregate is made, then the server group fails (or the aggregate
+    itself): the create is refused and neither Nova nor the database keeps
+    anything of it; the capacity stays free."""
+    env = capacity_env
+    _hosts(env, 1)
+    start = future()
+    before = _leftovers(env)
+    env.faults.inject_failure(failing, times=1, retryable=False)
+    with pytest.raises(exceptions.ClimateException, match='injected failure'):
+        env.capacity(start, start + HOUR, amount=2, affinity=True)
+    assert _leftovers(env) == before
+    lease = env.capacity(start, start + HOUR, amount=4, affinity=True)
+    assert sum(env.slices(lease).values()) == 4
+
+
+@sqlite_only
+def test_create_whose_last_transaction_fails_removes_its_nova_objects(
+        capacity_env, monkeypatch):
+    """Nova's side is made and recorded, then making the lease PENDING fails (the
+    database went away; simulated, it cannot be made to fail at that point here):
+    the aggregate and server group are removed with the lease's rows."""
+    env = capacity_env
+    _hosts(env, 2)
+    start = future()
+    before = _leftovers(env)
+    real = lease_db.set_status
+
+    def fail_once(context, lease_id, target, *args, **kwargs):
+        if target == 'PENDING':
+            monkeypatch.setattr(lease_db, 'set_status', real)
+            raise db_exc.DBConnectionError('injected: database gone')
+        return real(context, lease_id, target, *args, **kwargs)
+
+    monkeypatch.setattr(lease_db, 'set_status', fail_once)
+    with pytest.raises(db_exc.DBConnectionError):
+        env.capacity(start, start + HOUR, amount=2, affinity=False)
+    assert _leftovers(env) == before
