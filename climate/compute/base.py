@@ -307,6 +307,34 @@ class ComputeDriver(abc.ABC):
         raise exceptions.ComputeError('server groups are not supported by this driver',
                                       retryable=False, status_code=501)
 
+    # --- Placement (capacity reservations) --------------------------------------------
+    # Not abstract, as flavors. ``node`` is the compute node (``hypervisor_hostname``,
+    # the name of its resource provider in Placement).
+
+    def set_reservation_inventory(self, node: str, resource_class: str,
+                                  total: int) -> None:
+        """``node`` offers exactly ``total`` units of the custom ``resource_class``
+        (created if missing) to boots asking for it (0: none). Idempotent.
+
+        :raises HypervisorNotFound: ``total`` > 0 and Placement does not know ``node``.
+        """
+        raise exceptions.ComputeError('Placement is not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def remove_reservation_inventory(self, node: str, resource_class: str) -> bool:
+        """``node`` offers no unit of ``resource_class`` any more; no error when the
+        node or the inventory is gone. Idempotent. When servers still hold units
+        (Placement cannot drop them), the inventory stays but offers nothing new and
+        the answer is False (call again once those servers are gone)."""
+        raise exceptions.ComputeError('Placement is not supported by this driver',
+                                      retryable=False, status_code=501)
+
+    def delete_resource_class(self, resource_class: str) -> None:
+        """Remove ``resource_class`` and any inventory of it left on any node (no
+        error if gone). Idempotent; a class some server still holds stays (logged)."""
+        raise exceptions.ComputeError('Placement is not supported by this driver',
+                                      retryable=False, status_code=501)
+
     # --- acting for a user (Keystone trusts) ------------------------------------------
 
     #: Whether ``create_trust`` can ever give a trust this driver can act with.

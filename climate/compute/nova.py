@@ -24,15 +24,18 @@ import urllib.parse
 from novaclient import api_versions
 from novaclient import client as nova_client
 from novaclient import exceptions as nova_exc
+from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
 from climate.compute import base
 from climate.compute import exceptions
 from climate.compute import glance
+from climate.compute import placement
 from climate.compute import session as account_session
 from climate.compute import trusts
 
+LOG = logging.getLogger(__name__)
 API_VERSION = '2.87'
 GROUP = account_session.GROUP
 # Drivers acting with a trust kept for reuse (each holds its own trust-scoped token).
@@ -58,6 +61,7 @@ class NovaDriver(base.ComputeDriver):
         self.freepool_name = conf[GROUP].aggregate_freepool_name
         self._account = account_session.ServiceAccount(conf, GROUP)
         self._trusts = trusts.KeystoneTrusts(self._account)
+        self._placement = placement.PlacementClient(self._account)
         self._nova, self._images = self._clients(self._account.auth)
         self._trusted = collections.OrderedDict()   # trust id -> driver acting with it
         self._trusted_lock = threading.Lock()
@@ -408,6 +412,30 @@ class NovaDriver(base.ComputeDriver):
                 self._nova.server_groups.delete(group_id)
             except nova_exc.NotFound:
                 pass
+
+    # --- Placement ----------------------------------------------------------------------
+
+    def set_reservation_inventory(self, node, resource_class, total):
+        self._placement.set_reservation_inventory(node, resource_class, total)
+
+    def remove_reservation_inventory(self, node, resource_class):
+        return self._placement.remove_reservation_inventory(node, resource_class)
+
+    def delete_resource_class(self, resource_class):
+        try:
+            self._placement.delete_resource_class(resource_class)
+            return
+        except placement.InventoryInUse:
+            pass
+        # Inventory left on a node the reservation no longer knows (e.g. a failed
+        # host whose servers held units when its slots moved): sweep it.
+        for node in self._placement.reservation_providers(resource_class):
+            self._placement.remove_reservation_inventory(node, resource_class)
+        try:
+            self._placement.delete_resource_class(resource_class)
+        except placement.InventoryInUse:
+            LOG.warning('Resource class %s is still held by servers; it stays in '
+                        'Placement (unused)', resource_class)
 
 
 def _nic(network):

@@ -107,6 +107,17 @@ def placement_of(context, reservation_id):
 
 
 @db_api.reader
+def nodes_of(context, reservation_id):
+    """``{hypervisor hostname: instances}`` of the reservation (the compute nodes,
+    named as their resource providers in Placement)."""
+    return {node: int(count) for node, count in context.session.execute(
+        sa.select(H.c.hypervisor_hostname, sa.func.sum(S.c.instances))
+        .join(H, H.c.id == S.c.compute_host_id)
+        .where(S.c.reservation_id == reservation_id)
+        .group_by(H.c.hypervisor_hostname)).all()}
+
+
+@db_api.reader
 def hosts_of(context, reservation_id):
     """``{host_id: service name}`` of the reservation's slices."""
     return dict(context.session.execute(

@@ -23,7 +23,10 @@ Per host:
    these hosts in the freepool too, so rule 3 keeps ordinary boots off them). The
    count reads the flavor of each server Nova lists on the host (Nova lazy-loads
    it); servers still being scheduled at the same moment are not counted yet, so
-   two boots racing for the last slot may both pass;
+   two boots racing for the last slot may both pass here. What bounds the boots to
+   the reservation's ``amount`` is Placement: the flavor asks for one unit of the
+   reservation's class ``CUSTOM_RESERVATION_<ID>``, of which Climate puts as many on
+   each host as it holds slots there, and Nova's claim of the unit is atomic;
 3. no hint: pass unless the host is in the freepool or in a reservation aggregate.
 
 This module needs Nova and registers its options into Nova's CONF; it must not import

@@ -14,10 +14,12 @@ Speaks (under ``/compute/v2.1``; microversions 2.1 to 2.96 from the request head
   os-aggregates (CRUD, actions add_host/remove_host/set_metadata with Nova's 404/409/400
   answers and availability-zone conflicts), servers (create, show, detail with
   ``all_tenants``/``host``/``node``/``limit``/``marker``, delete, actions
-  shelve/unshelve/createImage, metadata), and Glance ``GET /image/v2/images/{id}``.
+  shelve/unshelve/createImage, metadata), Glance ``GET /image/v2/images/{id}``, and
+  Placement's providers, inventories and resource classes under ``/placement``
+  (``tests.fakes.placement_api``, ``placement``; admin only, as Placement's policy).
   Keystone: ``GET /identity/v3`` (discovery), ``POST /identity/v3/auth/tokens``
   (password of the [nova] account, scoped to its project or to a trust; returns a
-  catalog with compute, image and identity endpoints) and trusts (below).
+  catalog with compute, image, placement and identity endpoints) and trusts (below).
 
 Who calls: every token acts as a user in a project with roles. The [nova] account
 (``username``/``password``, user ``user_id``) has ``admin`` in ``project_id``;
@@ -77,6 +79,7 @@ from wsgiref import simple_server
 from keystoneauth1 import loading as ks_loading
 
 from climate.compute import fixture as compute_fixture
+from tests.fakes import placement_api
 
 MIN_VERSION = (2, 1)
 MAX_VERSION = (2, 96)
@@ -139,6 +142,7 @@ class FakeNova:
         self.aggregates = {}      # int id -> dict
         self.servers = {}         # id -> dict
         self.images = {}          # id -> dict
+        self.placement = placement_api.FakePlacement()    # under /placement
         # token -> {'user_id', 'project_id', 'roles': [names], 'trust_id'}
         self.tokens = {}
         self.trusts = {}          # id -> the trust as Keystone shows it
@@ -233,6 +237,7 @@ class FakeNova:
                                    'topology': {'sockets': 1, 'cores': vcpus,
                                                 'threads': 1}}}
             self.hypervisors[record['id']] = record
+            self.placement.add_provider(hostname, record['id'])
             return record['id']
 
     def add_server(self, name, host, project_id='project-a', status='ACTIVE',
@@ -316,6 +321,8 @@ class FakeNova:
             status, body, extra = self.faults.call(
                 (method, path), self._dispatch, method, path, query, environ, version)
             headers.extend(extra)
+        except placement_api.PlacementError as error:
+            status, body = error.status, error.body()
         except HTTPError as error:
             status = error.status
             name = ERROR_NAMES.get(status, 'computeFault')
@@ -332,7 +339,7 @@ class FakeNova:
     def _microversion(environ):
         value = environ.get('HTTP_X_OPENSTACK_NOVA_API_VERSION')
         header = environ.get('HTTP_OPENSTACK_API_VERSION', '')
-        if header.startswith('compute '):
+        if header.startswith(('compute ', 'placement ')):
             value = header.split(' ', 1)[1]
         if not value:
             return None
@@ -358,6 +365,10 @@ class FakeNova:
             self._settle()
             if path.startswith('/image/'):
                 return self._image(method, path[len('/image'):])
+            if path.startswith('/placement/'):
+                self._require_admin(f'{method} {path}')
+                return self.placement.handle(method, path[len('/placement'):], query,
+                                             body)
             if path.startswith(COMPUTE_PREFIX):
                 version = version or MIN_VERSION
                 if not MIN_VERSION <= version <= MAX_VERSION:
@@ -531,6 +542,7 @@ class FakeNova:
             'roles': [{'id': f'role-{name}', 'name': name} for name in record['roles']],
             'catalog': [service('compute', 'nova', self.compute_url),
                         service('image', 'glance', f'{self.url}/image'),
+                        service('placement', 'placement', f'{self.url}/placement'),
                         service('identity', 'keystone', f'{self.url}/identity')],
             **extra}
         if record['project_id'] is not None:

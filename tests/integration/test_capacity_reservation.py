@@ -9,6 +9,7 @@ another project can neither see nor use it, and ordinary boots stay off the host
 the end the servers are deleted and the flavor and aggregate are gone.
 """
 
+import concurrent.futures
 import uuid
 
 from novaclient import exceptions as nova_exc
@@ -115,6 +116,92 @@ def test_flavor_reservation(openstack, climate, enrolled):
         scenario.server_gone(admin, first.id)
         with pytest.raises(nova_exc.NotFound):
             admin.flavors.get(flavor)
+    finally:
+        for server_id in servers:
+            scenario.delete_server(admin, server_id)
+
+
+def _placement(openstack, path):
+    """``(status, JSON or None)`` of a GET to Placement as the admin."""
+    response = openstack.admin_session.get(
+        path, endpoint_filter={'service_type': 'placement'}, raise_exc=False,
+        headers={'OpenStack-API-Version': 'placement 1.39'})
+    return response.status_code, (response.json() if response.content else None)
+
+
+def _units(openstack, resource_class):
+    """``{provider name: (total, used)}`` of the class over every provider."""
+    _, listing = _placement(openstack, '/resource_providers')
+    found = {}
+    for provider in listing['resource_providers']:
+        _, inventories = _placement(
+            openstack, f'/resource_providers/{provider["uuid"]}/inventories')
+        record = inventories['inventories'].get(resource_class)
+        if record is not None:
+            _, usages = _placement(openstack,
+                                   f'/resource_providers/{provider["uuid"]}/usages')
+            found[provider['name']] = (record['total'],
+                                       usages['usages'].get(resource_class, 0))
+    return found
+
+
+def test_only_placement_refuses_the_extra_boots(openstack, climate, enrolled):
+    """amount=2, four boots of the flavor at once, without a server group: exactly two
+    become ACTIVE, the others ERROR (no valid host). ClimateFilter's slots are raised
+    first, so that only Placement (one unit of CUSTOM_RESERVATION_<id> per boot,
+    claimed atomically) can refuse them. At the end the units and the class are
+    gone."""
+    alpha = openstack.members['alpha']
+    admin = openstack.nova()
+    api = scenario.Reservations(alpha.session(), climate.url)
+    tag = uuid.uuid4().hex[:6]
+    start = scenario.in_seconds(20)
+    end = scenario.in_seconds(60, since=start)
+    lease = scenario.climate_cli(
+        alpha, 'lease', 'create', f'it-race-{tag}',
+        '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
+        '--reservation', 'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
+        'disk_gb=1,amount=2,resource_properties=')
+    servers = []
+    try:
+        reservation = api.lease(lease['id'])['reservations'][0]
+        flavor = reservation['id']
+        resource_class = 'CUSTOM_RESERVATION_' + flavor.upper().replace('-', '_')
+        api.wait_lease(lease['id'], 'ACTIVE', timeout=90)
+        units = _units(openstack, resource_class)
+        assert sum(total for total, _ in units.values()) == 2, units
+        assert all(name.startswith('climate:') for name in units), units
+        assert admin.flavors.get(flavor).get_keys()[f'resources:{resource_class}'] == '1'
+        aggregate = scenario.aggregate(admin, reservation['id'])
+        admin.aggregates.set_metadata(aggregate.id, {
+            f'climate:slots:{host}': '10' for host in aggregate.hosts})
+
+        def boot(index):
+            # One client (and session) per thread: the boots really overlap.
+            nova = openstack.nova(alpha)
+            return scenario.boot(nova, f'it-race-{tag}-{index}', openstack.image_id,
+                                 flavor).id
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            servers = list(pool.map(boot, range(4)))
+        nova_alpha = openstack.nova(alpha)
+        placed = [scenario.server_placed(nova_alpha, s) for s in servers]
+        statuses = sorted(s.status for s in placed)
+        assert statuses == ['ACTIVE', 'ACTIVE', 'ERROR', 'ERROR'], \
+            [getattr(s, 'fault', None) for s in placed]
+        for server in placed:
+            if server.status == 'ERROR':
+                assert 'No valid host' in server.fault['message'], server.fault
+        units = _units(openstack, resource_class)
+        assert sum(used for _, used in units.values()) == 2, units
+
+        api.wait_lease(lease['id'], 'TERMINATED', timeout=150)
+        for server_id in servers:
+            scenario.server_gone(admin, server_id)
+        assert _units(openstack, resource_class) == {}
+        status, _ = _placement(openstack, f'/resource_classes/{resource_class}')
+        assert status == 404
+        assert not [p for p in _placement(openstack, '/resource_providers')[1][
+            'resource_providers'] if p['name'].startswith('climate:')]
     finally:
         for server_id in servers:
             scenario.delete_server(admin, server_id)

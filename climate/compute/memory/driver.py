@@ -2,9 +2,12 @@
 and server groups.
 
 A boot with a capacity reservation's flavor is scheduled as the real Nova with
-``ClimateFilter`` would: only by a project with access to the private flavor, only on
-the reservation aggregate's hosts, at most ``climate:slots:<host>`` servers of that
-flavor per host, obeying the server group's policy; otherwise ERROR "No valid host".
+``ClimateFilter`` and Placement would: only by a project with access to the private
+flavor, only on the reservation aggregate's hosts, at most ``climate:slots:<host>``
+servers of that flavor per host, on a node with a free unit of each custom resource
+class the flavor asks for (``resources:CUSTOM_…=N``, the units a node offers being set
+with ``set_reservation_inventory``), obeying the server group's policy; otherwise ERROR
+"No valid host". ``inventory(node)`` shows a node's custom inventory.
 
 It behaves like the Nova driver for every method: the same statuses and task states
 (shelve ends in SHELVED_OFFLOADED, actions take ``[compute_memory] action_delay``
@@ -54,6 +57,17 @@ SLOTS_PREFIX = 'climate:slots:'
 _SNAPSHOTTABLE = _SHELVABLE + (base.SHELVED, base.SHELVED_OFFLOADED)
 
 
+def _custom_resources(extra_specs):
+    """``{custom resource class: units}`` a flavor's ``resources:CUSTOM_…`` specs
+    ask for."""
+    wanted = {}
+    for key, value in extra_specs.items():
+        prefix, _, name = key.partition(':')
+        if prefix == 'resources' and name.startswith('CUSTOM_'):
+            wanted[name] = int(value)
+    return wanted
+
+
 def parse_hypervisors(items):
     """``[compute_memory] hypervisors`` items as dicts of Hypervisor fields."""
     parsed = []
@@ -92,6 +106,7 @@ class _ServerRecord:
     pending: tuple | None = None      # (ready_at, function applying the end state)
     flavor: str | None = None
     group: str | None = None
+    resources: dict | None = None     # custom resource class -> units it holds
 
 
 class MemoryDriver(base.ComputeDriver):
@@ -115,6 +130,9 @@ class MemoryDriver(base.ComputeDriver):
         self._services = {}           # service host -> ComputeService
         self._flavors = {}            # id -> (Flavor, set of projects with access)
         self._groups = {}             # id -> {'name', 'policy', 'project_id'}
+        # Placement: node -> {custom resource class: {'total', 'reserved'}}.
+        self._inventories = {}
+        self._resource_classes = set()
         self.keystone = trusts.SimulatedTrusts()
         self._acting_as = threading.local()
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
@@ -510,25 +528,48 @@ class MemoryDriver(base.ComputeDriver):
             self._servers[record.id] = record
             reservation = None if known is None else \
                 known[0].extra_specs.get(RESERVATION_SPEC)
+            wanted = {} if known is None else _custom_resources(known[0].extra_specs)
 
             def finish():
                 if reservation is not None:
-                    chosen = self._pick_reserved_host(reservation, record)
+                    chosen = self._pick_reserved_host(reservation, record, wanted)
                 else:
                     chosen = host or self._pick_host(availability_zone)
+                if chosen is not None and not self._has_units(chosen, wanted):
+                    chosen = None
                 if chosen is None:
                     record.status, record.fault = base.ERROR, 'No valid host was found.'
                 else:
                     record.status, record.host = base.ACTIVE, chosen
+                    record.resources = wanted or None
                     record.node = self._node_of(chosen)
                 record.task_state = None
             self._later(record, 'scheduling', finish)
             return self._server(record)
 
-    def _pick_reserved_host(self, reservation, record):
+    def _units_used(self, node, resource_class):
+        return sum((s.resources or {}).get(resource_class, 0)
+                   for s in self._servers.values()
+                   if s.node == node and s.status != base.DELETED)
+
+    def _units_free(self, node, resource_class):
+        inventory = self._inventories.get(node, {}).get(resource_class)
+        if inventory is None:
+            return 0
+        return inventory['total'] - inventory['reserved'] - \
+            self._units_used(node, resource_class)
+
+    def _has_units(self, host, wanted):
+        if not wanted:
+            return True
+        node = self._node_of(host)
+        return all(self._units_free(node, rc) >= n for rc, n in wanted.items())
+
+    def _pick_reserved_host(self, reservation, record, wanted=None):
         """What Nova's scheduler does for a reservation's flavor: a host of the
-        reservation's aggregate with a slot left (``climate:slots:<host>``), obeying
-        the server group's policy."""
+        reservation's aggregate with a slot left (``climate:slots:<host>``) and the
+        custom resource units the flavor asks for, obeying the server group's
+        policy."""
         aggregate = self._aggregate_record(reservation)
         if aggregate is None:
             return None
@@ -542,6 +583,8 @@ class MemoryDriver(base.ComputeDriver):
         for host in sorted(aggregate['hosts']):
             slots = int(aggregate['metadata'].get(SLOTS_PREFIX + host, 0))
             if sum(1 for s in others if s.host == host) >= slots:
+                continue
+            if not self._has_units(host, wanted or {}):
                 continue
             if policy == 'affinity' and group_hosts and host not in group_hosts:
                 continue
@@ -605,6 +648,55 @@ class MemoryDriver(base.ComputeDriver):
     def delete_server_group(self, group_id):
         with self._lock:
             self._groups.pop(group_id, None)
+
+    # --- Placement -----------------------------------------------------------------------
+
+    def inventory(self, node):
+        """``{custom resource class: {'total', 'reserved'}}`` the node offers."""
+        with self._lock:
+            return {rc: dict(inv) for rc, inv in self._inventories.get(node, {}).items()}
+
+    def resource_classes(self):
+        with self._lock:
+            return set(self._resource_classes)
+
+    def set_reservation_inventory(self, node, resource_class, total):
+        with self._lock:
+            self._settle()
+            if total <= 0:
+                self._drop_inventory(node, resource_class)
+                return
+            if node not in self._hypervisors:
+                raise exceptions.HypervisorNotFound(
+                    f'Placement has no resource provider for compute node {node!r}')
+            self._resource_classes.add(resource_class)
+            self._inventories.setdefault(node, {})[resource_class] = {
+                'total': total, 'reserved': 0}
+
+    def _drop_inventory(self, node, resource_class):
+        inventories = self._inventories.get(node, {})
+        inventory = inventories.get(resource_class)
+        if inventory is None:
+            return True
+        if self._units_used(node, resource_class):
+            inventory['reserved'] = inventory['total']     # in use: offer nothing new
+            return False
+        del inventories[resource_class]
+        if not inventories:
+            self._inventories.pop(node, None)
+        return True
+
+    def remove_reservation_inventory(self, node, resource_class):
+        with self._lock:
+            self._settle()
+            return self._drop_inventory(node, resource_class)
+
+    def delete_resource_class(self, resource_class):
+        with self._lock:
+            self._settle()
+            if all(self._drop_inventory(node, resource_class)
+                   for node in list(self._inventories)):
+                self._resource_classes.discard(resource_class)
 
     # --- acting for a user (trusts) ----------------------------------------------------
 

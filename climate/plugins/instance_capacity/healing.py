@@ -20,9 +20,11 @@ notifications are the shared :class:`climate.plugins.healing.Healing`, as for
   compare-and-delete on their host (of two managers, one takes them, the other rolls
   back and finds nothing left to heal), the new slices written, the failed host's
   generation bumped;
-* an active reservation's aggregate then holds exactly its hosts and their slots
+* an active reservation's aggregate then holds exactly its hosts and their slots,
+  and Placement its units
   (:meth:`climate.plugins.instance_capacity.nova_side.NovaSide.hold_exactly`): the
-  replacement joins, the failed host leaves.
+  replacement joins with units, the failed host leaves and its units go (or, while
+  servers there still hold some, offer nothing new until the end).
 
 When no placement fits, the slices stay and the reservation is degraded until a later
 pass moves them (or the host comes back). With ``on_host_failure: keep`` the slices
@@ -150,7 +152,8 @@ class CapacityHealing(healing.Healing):
         for reservation_id in sorted(reservations):
             try:
                 self.nova.hold_exactly(reservation_id,
-                                       self._hosts(context, reservation_id))
+                                       self._hosts(context, reservation_id),
+                                       self._nodes(context, reservation_id))
             except Exception:
                 # The slices are right; the next update or event of the reservation
                 # makes Nova follow them.

@@ -9,38 +9,63 @@ For reservation ``R`` of project ``P``:
 * a server group ``reservation:R`` in ``P`` (policy ``affinity`` or
   ``anti-affinity``) when the request sets ``affinity``;
 * a private flavor whose id is ``R`` (so ``openstack server create --flavor R``
-  works), named ``reservation:R``, sized as one instance, with the extra spec
-  ``aggregate_instance_extra_specs:reservation=R`` (and the source flavor's extra
-  specs for ``flavor:instance``), usable by ``P`` only.
+  works), named ``reservation:R``, sized as one instance, with the extra specs
+  ``aggregate_instance_extra_specs:reservation=R`` and
+  ``resources:CUSTOM_RESERVATION_<R>=1`` (and the source flavor's extra specs for
+  ``flavor:instance``), usable by ``P`` only;
+* in Placement, on each compute node holding ``n`` of ``R``'s instances, ``n`` units
+  of the custom resource class ``CUSTOM_RESERVATION_<R>``
+  (:mod:`climate.compute.placement`), recorded in the aggregate's metadata as
+  ``climate:placement:<node>=<n>`` so that a node that left is known. Every boot of
+  the flavor takes one unit in Placement, atomically: boots beyond ``amount`` get no
+  valid host even when they race (``ClimateFilter``'s count of slots cannot see
+  servers still being scheduled).
 
 When: the aggregate and the server group are made at creation (``prepare``), so that
 the create response already carries ``aggregate_id`` and ``server_group_id`` as
-Blazar's does; the aggregate gets its hosts and slots and the flavor is made at the
-start, so the capacity cannot be used before the lease starts (no flavor to boot with)
-and a pending update only changes database rows. At the end the servers booted with
-the flavor are deleted (all projects), then the flavor, the server group and the
-aggregate; with ``on_end: snapshot_and_delete`` each server is first snapshotted
-(image ``<[virtual:instance] snapshot_prefix><server name>``, as the lease's owner
-through its trust when it works, its id kept in the
-server's metadata under ``climate:snapshot:R`` so that a retried end makes no second
-image) and the images are waited for. Every step looks before it acts, so any of them
-may run again.
+Blazar's does; the aggregate gets its hosts and slots, the nodes their units and the
+flavor is made at the start, so the capacity cannot be used before the lease starts
+(no flavor to boot with) and a pending update only changes database rows. At the
+end the servers booted with the flavor are deleted (all projects), then the flavor,
+the units (a node that is gone is no error) and the resource class, the server group
+and the aggregate; with ``on_end: snapshot_and_delete`` each server is first
+snapshotted (image ``<[virtual:instance] snapshot_prefix><server name>``, as the
+lease's owner through its trust when it works, its id kept in the server's metadata
+under ``climate:snapshot:R`` so that a retried end makes no second image) and the
+images are waited for. Every step looks before it acts, so any of them may run
+again.
 """
 
 from oslo_log import log as logging
 
 from climate.compute import exceptions as compute_exc
+from climate.compute import placement
 
 LOG = logging.getLogger(__name__)
 
 RESERVATION_SPEC = 'aggregate_instance_extra_specs:reservation'
 SLOTS_PREFIX = 'climate:slots:'
+UNITS_PREFIX = 'climate:placement:'
 OWNER_KEY = 'climate:owner'
 SNAPSHOT_MARK = 'climate:snapshot:'
 
 
 def flavor_name(reservation_id):
     return f'reservation:{reservation_id}'
+
+
+def resources_spec(reservation_id):
+    """The flavor extra spec asking Placement for one unit of the reservation's
+    class."""
+    return f'resources:{placement.resource_class(reservation_id)}'
+
+
+def flavor_specs(reservation_id, request):
+    specs = {k: v for k, v in (request.get('extra_specs') or {}).items()
+             if not k.startswith('resources:' + placement.CLASS_PREFIX)}
+    specs[RESERVATION_SPEC] = reservation_id
+    specs[resources_spec(reservation_id)] = '1'
+    return specs
 
 
 class NovaSide:
@@ -84,30 +109,44 @@ class NovaSide:
             LOG.exception('Could not remove the aggregate and server group of '
                           'reservation %s after its creation failed', reservation_id)
 
-    def start(self, lease, reservation_id, request, hosts):
-        """Hosts and slots into the aggregate, then the flavor.
+    def start(self, lease, reservation_id, request, hosts, nodes):
+        """Hosts and slots into the aggregate, units into Placement, then the
+        flavor (last: no boot can ask for units before they exist).
 
         :param hosts: ``{compute host: instances}``.
+        :param nodes: ``{compute node: instances}`` (the same instances by node).
         """
-        self.hold_exactly(reservation_id, hosts)
-        specs = dict(request.get('extra_specs') or {})
-        specs[RESERVATION_SPEC] = reservation_id
+        self.hold_exactly(reservation_id, hosts, nodes)
         self.compute.ensure_flavor(
             reservation_id, flavor_name(reservation_id), request['vcpus'],
-            request['memory_mb'], request['disk_gb'], specs, lease['project_id'])
+            request['memory_mb'], request['disk_gb'],
+            flavor_specs(reservation_id, request), lease['project_id'])
 
-    def hold_exactly(self, reservation_id, hosts):
-        """Make the aggregate hold exactly ``hosts`` with their slots."""
+    def hold_exactly(self, reservation_id, hosts, nodes):
+        """Make the aggregate hold exactly ``hosts`` with their slots, and
+        Placement exactly ``nodes`` units of the reservation's class."""
+        resource_class = placement.resource_class(reservation_id)
         aggregate = self.compute.ensure_aggregate(reservation_id)
+        for node, count in sorted(nodes.items()):
+            self.compute.set_reservation_inventory(node, resource_class, count)
         for host in hosts:
             self.compute.add_host(reservation_id, host)
         for host in set(aggregate.hosts) - set(hosts):
             self.compute.remove_host(reservation_id, host)
-        slots = {SLOTS_PREFIX + host: str(count) for host, count in hosts.items()}
-        slots.update({key: None for key in aggregate.metadata
-                      if key.startswith(SLOTS_PREFIX) and key not in slots})
-        if slots:
-            self.compute.set_aggregate_metadata(reservation_id, slots)
+        metadata = {SLOTS_PREFIX + host: str(count) for host, count in hosts.items()}
+        metadata.update({UNITS_PREFIX + node: str(count)
+                         for node, count in nodes.items()})
+        for key in aggregate.metadata:
+            if key.startswith(UNITS_PREFIX) and key not in metadata:
+                node = key[len(UNITS_PREFIX):]
+                # A node still holding servers of the flavor keeps its (blocked)
+                # units and its key, so that the end removes them.
+                gone = self.compute.remove_reservation_inventory(node, resource_class)
+                metadata[key] = None if gone else '0'
+            elif key.startswith(SLOTS_PREFIX) and key not in metadata:
+                metadata[key] = None
+        if metadata:
+            self.compute.set_aggregate_metadata(reservation_id, metadata)
 
     def snapshot_servers(self, lease, reservation_id, make_steps):
         """Snapshot every server booted with the flavor once, then wait until every
@@ -160,6 +199,7 @@ class NovaSide:
 
     def remove(self, lease, reservation_id, request):
         self.compute.delete_flavor(reservation_id)
+        self.remove_units(reservation_id)
         group_id = request.get('server_group_id')
         if group_id:
             try:
@@ -169,3 +209,17 @@ class NovaSide:
                     raise
                 self.compute.delete_server_group(group_id)
         self.compute.delete_aggregate(reservation_id)
+
+    def remove_units(self, reservation_id):
+        """The reservation's units off every node the aggregate records (a node
+        that is gone is no error), then its resource class."""
+        resource_class = placement.resource_class(reservation_id)
+        aggregate = self.compute.find_aggregate(reservation_id)
+        nodes = [key[len(UNITS_PREFIX):] for key in
+                 (aggregate.metadata if aggregate is not None else {})
+                 if key.startswith(UNITS_PREFIX)]
+        for node in sorted(nodes):
+            if not self.compute.remove_reservation_inventory(node, resource_class):
+                LOG.warning('Servers of reservation %s still hold units on %s; '
+                            'they offer nothing new', reservation_id, node)
+        self.compute.delete_resource_class(resource_class)

@@ -17,11 +17,13 @@
               only ``amount`` may grow;
 ``snapshot``/``restore``  the request and slices, put back (claimed) when an
               update's Nova side failed;
-``after_update`` a started reservation's aggregate follows its slices;
-``on_start``  hosts and slots into the aggregate, the flavor for the project;
+``after_update`` a started reservation's aggregate and Placement units follow its
+              slices;
+``on_start``  hosts and slots into the aggregate, the units of the reservation's
+              custom resource class into Placement, the flavor for the project;
 ``on_end``    servers booted with the flavor snapshotted (``on_end:
               snapshot_and_delete``, waiting until the images are saved) and deleted,
-              flavor, group and aggregate removed, slices dropped;
+              flavor, units and class, group and aggregate removed, slices dropped;
 ``release``   (never started) the Nova objects removed.
 
 For usage policy (quotas), a reservation holds the sums of its slices (``vcpus``,
@@ -233,15 +235,20 @@ class CapacityReservations(healing.CapacityHealing):
                 capacity_allocations.placement_of(context, reservation_id).items()
                 if names.get(h)}
 
+    def _nodes(self, context, reservation_id):
+        return capacity_allocations.nodes_of(context, reservation_id)
+
     def after_update(self, context, lease, reservation):
         if reservation['status'] == states.Reservation.ACTIVE:
             self.nova.hold_exactly(reservation['id'],
-                                   self._hosts(context, reservation['id']))
+                                   self._hosts(context, reservation['id']),
+                                   self._nodes(context, reservation['id']))
 
     def on_start(self, context, lease, reservation):
         values = capacity_reservations.get(context, reservation['id'])
         self.nova.start(lease, reservation['id'], values,
-                        self._hosts(context, reservation['id']))
+                        self._hosts(context, reservation['id']),
+                        self._nodes(context, reservation['id']))
 
     def on_end(self, context, lease, reservation):
         values = capacity_reservations.get(context, reservation['id'])

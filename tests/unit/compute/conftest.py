@@ -39,6 +39,20 @@ class Compute:
         """Ids of the trusts that exist."""
         return self.world.trust_ids()
 
+    def units(self, node, resource_class):
+        """``(total, reserved)`` of the class ``node`` offers in Placement, or None."""
+        if self.kind == 'memory':
+            found = self.world.inventory(node).get(resource_class)
+        else:
+            found = (self.world.placement.inventories_of(
+                f'climate:{resource_class}@{node}') or {}).get(resource_class)
+        return None if found is None else (found['total'], found['reserved'])
+
+    def resource_classes(self):
+        if self.kind == 'memory':
+            return self.world.resource_classes()
+        return set(self.world.placement.classes)
+
 
 @pytest.fixture(params=['memory', 'nova'])
 def compute(request, conf):

@@ -492,3 +492,35 @@ def test_injected_failures_apply_through_the_trust(compute):
         trusted.create_image(server_id, 'snap')
     assert caught.value.retryable is True
     assert compute.image_owner(trusted.create_image(server_id, 'snap')) == 'project-b'
+
+
+# --- Placement (capacity reservations' units) ------------------------------------------
+
+RC = 'CUSTOM_RESERVATION_R1'
+
+
+def test_reservation_units_are_set_changed_and_removed_idempotently(compute):
+    for total in (2, 2, 3):
+        compute.driver.set_reservation_inventory('compute-1', RC, total)
+        assert compute.units('compute-1', RC) == (total, 0)
+    assert RC in compute.resource_classes()
+    assert compute.units('compute-2', RC) is None
+    compute.driver.set_reservation_inventory('compute-1', RC, 0)
+    assert compute.units('compute-1', RC) is None
+    assert compute.driver.remove_reservation_inventory('compute-1', RC) is True
+
+
+def test_units_on_a_node_that_does_not_exist(compute):
+    with pytest.raises(exceptions.HypervisorNotFound):
+        compute.driver.set_reservation_inventory('no-such-node', RC, 1)
+    assert compute.driver.remove_reservation_inventory('no-such-node', RC) is True
+
+
+def test_deleting_the_class_removes_units_left_anywhere(compute):
+    compute.driver.set_reservation_inventory('compute-1', RC, 1)
+    compute.driver.set_reservation_inventory('compute-2', RC, 2)
+    compute.driver.delete_resource_class(RC)
+    assert compute.units('compute-1', RC) is None
+    assert compute.units('compute-2', RC) is None
+    assert RC not in compute.resource_classes()
+    compute.driver.delete_resource_class(RC)

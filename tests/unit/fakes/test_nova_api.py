@@ -144,7 +144,8 @@ def test_a_trust_token_acts_as_the_trustor_until_the_trust_is_deleted(fake_nova)
     assert (body['user']['id'], body['project']['id']) == ('user-b', 'project-b')
     assert [r['name'] for r in body['roles']] == ['member']
     assert body['OS-TRUST:trust']['id'] == trust_id
-    assert {s['type'] for s in body['catalog']} == {'compute', 'image', 'identity'}
+    assert {s['type'] for s in body['catalog']} == {'compute', 'image', 'identity',
+                                                   'placement'}
     token = response.headers['X-Subject-Token']
     assert _get(fake_nova, f'/servers/{server_id}', '2.87', token).status_code == 200
     # Keystone: only the trustor (here through the trust itself) may delete it.

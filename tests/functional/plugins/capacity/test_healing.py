@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from climate import exceptions
+from climate.compute import placement
 from climate.db import models
 from climate.manager import host_monitor
 from climate.plugins.virtual_instance import plugin as instance_plugin
@@ -143,6 +144,11 @@ def test_active_lease_aggregate_swaps_the_failed_host_for_the_replacement(
     assert hosts == sorted(name_of(env, h) for h in now_held)
     assert name_of(env, failed) not in slots
     assert slots == {name_of(env, h): str(n) for h, n in now_held.items()}
+    # Placement's units moved with the slices (no server held one on the failed host).
+    resource_class = placement.resource_class(lease['reservations'][0]['id'])
+    units = {name_of(env, h): env.driver.inventory(name_of(env, h)).get(
+        resource_class, {}).get('total') for h in set(held) | set(now_held)}
+    assert units == {name_of(env, h): now_held.get(h) for h in set(held) | set(now_held)}
     reservation = shown(env, lease)['reservations'][0]
     assert reservation['resources_changed'] is True
     assert reservation['missing_resources'] is False
