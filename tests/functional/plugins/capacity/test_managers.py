@@ -45,21 +45,27 @@ def test_two_managers_race_capacity_and_whole_host_creates(capacity_managers,
                                                            rabbit_url, database):
     group = capacity_managers
     group.start(2)
+    enroll(group)
     race(group, [group.client(rabbit_url), group.client(rabbit_url)],
          [database.engine])
 
 
-def race(group, clients, engines):
-    """Enroll the hosts, race the creates over ``clients``, check through each of
-    ``engines``."""
+def enroll(group):
+    """``HOSTS`` hosts of ``VCPUS`` vCPUs, enrolled."""
     for i in range(HOSTS):
         group.nova.add_hypervisor(f'compute-{i}', vcpus=VCPUS)
     admin = group.ctx.__class__(user_id='admin', project_id='admin', is_admin=True)
     for name in (f'compute-{i}' for i in range(HOSTS)):
         group.api.call_plugin(admin, 'physical:host', 'create_host',
                               values={'name': name})
-    rng = random.Random(16)
-    t0 = (timeutils.utcnow() + datetime.timedelta(days=20)).replace(
+
+
+def race(group, clients, engines, days=20, seed=16):
+    """Race creates over ``clients``, all windows around one instant ``days`` ahead
+    (another ``days`` is another round on the same hosts), and check through each of
+    ``engines``."""
+    rng = random.Random(seed)
+    t0 = (timeutils.utcnow() + datetime.timedelta(days=days)).replace(
         minute=0, second=0, microsecond=0)
     requests = []
     for i in range(30):
@@ -90,20 +96,25 @@ def race(group, clients, engines):
         outcomes = list(pool.map(run, enumerate(requests)))
     assert set(outcomes) <= {'ok', 'full'}, outcomes
     for engine in engines:
-        check(engine, group, requests, outcomes)
+        check(engine, group, requests, outcomes, t0)
     assert outcomes.count('ok') >= HOSTS
     return outcomes
 
 
-def check(engine, group, requests, outcomes):
+def _at(table, t0):
+    return sa.and_(table.c.start_date <= t0, table.c.end_date > t0)
+
+
+def check(engine, group, requests, outcomes, t0):
     assert violations(engine, group.conf) == []
     slices_t = models.CapacityAllocation.__table__
     whole_t = models.ComputeHostAllocation.__table__
     with engine.connect() as conn:
         used = dict(conn.execute(sa.select(
             slices_t.c.compute_host_id, sa.func.sum(slices_t.c.vcpus))
-            .group_by(slices_t.c.compute_host_id)).all())
-        whole = set(conn.execute(sa.select(whole_t.c.compute_host_id)).scalars())
+            .where(_at(slices_t, t0)).group_by(slices_t.c.compute_host_id)).all())
+        whole = set(conn.execute(sa.select(whole_t.c.compute_host_id)
+                                 .where(_at(whole_t, t0))).scalars())
         hosts = set(conn.execute(sa.select(models.ComputeHost.__table__.c.id))
                     .scalars())
     refused = [r['reservations'][0] for r, outcome in zip(requests, outcomes)
