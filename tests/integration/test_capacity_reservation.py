@@ -18,19 +18,25 @@ import pytest
 from tests.integration import scenario
 
 
+def _create_lease(member, name, reservation, seconds=40):
+    """``climate lease create`` as ``member``: ``reservation`` from 20 s from now, for
+    ``seconds``."""
+    start = scenario.in_seconds(20)
+    end = scenario.in_seconds(seconds, since=start)
+    return scenario.climate_cli(
+        member, 'lease', 'create', name, '--start-date', scenario.rfc3339(start),
+        '--end-date', scenario.rfc3339(end), '--reservation', reservation)
+
+
 def test_capacity_reservation(openstack, climate, enrolled):
     alpha, beta = openstack.members['alpha'], openstack.members['beta']
     nova_alpha, nova_beta, admin = (openstack.nova(alpha), openstack.nova(beta),
                                     openstack.nova())
     api = scenario.Reservations(alpha.session(), climate.url)
     tag = uuid.uuid4().hex[:6]
-    start = scenario.in_seconds(20)
-    end = scenario.in_seconds(40, since=start)
-    lease = scenario.climate_cli(
-        alpha, 'lease', 'create', f'it-capacity-{tag}',
-        '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
-        '--reservation', 'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
-        'disk_gb=1,amount=2,affinity=False,resource_properties=')
+    lease = _create_lease(alpha, f'it-capacity-{tag}',
+                          'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
+                          'disk_gb=1,amount=2,affinity=False,resource_properties=')
     servers = []
     try:
         reservation = lease['reservations'][0] if isinstance(
@@ -89,12 +95,8 @@ def test_flavor_reservation(openstack, climate, enrolled):
     api = scenario.Reservations(alpha.session(), climate.url)
     tag = uuid.uuid4().hex[:6]
     source = admin.flavors.get(openstack.flavor_id)
-    start = scenario.in_seconds(20)
-    end = scenario.in_seconds(40, since=start)
-    lease = scenario.climate_cli(
-        alpha, 'lease', 'create', f'it-flavor-{tag}',
-        '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
-        '--reservation',
+    lease = _create_lease(
+        alpha, f'it-flavor-{tag}',
         f'resource_type=flavor:instance,flavor_id={openstack.flavor_id},amount=1')
     servers = []
     try:
@@ -155,13 +157,9 @@ def test_only_placement_refuses_the_extra_boots(openstack, climate, enrolled):
     admin = openstack.nova()
     api = scenario.Reservations(alpha.session(), climate.url)
     tag = uuid.uuid4().hex[:6]
-    start = scenario.in_seconds(20)
-    end = scenario.in_seconds(60, since=start)
-    lease = scenario.climate_cli(
-        alpha, 'lease', 'create', f'it-race-{tag}',
-        '--start-date', scenario.rfc3339(start), '--end-date', scenario.rfc3339(end),
-        '--reservation', 'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
-        'disk_gb=1,amount=2,resource_properties=')
+    lease = _create_lease(alpha, f'it-race-{tag}',
+                          'resource_type=virtual:instance,vcpus=1,memory_mb=256,'
+                          'disk_gb=1,amount=2,resource_properties=', seconds=60)
     servers = []
     try:
         reservation = api.lease(lease['id'])['reservations'][0]
