@@ -207,11 +207,15 @@ def list_page_rows(context, project_id=None, status=None, name=None, limit=None,
     return leases, reservations, errors
 
 
-_PLAIN_LEASE = sa.select(_L.id, _L.name, _L.project_id, _L.user_id, _L.trust_id,
-                         _L.start_date, _L.end_date, _L.status).where(
+# What :func:`plain` gives of a lease and of each of its reservations (and
+# :func:`as_plain` and :func:`events_and_leases` alike).
+_PLAIN_LEASE_KEYS = ('id', 'name', 'project_id', 'user_id', 'trust_id', 'start_date',
+                     'end_date', 'status')
+_PLAIN_RESERVATION_KEYS = ('id', 'lease_id', 'resource_type', 'resource_id', 'status')
+_PLAIN_LEASE = sa.select(*[getattr(_L, key) for key in _PLAIN_LEASE_KEYS]).where(
     _L.id == sa.bindparam('lease_id'))
-_PLAIN_RESERVATIONS = sa.select(_R.id, _R.lease_id, _R.resource_type, _R.resource_id,
-                                _R.status).where(
+_PLAIN_RESERVATIONS = sa.select(
+    *[getattr(_R, key) for key in _PLAIN_RESERVATION_KEYS]).where(
     _R.lease_id == sa.bindparam('lease_id')).order_by(_R.created_at, _R.id)
 _EVENT_STATUSES = sa.select(_E.event_type, _E.status).where(
     _E.lease_id == sa.bindparam('lease_id'))
@@ -239,10 +243,9 @@ def plain(context, lease_id):
 def as_plain(lease, reservations, events):
     """What :func:`plain` would read, from the ORM rows of a lease that the open
     transaction has just written and flushed (no query)."""
-    plain = {column.key: getattr(lease, column.key)
-             for column in _PLAIN_LEASE.selected_columns}
-    plain['reservations'] = [{column.key: getattr(reservation, column.key)
-                              for column in _PLAIN_RESERVATIONS.selected_columns}
+    plain = {key: getattr(lease, key) for key in _PLAIN_LEASE_KEYS}
+    plain['reservations'] = [{key: getattr(reservation, key)
+                              for key in _PLAIN_RESERVATION_KEYS}
                              for reservation in reservations]
     plain['events'] = {event.event_type: event.status for event in events}
     return plain
@@ -331,7 +334,13 @@ def set_reservation_status(context, reservation_id, target):
     """Move a reservation to ``target`` from any status the state machine allows."""
     context.session.execute(_SET_RESERVATION_STATUS, {
         'reservation_id': reservation_id, 'b_target': target,
-        'sources': states.sources('reservation', target) + [target]})
+        'sources': _reservation_sources(target)})
+
+
+def _reservation_sources(target):
+    """Where a reservation may be moved to ``target`` from (itself included: moving
+    it again is no change)."""
+    return states.sources('reservation', target) + [target]
 
 
 # Several starts at once (the event engine's batches) -----------------------------
@@ -340,13 +349,9 @@ def set_reservation_status(context, reservation_id, target):
 _TL, _TR, _TE = _L.__table__, _R.__table__, _E.__table__
 _BATCH_EVENTS = sa.select(_TE.c.id, _TE.c.event_type, _TE.c.lease_id).where(
     _TE.c.id.in_(sa.bindparam('event_ids', expanding=True)))
-_BATCH_LEASES = sa.select(
-    _TL.c.id, _TL.c.name, _TL.c.project_id, _TL.c.user_id, _TL.c.trust_id,
-    _TL.c.start_date, _TL.c.end_date, _TL.c.status).where(
+_BATCH_LEASES = sa.select(*[_TL.c[key] for key in _PLAIN_LEASE_KEYS]).where(
     _TL.c.id.in_(sa.bindparam('lease_ids', expanding=True)))
-_BATCH_RESERVATIONS = sa.select(
-    _TR.c.id, _TR.c.lease_id, _TR.c.resource_type, _TR.c.resource_id,
-    _TR.c.status).where(
+_BATCH_RESERVATIONS = sa.select(*[_TR.c[key] for key in _PLAIN_RESERVATION_KEYS]).where(
     _TR.c.lease_id.in_(sa.bindparam('lease_ids', expanding=True))).order_by(
     _TR.c.created_at, _TR.c.id)
 _BATCH_EVENT_STATUSES = sa.select(_TE.c.lease_id, _TE.c.event_type, _TE.c.status).where(
@@ -373,8 +378,7 @@ def events_and_leases(context, event_ids):
     leases = {row.id: dict(row._mapping, reservations=[], events={})
               for row in context.session.execute(_BATCH_LEASES, params)}
     for row in context.session.execute(_BATCH_RESERVATIONS, params):
-        leases[row.lease_id]['reservations'].append(
-            {key: value for key, value in row._mapping.items()})
+        leases[row.lease_id]['reservations'].append(dict(row._mapping))
     for row in context.session.execute(_BATCH_EVENT_STATUSES, params):
         leases[row.lease_id]['events'][row.event_type] = row.status
     return {row.id: (row.event_type, leases[row.lease_id]) for row in events
@@ -398,7 +402,7 @@ def set_reservation_statuses(context, reservation_ids, target):
     if reservation_ids:
         context.session.execute(_BATCH_SET_RESERVATION_STATUS, {
             'reservation_ids': list(reservation_ids), 'b_target': target,
-            'sources': states.sources('reservation', target) + [target]})
+            'sources': _reservation_sources(target)})
 
 
 @db_api.reader
