@@ -619,9 +619,14 @@ class LeaseService:
             lease = self._enter(context, event_type, lease)
         lease_id = lease['id']
         outcome = handlers[event_type](context, lease, finish)
+        self._notify_event(context, event_type, lease_id)
+        return outcome
+
+    def _notify_event(self, context, event_type, lease_id):
+        """``lease.event.<type>`` once the event's outcome is committed (the view is
+        read only if notifications are sent)."""
         self.notifier.notify(context, f'lease.event.{event_type}',
                              lambda: self.get_lease(context, lease_id))
-        return outcome
 
     def run_batch(self, context, event_ids, finish_all):
         """Run several claimed events (starts, before-ends) as one batch:
@@ -670,9 +675,7 @@ class LeaseService:
             return failed, alone + done
         for event_id in done:
             event_type, lease = batch[event_id]
-            self.notifier.notify(context, f'lease.event.{event_type}',
-                                 lambda lease_id=lease['id']: self.get_lease(context,
-                                                                             lease_id))
+            self._notify_event(context, event_type, lease['id'])
         return failed, alone
 
     def _enter_batch(self, context, event_ids):
@@ -715,10 +718,7 @@ class LeaseService:
             outcome = f'skipped: lease is {lease["status"]}'
         else:
             outcome = None
-            for reservation in lease['reservations']:
-                if reservation['status'] == R.ACTIVE:
-                    self._plugin(reservation['resource_type']).before_end(
-                        context, lease, reservation)
+            self._act(context, lease, 'before_end', (R.ACTIVE,))
         with db_api.writer.using(context):
             finish(context, outcome)
         return outcome
