@@ -60,20 +60,29 @@ def pack(data):
     text, its quotes were escaped on the way out and unescaped on the way in twice
     each (oslo.messaging's envelope, then kombu's), and RabbitMQ carried ~3 MB: that
     cost more than compressing it (benchmarks/listing.py)."""
-    return base64.b64encode(zlib.compress(data, 1)).decode('ascii')
+    return _packed((data,))
 
 
 def pack_pieces(pieces):
     """``(packed, size)``: the UTF-8 text of ``pieces`` (strings) joined, packed as
     :func:`pack` does, and its length in bytes, without joining them first."""
+    size = 0
+
+    def encoded():
+        nonlocal size
+        for piece in pieces:
+            data = piece.encode('utf-8')
+            size += len(data)
+            yield data
+    packed = _packed(encoded())
+    return packed, size
+
+
+def _packed(chunks):
     deflater = zlib.compressobj(1)
-    out, size = [], 0
-    for piece in pieces:
-        data = piece.encode('utf-8')
-        size += len(data)
-        out.append(deflater.compress(data))
+    out = [deflater.compress(chunk) for chunk in chunks]
     out.append(deflater.flush())
-    return base64.b64encode(b''.join(out)).decode('ascii'), size
+    return base64.b64encode(b''.join(out)).decode('ascii')
 
 
 def unpack_chunks(packed):
