@@ -24,17 +24,24 @@ _dumps = json.JSONEncoder(check_circular=False).encode
 Reservation = collections.namedtuple(
     'Reservation', 'id lease_id resource_type resource_id status')
 
-_RESERVATION_KEYS = frozenset((
-    'id', 'lease_id', 'resource_id', 'resource_type', 'status', 'missing_resources',
-    'resources_changed', 'created_at', 'updated_at'))
+#: A reservation's own fields, in the views' order.
+_RESERVATION_FIELDS = ('id', 'lease_id', 'resource_id', 'resource_type', 'status',
+                       'missing_resources', 'resources_changed', 'created_at',
+                       'updated_at')
+_RESERVATION_KEYS = frozenset(_RESERVATION_FIELDS)
 
 
 def _text(value):
     return 'null' if value is None else _quote(value)
 
 
+def _true(value):
+    """A boolean column read as text (``1``, or ``true`` on PostgreSQL)."""
+    return value in ('1', 'true')
+
+
 def _flag(value):
-    return 'true' if value in ('1', 'true') else 'false'
+    return 'true' if _true(value) else 'false'
 
 
 class _Dates:
@@ -80,9 +87,7 @@ def _details(context, reservations, plugins):
 def _reservation_with(base, extra):
     """A reservation whose plugin fields replace some of its own: as ``dict.update``
     does in the views, each key where it first appeared."""
-    view = dict(zip(('id', 'lease_id', 'resource_id', 'resource_type', 'status',
-                     'missing_resources', 'resources_changed', 'created_at',
-                     'updated_at'), base))
+    view = dict(zip(_RESERVATION_FIELDS, base))
     view.update(extra)
     return _dumps(view)
 
@@ -105,7 +110,7 @@ def build_pieces(context, rows, plugins):
         if extra and not _RESERVATION_KEYS.isdisjoint(extra):
             text = _reservation_with(
                 (reservation_id, lease_id, resource_id, resource_type, status,
-                 missing in ('1', 'true'), changed in ('1', 'true'),
+                 _true(missing), _true(changed),
                  json.loads(stamp(created)), json.loads(stamp(updated))), extra)
         else:
             text = (f'{{"id": {_quote(reservation_id)}, "lease_id": {_quote(lease_id)}, '
