@@ -203,14 +203,13 @@ class EventEngine:
         room -= claimed
         if free <= 0 or room <= 0:
             return claimed, True
-        # Look wider than we can take and claim a random sample of it, so managers
-        # polling at the same moment mostly go for different rows.
         idle = max(1, self._workers - self.tasks)
+        # Look wider than we can take and claim starts first (users wait on them),
+        # then before-ends, then ends, each in a random order, so managers polling at
+        # the same moment mostly go for different rows. (A start never waits on an
+        # end here: claimable() holds back a start while an end due before it is
+        # open.)
         candidates = event_db.claimable(ctx, now, min(free * self._batch, room) * SPREAD)
-        # Starts first (users wait on them), then before-ends, then ends, each in a
-        # random order, so managers polling at the same moment mostly go for
-        # different rows. (A start never waits on an end here: claimable() holds
-        # back a start while an end due before it is open.)
         shuffled = sorted(candidates, key=lambda row: (PRIORITY.get(row.event_type, 3),
                                                        random.random()))
         wanted = self._within(shuffled, free)[:room]
