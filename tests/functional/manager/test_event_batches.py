@@ -38,6 +38,19 @@ def _record_batches(service, monkeypatch, batches=None):
     return sizes
 
 
+def _workers(manager_conf, workers, batch):
+    manager_conf.set_override('event_workers', workers, group='manager')
+    manager_conf.set_override('event_batch_size', batch, group='manager')
+
+
+def _starting_together(service, ctx, count, reservations=1):
+    """The ids of ``count`` one-hour leases that all start in 1.5 s."""
+    start = soon(1.5)
+    return [service.create_lease(ctx, lease_body(start, soon(3600),
+                                                 reservations=reservations))['id']
+            for _ in range(count)]
+
+
 def _notified_once(sent_notifications, event_type, leases):
     """One ``event_type`` notification per lease, as for events run one by one."""
     wait_for(lambda: collections.Counter(
@@ -56,12 +69,9 @@ def _run_engine(service, manager_conf, until):
 
 def test_leases_starting_together_start_in_batches_each_once(
         service, ctx, manager_conf, sent_notifications, monkeypatch):
-    manager_conf.set_override('event_workers', 2, group='manager')
-    manager_conf.set_override('event_batch_size', 4, group='manager')
+    _workers(manager_conf, 2, batch=4)
     sizes = _record_batches(service, monkeypatch)
-    start = soon(1.5)
-    leases = [service.create_lease(ctx, lease_body(start, soon(3600), reservations=2))['id']
-              for _ in range(12)]
+    leases = _starting_together(service, ctx, 12, reservations=2)
     _run_engine(service, manager_conf,
                 lambda: all(_status(service, ctx, i) == 'ACTIVE' for i in leases))
     assert sizes and max(sizes) > 1, sizes
@@ -77,15 +87,12 @@ def test_leases_starting_together_start_in_batches_each_once(
 
 def test_before_ends_due_together_run_in_batches_each_once(
         service, ctx, manager_conf, sent_notifications, monkeypatch):
-    manager_conf.set_override('event_workers', 1, group='manager')
-    manager_conf.set_override('event_batch_size', 4, group='manager')
+    _workers(manager_conf, 1, batch=4)
     batches = []
     _record_batches(service, monkeypatch, batches)
-    start = soon(1.5)
     # One-hour leases with the default 60-minute before-end: due at the start, so
     # each lease's before-end follows its start at once.
-    leases = [service.create_lease(ctx, lease_body(start, soon(3600)))['id']
-              for _ in range(6)]
+    leases = _starting_together(service, ctx, 6)
     admin = climate_context.admin_context()
 
     def before_ends_done():
@@ -106,13 +113,10 @@ def test_before_ends_due_together_run_in_batches_each_once(
 
 def test_a_failing_start_in_a_batch_is_retried_alone_and_the_rest_start_once(
         service, ctx, manager_conf, monkeypatch):
-    manager_conf.set_override('event_workers', 2, group='manager')
-    manager_conf.set_override('event_batch_size', 8, group='manager')
+    _workers(manager_conf, 2, batch=8)
     batches = []
     _record_batches(service, monkeypatch, batches)
-    start = soon(1.5)
-    leases = [service.create_lease(ctx, lease_body(start, soon(3600)))['id']
-              for _ in range(5)]
+    leases = _starting_together(service, ctx, 5)
     unlucky = leases[2]
     unlucky_start = [e['id'] for e in service.get_lease(ctx, unlucky)['events']
                      if e['event_type'] == 'start_lease'][0]
