@@ -5,11 +5,31 @@ for Nova until the integration tier runs against a real one); for ``memory`` it 
 in-process simulation. Both are seeded through the same helpers.
 """
 
+import threading
+
 import pytest
 
 from climate.compute import memory
 from tests.fakes import faults
 from tests.fakes import fixtures
+
+
+def at_once(call, count):
+    """``(results, errors)`` of ``call()`` run by ``count`` threads at the same time."""
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(call())
+        except Exception as error:  # noqa: BLE001 - the caller asserts on errors
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
 
 
 class Compute:

@@ -4,7 +4,6 @@ What Climate's plugins rely on: results, idempotency (the event engine repeats c
 that failed or timed out), not-found errors and retryable versus permanent failures.
 """
 
-import threading
 import time
 import uuid
 
@@ -13,6 +12,7 @@ import pytest
 from climate import context
 from climate.compute import base
 from climate.compute import exceptions
+from tests.unit.compute.conftest import at_once
 
 # --- hypervisors -----------------------------------------------------------------------
 
@@ -119,19 +119,8 @@ def test_availability_zone_names_must_not_contain_a_colon(compute):
 
 
 def test_ensure_aggregate_is_safe_under_concurrent_callers(compute):
-    results, errors = [], []
-
-    def ensure():
-        try:
-            results.append(compute.driver.ensure_aggregate('reservation-1'))
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=ensure) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(lambda: compute.driver.ensure_aggregate('reservation-1'),
+                              8)
     assert errors == []
     assert len({a.id for a in results}) == 1
 

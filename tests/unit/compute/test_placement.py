@@ -7,12 +7,11 @@ generation conflicts (injected 409s, and real ones between threads on the fake's
 generation check).
 """
 
-import threading
-
 import pytest
 
 from climate.compute import exceptions
 from climate.compute import placement
+from tests.unit.compute.conftest import at_once
 
 RC = 'CUSTOM_RESERVATION_R1'
 
@@ -78,18 +77,8 @@ def test_endless_conflicts_end_in_a_retryable_error(world, nova_driver):
 def test_concurrent_writers_of_one_reservation_agree(world, nova_driver):
     """Two managers repeating the same step at once (a retried event): one makes
     the provider, the other finds it; both PUTs end with the same inventory."""
-    errors = []
-
-    def write():
-        try:
-            nova_driver.set_reservation_inventory('compute-1', RC, 2)
-        except Exception as error:     # noqa: BLE001 - reported below
-            errors.append(error)
-    threads = [threading.Thread(target=write) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = at_once(
+        lambda: nova_driver.set_reservation_inventory('compute-1', RC, 2), 6)
     assert errors == []
     assert _child(world)[RC]['total'] == 2
     assert len([p for p in world.placement.providers.values()
