@@ -146,6 +146,8 @@ def seed(engine, hosts, allocations, base, rng, resource_type='physical:host'):
              'vcpus': 32, 'memory_mb': 131072, 'local_gb': 1000, 'cpu_info': '{}',
              'hypervisor_type': 'QEMU', 'hypervisor_version': 8002000,
              'availability_zone': 'nova', 'reservable': True, 'generation': 0,
+             # what the claim records for the allocations seeded below
+             'longest_allocation': int(LENGTH.total_seconds()) if allocations else 0,
              'created_at': now} for i in range(1, hosts + 1)])
     request_model, allocation_model, rows_for = _SEEDED[resource_type]
     per_host = allocations // hosts if allocations else 0

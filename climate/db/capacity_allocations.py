@@ -8,6 +8,7 @@ vcpus, memory and disk. The writes run inside the lease's transaction after
 bumps the hosts' generations (:func:`climate.db.claims.bump`).
 """
 
+import datetime
 import uuid
 
 import sqlalchemy as sa
@@ -78,7 +79,9 @@ def put_back(context, reservation_id, rows, ratios, cleaning):
                 f'the room of reservation {reservation_id} on host '
                 f'{row["compute_host_id"]} was taken meanwhile')
         claimed += found
-    claims.claim(context, claimed)
+    claims.claim(context, claimed,
+                 max((row['end_date'] - row['start_date'] for row in rows),
+                     default=datetime.timedelta(0)))
     held = set(placement_of(context, reservation_id))
     remove(context, reservation_id)
     claims.bump(context, held - {h.host_id for h in claimed})

@@ -44,10 +44,23 @@ generation too (:mod:`climate.db.hosts`).
 Both functions run inside the caller's writer transaction (``context.session``), the
 one that writes the allocation rows, so that the claim and the allocations commit or
 roll back together.
+
+The longest allocation
+    A search for what overlaps ``[lo, hi)`` would have to read every allocation that
+    starts before ``hi``, past ones included, if nothing bounded allocations' length.
+    The claim also records, in the same UPDATE, the length of the window the caller
+    is about to write (``computehosts.longest_allocation``, seconds, never lowered),
+    so every committed allocation is no longer than ``MAX(longest_allocation)`` as
+    committed with it, and a search only reads allocations starting after ``lo``
+    minus that (:func:`bounded`). One very long lease widens every search's scan,
+    never its answer.
 """
 
 import dataclasses
-from typing import Iterable
+import datetime
+import math
+import threading
+from typing import Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
 
@@ -65,22 +78,27 @@ class HostGeneration:
     generation: int
 
 
-def claim(context, hosts: Iterable[HostGeneration]) -> None:
+def claim(context, hosts: Iterable[HostGeneration], span: datetime.timedelta) -> None:
     """Bump the generation of every one of ``hosts``, or fail.
 
     :param hosts: what the search returned (:class:`HostGeneration` or any subclass).
+    :param span: the longest window the caller writes on them (end - start).
     :raises ClaimConflict: one of them changed since it was read; the transaction
         must be rolled back and retried (part of the bumps may have been applied).
     """
     ordered = sorted(hosts, key=lambda h: h.host_id)
     if not ordered:
         return
+    seconds = sa.literal(_seconds(span), sa.BigInteger)
     matched = context.session.execute(
         sa.update(H)
         .where(sa.or_(*[sa.and_(H.c.id == h.host_id, H.c.generation == h.generation)
                         for h in ordered]))
         # Keep updated_at: a claim is not a change of the host an operator made.
-        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at,
+                longest_allocation=sa.case(
+                    (H.c.longest_allocation < seconds, seconds),
+                    else_=H.c.longest_allocation))
         .execution_options(synchronize_session=False)).rowcount
     if matched != len(ordered):
         raise exceptions.ClaimConflict(
@@ -96,3 +114,48 @@ def bump(context, host_ids: Iterable[int]) -> None:
             sa.update(H).where(H.c.id.in_(host_ids))
             .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
             .execution_options(synchronize_session=False))
+
+
+def _seconds(span):
+    return max(0, math.ceil(span.total_seconds()))
+
+
+def longest(context) -> datetime.timedelta:
+    """No committed allocation on any host is longer than this."""
+    seconds = context.session.execute(
+        sa.select(sa.func.max(H.c.longest_allocation))).scalar()
+    return datetime.timedelta(seconds=seconds or 0)
+
+
+T = TypeVar('T')
+
+
+class _Guess:
+    """The longest allocation this process has seen: the first bound a search tries,
+    so that it needs no extra statement before it (only one after, to check)."""
+
+    lock = threading.Lock()
+    value = datetime.timedelta(0)
+
+    @classmethod
+    def raise_to(cls, value):
+        with cls.lock:
+            cls.value = max(cls.value, value)
+
+
+def bounded(context, search: Callable[[datetime.timedelta], T]) -> T:
+    """``search(span)``, where ``span`` bounds every allocation the search must see:
+    it may read only those starting after ``lo - span``.
+
+    The span is a guess, checked after the search: every allocation the search's
+    statements could see was committed with a ``longest_allocation`` that the check,
+    read later (or in the same snapshot), sees too, as the column is never lowered.
+    When the guess was short, the search runs again with the longer span.
+    """
+    while True:
+        span = _Guess.value
+        found = search(span)
+        actual = longest(context)
+        if actual <= span:
+            return found
+        _Guess.raise_to(actual)

@@ -9,6 +9,7 @@ or whose window they widen; whoever removes allocations bumps the hosts' generat
 The listings are the ones behind ``/v1/os-hosts/allocations``.
 """
 
+import datetime
 import uuid
 
 import sqlalchemy as sa
@@ -95,7 +96,8 @@ def put_back(context, reservation_id, rows, cleaning):
         raise exceptions.NotEnoughHostsAvailable(
             f'host(s) {", ".join(str(h) for h in sorted(taken))} given up by '
             f'reservation {reservation_id} were taken meanwhile')
-    claims.claim(context, free)
+    claims.claim(context, free,
+                 max((w[1] - w[0] for w in windows), default=datetime.timedelta(0)))
     remove(context, reservation_id)
     # Hosts given up or shrunk: nobody loses capacity, but searches start over.
     claims.bump(context, set(current) - {h.host_id for h in free})

@@ -123,6 +123,8 @@ class ComputeHost(TimestampMixin, Base):
         # Smallest hosts first: the capacity search's scan for empty hosts stops
         # after the few it needs (climate.db.capacity_search.find_room_quickly).
         sa.Index('ix_computehosts_size', 'vcpus', 'memory_mb', 'local_gb', 'id'),
+        # MAX(longest_allocation) in one index probe (climate.db.claims.longest).
+        sa.Index('ix_computehosts_longest_allocation', 'longest_allocation'),
     )
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
@@ -144,6 +146,11 @@ class ComputeHost(TimestampMixin, Base):
     # Bumped by every allocation change on this host: the compare-and-update token of
     # the atomic claim (invariant 1).
     generation = sa.Column(sa.Integer, nullable=False, default=0)
+    # Seconds: no allocation (whole or slice) this host has ever held was longer.
+    # Set by the claim, never lowered; it bounds the searches' range scans from below
+    # (climate.db.claims.longest).
+    longest_allocation = sa.Column(sa.BigInteger, nullable=False, default=0,
+                                   server_default='0')
 
     extra_capabilities = orm.relationship('ComputeHostExtraCapability',
                                           cascade='all, delete-orphan', lazy='selectin')
@@ -189,12 +196,16 @@ class HostWindowMixin:
     """What a host's allocation holds in common, whole or sliced: the host, the
     reservation, and the window ``[start_date, end_date)`` copied from the lease so
     that "is this host free in [a, b)" is a single range query on the
-    ``ix_<table>_host_window`` index."""
+    ``ix_<table>_host_window`` index, and "what overlaps [a, b) on any host" one on
+    ``ix_<table>_window`` (bounded below by the longest allocation,
+    :func:`climate.db.claims.longest`)."""
 
     @orm.declared_attr.directive
     def __table_args__(cls):
         return (sa.Index(f'ix_{cls.__tablename__}_host_window',
-                         'compute_host_id', 'start_date', 'end_date'),)
+                         'compute_host_id', 'start_date', 'end_date'),
+                sa.Index(f'ix_{cls.__tablename__}_window',
+                         'start_date', 'end_date', 'compute_host_id'))
 
     # Columns made per table (a ForeignKey cannot be shared), first in each table.
     @orm.declared_attr

@@ -80,7 +80,8 @@ class CapacityHealing(healing.Healing):
                                           values['affinity'], prefer=held)
         if placement is None:
             return []
-        claims.claim(context, [r for r in rooms if r.host_id in placement])
+        claims.claim(context, [r for r in rooms if r.host_id in placement],
+                     end - item['start'])
         if not capacity_health.take(context, item['slice_ids'], failed):
             raise healing.Lost(allocation=item['id'])
         capacity_allocations.insert(context, reservation_id, placement,

@@ -126,7 +126,7 @@ class CapacityReservations(healing.CapacityHealing):
         rooms, placement = self._place(context, values, lease.start_date,
                                        lease.end_date, quickly=True)
         claimed = [r for r in rooms if r.host_id in placement]
-        claims.claim(context, claimed)
+        claims.claim(context, claimed, lease.end_date - lease.start_date)
         capacity_allocations.insert(context, reservation.id, placement,
                                     size_of(values), lease.start_date, lease.end_date)
 
@@ -196,7 +196,7 @@ class CapacityReservations(healing.CapacityHealing):
             context, wanted, start_date, end_date, reservation_id=reservation.id,
             keep=held if started else None, prefer=held)
         claimed = [r for r in rooms if r.host_id in placement]
-        claims.claim(context, claimed)
+        claims.claim(context, claimed, end_date - start_date)
         capacity_allocations.replace(context, reservation.id, placement,
                                      size_of(wanted), start_date, end_date, claimed)
         capacity_reservations.store(context, reservation.id, wanted)

@@ -101,7 +101,7 @@ class HostHealing(healing.Healing):
                              allocation['end'], avoid=avoid)
         if not found:
             return None
-        claims.claim(context, found)
+        claims.claim(context, found, allocation['end'] - allocation['start'])
         active = allocation['reservation_status'] == states.Reservation.ACTIVE
         if not host_health.move_allocation(context, allocation['id'],
                                            allocation['host_id'], found[0].host_id,

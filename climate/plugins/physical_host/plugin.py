@@ -101,7 +101,7 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
         reservation.resource_id = host_reservations.create(context, reservation.id,
                                                            values)
         chosen = self._choose(context, values, lease.start_date, lease.end_date)
-        claims.claim(context, chosen)
+        claims.claim(context, chosen, lease.end_date - lease.start_date)
         host_allocations.insert(context, reservation.id, [c.host_id for c in chosen],
                                 lease.start_date, lease.end_date)
 
@@ -179,7 +179,7 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
                 f'{reservation.id} are not free or no longer match from '
                 f'{timeutils.format_date(start_date)} to '
                 f'{timeutils.format_date(end_date)}')
-        claims.claim(context, chosen)
+        claims.claim(context, chosen, end_date - start_date)
         host_allocations.remove(context, reservation.id, lost)
         claims.bump(context, lost)
         host_allocations.move(context, reservation.id, start_date, end_date)

@@ -1,5 +1,6 @@
 """The generation-guarded claim on compute hosts (climate.db.claims), on each backend."""
 
+import datetime
 import threading
 
 from oslo_db.sqlalchemy import enginefacade
@@ -12,6 +13,7 @@ from climate.db import claims
 from climate.db import models
 
 H = models.ComputeHost.__table__
+HOUR = datetime.timedelta(hours=1)
 
 
 @enginefacade.transaction_context_provider
@@ -39,10 +41,11 @@ def _read(context, host_ids):
         .order_by(H.c.id))]
 
 
-def _claim(host_ids, seen=None):
+def _claim(host_ids, seen=None, span=HOUR):
     context = _Ctx()
     with db_api.writer.using(context):
-        claims.claim(context, seen if seen is not None else _read(context, host_ids))
+        claims.claim(context, seen if seen is not None else _read(context, host_ids),
+                     span)
 
 
 def test_a_claim_bumps_the_generation_of_each_claimed_host_only(migrated_database):
@@ -82,7 +85,7 @@ def test_claiming_no_host_and_bumping_no_host_do_nothing(migrated_database):
     host, = _add_hosts(migrated_database.engine, 1)
     context = _Ctx()
     with db_api.writer.using(context):
-        claims.claim(context, [])
+        claims.claim(context, [], HOUR)
         claims.bump(context, [])
     assert _generations(migrated_database.engine) == {host: 0}
 
@@ -114,7 +117,7 @@ def test_of_two_concurrent_claims_of_the_same_host_one_wins(migrated_database):
                 both_read.wait()
                 if name == 'second':
                     first_claimed.wait(10)
-                claims.claim(context, seen)
+                claims.claim(context, seen, HOUR)
                 if name == 'first':
                     first_claimed.set()
                     # Commit only once the second UPDATE had time to block on the row.
@@ -131,3 +134,43 @@ def test_of_two_concurrent_claims_of_the_same_host_one_wins(migrated_database):
         thread.join(30)
     assert outcomes == {'first': 'claimed', 'second': 'conflict'}
     assert _generations(migrated_database.engine) == {host: 1}
+
+
+def _longest(engine):
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(H.c.id, H.c.longest_allocation)).all())
+
+
+def test_a_claim_records_the_longest_window_and_never_lowers_it(migrated_database):
+    first, second = _add_hosts(migrated_database.engine, 2)
+    _claim([first], span=3 * HOUR)
+    _claim([first, second], span=HOUR + datetime.timedelta(seconds=0.5))
+    assert _longest(migrated_database.engine) == {first: 3 * 3600, second: 3601}
+    context = _Ctx()
+    with db_api.reader.using(context):
+        assert claims.longest(context) == 3 * HOUR
+
+
+def test_a_bounded_search_runs_again_when_its_guess_was_short(migrated_database,
+                                                              monkeypatch):
+    """The span a search bounds its scan with is a guess checked after it: an
+    allocation longer than the guess, claimed by another process, makes it run again
+    with the longer span, so that it cannot miss that allocation."""
+    monkeypatch.setattr(claims._Guess, 'value', datetime.timedelta(0))
+    host, = _add_hosts(migrated_database.engine, 1)
+    _claim([host], span=HOUR)
+    context = _Ctx()
+    seen = []
+    with db_api.reader.using(context):
+        claims.bounded(context, seen.append)
+    assert seen == [datetime.timedelta(0), HOUR]
+    seen.clear()
+    with db_api.reader.using(context):
+        claims.bounded(context, seen.append)
+    assert seen == [HOUR]
+    # Another process claims a longer window than this one has seen.
+    _claim([host], span=100 * 24 * HOUR)
+    seen.clear()
+    with db_api.reader.using(context):
+        claims.bounded(context, seen.append)
+    assert seen == [HOUR, 100 * 24 * HOUR]

@@ -74,8 +74,8 @@ def test_candidates_feed_the_claim_once(migrated_database):
     assert found[0].generation == 0 and found[0].service_name == 'compute-1'
     context = _Ctx()
     with db_api.writer.using(context):
-        claims.claim(context, found)
+        claims.claim(context, found, datetime.timedelta(hours=1))
     context = _Ctx()
     with pytest.raises(exceptions.ClaimConflict), db_api.writer.using(context):
-        claims.claim(context, found)
+        claims.claim(context, found, datetime.timedelta(hours=1))
     assert _search([])[0].generation == 1
