@@ -60,7 +60,9 @@ import dataclasses
 import datetime
 import math
 import threading
-from typing import Callable, Iterable, TypeVar
+from typing import Callable
+from typing import Iterable
+from typing import TypeVar
 
 import sqlalchemy as sa
 
