@@ -21,15 +21,21 @@ occupies ``[start, end + c)``, so two allocations conflict when ``s1 < e2 + c`` 
 A new reservation first tries :func:`find_room_quickly` (a few hosts, room
 under-estimated from the sum of overlapping slices, so the cost does not grow with
 the hosts and slices outside the answer); when that gives no placement, and for
-updates, :func:`find_room` is exact. One statement (:func:`find_room`) reads the
-candidate hosts, each with its
-``generation`` and the slices overlapping the window (an outer join on the
-``(compute_host_id, start_date, end_date)`` index); the peak and the room left are
-computed from those rows. The caller claims every host it places a slice on with
+updates, :func:`find_room` is exact: it reads the candidate hosts, each with its
+``generation``, then the slices overlapping the window, and computes the peak and the
+room left from those rows. Every read of slices (and of whole-host allocations) is
+bounded below: it only reads allocations starting after the window's start minus
+the longest allocation any host holds (:func:`climate.db.claims.bounded`), on the
+``ix_<table>_window (start_date, end_date, compute_host_id)`` index, so its cost
+follows the allocations near the window, not all the allocations there are.
+
+The caller claims every host it places a slice on with
 :func:`climate.db.claims.claim`, the same generation-guarded claim as whole hosts, in
 the transaction that writes the slices: a concurrent transaction that added a slice
 or a whole-host allocation to one of them has bumped its generation, and the claim
-fails and is retried on fresh data.
+fails and is retried on fresh data. (:func:`find_room` reads the hosts' generations
+before their slices: a slice committed in between is read, one committed later has
+bumped the generation.)
 
 Placement (:func:`place`) of the ``amount`` instances on the hosts with room:
 ``affinity`` true puts them all on one host, false on distinct hosts, null anywhere.
@@ -167,33 +173,36 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
                         *([A.c.reservation_id != exclude_reservation]
                           if exclude_reservation is not None else []))
                  .exists())
-        query = (sa.select(H.c.id, H.c.generation, H.c.service_name, H.c.vcpus,
-                           H.c.memory_mb, H.c.local_gb, S.c.start_date, S.c.end_date,
-                           S.c.vcpus, S.c.memory_mb, S.c.disk_gb)
-                 .select_from(H.outerjoin(S, sa.and_(S.c.compute_host_id == H.c.id,
-                                                     S.c.start_date < hi,
-                                                     S.c.start_date >= floor,
-                                                     S.c.end_date > lo, *own)))
-                 .where(~whole, *where)
-                 .order_by(H.c.id))
-        return context.session.execute(query).all()
+        # The hosts first: a slice committed after this read bumped its host's
+        # generation (the claim fails), one committed before it is in the next read.
+        candidates = context.session.execute(
+            sa.select(H.c.id, H.c.generation, H.c.service_name, H.c.vcpus,
+                      H.c.memory_mb, H.c.local_gb)
+            .where(~whole, *where).order_by(H.c.id)).all()
+        # Every host's slices in one range read of ix_capacity_allocations_window
+        # (a join would read each host's slices from its first one on MariaDB).
+        slices = context.session.execute(
+            sa.select(S.c.compute_host_id, S.c.start_date, S.c.end_date, S.c.vcpus,
+                      S.c.memory_mb, S.c.disk_gb)
+            .where(S.c.start_date >= floor, S.c.start_date < hi, S.c.end_date > lo,
+                   *own, *([S.c.compute_host_id.in_(sorted(host_ids))]
+                           if host_ids is not None else []))).all()
+        return candidates, slices
 
-    hosts = {}
-    for (host_id, generation, service, vcpus, memory_mb, local_gb, s_start, s_end,
-         s_vcpus, s_memory, s_disk) in claims.bounded(context, search):
-        entry = hosts.get(host_id)
-        if entry is None:
-            entry = hosts[host_id] = (generation, service,
-                                      ratios.capacity(vcpus, memory_mb, local_gb), [])
-        if s_start is not None:
-            # Each slice occupies [start, end + cleaning).
-            entry[3].append((s_start, s_end + cleaning,
-                             Size(s_vcpus, s_memory, s_disk)))
+    candidates, slices = claims.bounded(context, search)
+    # Each slice occupies [start, end + cleaning).
+    occupied = {}
+    for host_id, s_start, s_end, s_vcpus, s_memory, s_disk in slices:
+        occupied.setdefault(host_id, []).append(
+            (s_start, s_end + cleaning, Size(s_vcpus, s_memory, s_disk)))
+    hosts = {host_id: (generation, service, ratios.capacity(vcpus, memory_mb, local_gb),
+                       occupied.get(host_id, []))
+             for host_id, generation, service, vcpus, memory_mb, local_gb in candidates}
     found = []
-    for host_id, (generation, service, capacity, slices) in hosts.items():
-        room = room_for(capacity, peak(slices, start, end + cleaning), size)
+    for host_id, (generation, service, capacity, taken) in hosts.items():
+        room = room_for(capacity, peak(taken, start, end + cleaning), size)
         if room > 0:
-            found.append(HostRoom(host_id, generation, service, room, bool(slices)))
+            found.append(HostRoom(host_id, generation, service, room, bool(taken)))
     return found
 
 
