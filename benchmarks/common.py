@@ -211,6 +211,48 @@ def time_ms(call, make_argument, samples, warmup=5):
     return took
 
 
+class ServerReads:
+    """How many rows and index entries MariaDB/MySQL reads for this process's
+    statements while :attr:`counting`: the session's ``Handler_read_*`` and
+    ``Handler_icp_attempts`` counters, read on each statement's own connection before
+    and after it (minus what reading them costs). Unlike a latency, it does not move
+    with the machine's load: it shows whether a statement's cost grows with the
+    rows in the tables. Other backends: :attr:`available` is False.
+    """
+
+    _SHOW = ("SHOW SESSION STATUS WHERE Variable_name LIKE 'Handler_read%' "
+             "OR Variable_name = 'Handler_icp_attempts'")
+
+    def __init__(self, engine):
+        self.available = engine.dialect.name in ('mysql', 'mariadb')
+        self.counting = False
+        self.total = 0
+        if self.available:
+            sa.event.listen(engine, 'before_cursor_execute', self._before)
+            sa.event.listen(engine, 'after_cursor_execute', self._after)
+
+    def _read(self, dbapi_connection):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self._SHOW)
+            return sum(int(value) for _, value in cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        if self.counting:
+            dbapi = conn.connection.dbapi_connection
+            idle = self._read(dbapi)
+            conn.info['reads_before'] = self._read(dbapi)
+            conn.info['reads_overhead'] = conn.info['reads_before'] - idle
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        if self.counting and 'reads_before' in conn.info:
+            read = self._read(conn.connection.dbapi_connection)
+            self.total += read - conn.info.pop('reads_before') - \
+                conn.info.pop('reads_overhead')
+
+
 def argument_parser(doc):
     """A parser described by ``doc``'s first line, with ``--backend``."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
