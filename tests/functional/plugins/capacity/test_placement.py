@@ -2,12 +2,16 @@
 allocation ratios and cleaning time (virtual:instance capacity mode and
 flavor:instance through the lease service)."""
 
+import datetime
+
 import pytest
 
 from climate import exceptions
+from climate.db import claims
 from tests.functional.plugins.physical_host.conftest import HOUR
 from tests.functional.plugins.physical_host.conftest import future
 
+DAY = 24 * HOUR
 sqlite_only = pytest.mark.parametrize('database', ['sqlite'], indirect=True)
 
 
@@ -194,3 +198,29 @@ def test_a_host_holding_slices_cannot_be_deleted(capacity_env):
     env.capacity(start, start + HOUR, amount=1)
     with pytest.raises(exceptions.CantDeleteHost):
         env.plugin.delete_host(env.admin, str(host))
+
+
+def test_a_long_slice_fills_windows_far_from_its_start(capacity_env, monkeypatch):
+    """The searches read only the slices starting within the longest allocation
+    before the window (climate.db.claims.bounded): a slice far longer than any
+    before it still fills every window it spans, on the first search after it and in
+    a process that has only seen short ones, for creates and updates alike."""
+    monkeypatch.setattr(claims._Guess, 'value', datetime.timedelta(0))
+    env = capacity_env
+    _hosts(env, 1, vcpus=4)
+    start = future()
+    env.capacity(start, start + HOUR, amount=1)          # the longest so far
+    short = env.capacity(start + 40 * DAY, start + 40 * DAY + HOUR, amount=1)
+    env.capacity(start + HOUR, start + 30 * DAY, amount=4)
+    later = start + 20 * DAY
+    for guess in (datetime.timedelta(0), HOUR):
+        monkeypatch.setattr(claims._Guess, 'value', guess)
+        with pytest.raises(exceptions.NotEnoughHostsAvailable):
+            env.capacity(later, later + HOUR, amount=1)
+        with pytest.raises(exceptions.NotEnoughHostsAvailable):
+            env.service.update_lease(env.ctx, short['id'], {
+                'start_date': later.isoformat(), 'end_date': (later + HOUR).isoformat()})
+        with pytest.raises(exceptions.NotEnoughHostsAvailable):
+            env.create(later, later + HOUR, min=1)
+    env.capacity(start + 30 * DAY, start + 30 * DAY + HOUR, amount=3)
+    assert env.violations() == []
