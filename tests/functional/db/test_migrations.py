@@ -166,3 +166,41 @@ def test_0005_converts_latin1_tables_to_utf8mb4_keeping_their_data(database):
             "SELECT name FROM leases WHERE id = 'l1'")).scalar() == '🚀 実験'
     assert set(collations) >= set(models.Base.metadata.tables) | {'alembic_version'}
     assert set(collations.values()) == {default} == {'utf8mb4_nopad_bin'}
+
+
+def test_0013_fills_each_hosts_longest_allocation(database):
+    """Allocations made before 0013 bound the searches too: each host's
+    longest_allocation is its longest whole-host allocation or slice."""
+    migration.upgrade('0012', engine=database.engine)
+    day = {'d': '2030-01-01 00:00:00', 'f': False, 't': True}
+    with database.engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO computehosts (id, hypervisor_hostname, vcpus, memory_mb, "
+            "local_gb, reservable, generation, created_at) VALUES "
+            "(1, 'c1', 4, 4096, 100, :t, 0, :d), (2, 'c2', 4, 4096, 100, :t, 0, :d), "
+            "(3, 'c3', 4, 4096, 100, :t, 0, :d)"), day)
+        connection.execute(sa.text(
+            "INSERT INTO leases (id, name, project_id, start_date, end_date, status, "
+            "degraded, created_at) VALUES ('l1', 'old', 'p1', :d, :d, 'PENDING', :f, :d)"),
+            day)
+        connection.execute(sa.text(
+            "INSERT INTO reservations (id, lease_id, resource_type, status, "
+            "missing_resources, resources_changed, created_at) VALUES "
+            "('r1', 'l1', 'physical:host', 'pending', :f, :f, :d), "
+            "('r2', 'l1', 'virtual:instance', 'pending', :f, :f, :d)"), day)
+        connection.execute(sa.text(
+            "INSERT INTO computehost_allocations (id, compute_host_id, reservation_id, "
+            "start_date, end_date, created_at) VALUES "
+            "('a1', 1, 'r1', '2030-01-01 00:00:00', '2030-01-01 03:00:00', :d)"), day)
+        connection.execute(sa.text(
+            "INSERT INTO capacity_allocations (id, compute_host_id, reservation_id, "
+            "instances, vcpus, memory_mb, disk_gb, start_date, end_date, created_at) "
+            "VALUES ('s1', 2, 'r2', 1, 1, 512, 10, '2030-01-01 00:00:00', "
+            "'2030-01-01 01:00:00', :d), ('s2', 2, 'r2', 1, 1, 512, 10, "
+            "'2030-01-02 00:00:00', '2030-01-04 12:00:00', :d), ('s3', 1, 'r2', 1, 1, "
+            "512, 10, '2030-01-05 00:00:00', '2030-01-05 00:30:00', :d)"), day)
+    migration.upgrade('0013', engine=database.engine)
+    with database.engine.connect() as connection:
+        longest = dict(connection.execute(sa.text(
+            'SELECT id, longest_allocation FROM computehosts')).all())
+    assert longest == {1: 3 * 3600, 2: 60 * 3600, 3: 0}
