@@ -172,8 +172,22 @@ start_node() {
     : >"$(errlog "$node")"
     rm -f "$(pidfile "$node")"
     chown -R mysql:mysql "$(dir "$node")"
-    setsid mariadbd --defaults-file="$(dir "$node")/my.cnf" "$@" \
-        </dev/null >>"$(errlog "$node")" 2>&1 &
+    detached "$(errlog "$node")" mariadbd --defaults-file="$(dir "$node")/my.cnf" "$@"
+}
+
+# Runs a command in the background in its own session, output appended to $1, with
+# only stdin, stdout and stderr open: the node outlives this script, and would
+# otherwise hold whatever the caller left open (a lock file taken with flock, say)
+# for as long as it runs.
+detached() {
+    local log=$1; shift
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi 2>/dev/null
+        done
+        exec setsid "$@" </dev/null >>"$log" 2>&1
+    ) &
 }
 
 wait_synced() {
