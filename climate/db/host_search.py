@@ -7,13 +7,17 @@ their ``generation``, which the caller hands to :func:`climate.db.claims.claim` 
 transaction that writes its allocations (the generation must be read in this same
 statement as the overlap check: that is what makes the claim safe).
 
-Every check is a correlated probe of the ``(compute_host_id, start_date, end_date)``
-index or of the capabilities' unique ``(computehost_id, property_id)`` index: one per
-matching host to know it is free (and one for its maintenance windows), two more per
-host the strategy ranks (a random sample of the free ones, ``[physical:host]
-selection_sample``). The cost grows with the number of candidate hosts (and the few
-allocations each holds before the window's end; ended reservations keep none), not
-with the number of allocations elsewhere, and there is no per-host round trip.
+Whether a host is free reads only the allocations starting after the window's start
+minus the longest allocation any host holds (:func:`climate.db.claims.bounded`), on
+the ``(start_date, end_date, compute_host_id)`` indexes, which the databases read once
+for every host; its maintenance windows and capabilities are probed per host. The
+strategy ranks a random sample of the free hosts (``[physical:host]
+selection_sample``) with two probes each of the ``(compute_host_id, start_date,
+end_date)`` index, for the allocations just before and after the window; those read
+the sampled host's allocations on one side of the window (ended reservations keep
+none). The cost grows with the number of candidate hosts and the allocations near the
+window, not with the number of allocations elsewhere, and there is no per-host round
+trip.
 
 What is resource-type specific comes in as arguments: the resource type whose
 capability names a requirement refers to (:func:`requirement_clause`), and any further
@@ -107,6 +111,8 @@ _END = sa.bindparam('b_end', type_=UTCDateTime())
 #: The window widened by the cleaning time on both sides, for callers' own clauses.
 WINDOW_LO = sa.bindparam('b_lo', type_=UTCDateTime())   # start - cleaning time
 WINDOW_HI = sa.bindparam('b_hi', type_=UTCDateTime())   # end + cleaning time
+# lo - the longest allocation: nothing starting earlier can overlap (claims.bounded)
+_FLOOR = sa.bindparam('b_floor', type_=UTCDateTime())
 _EXCLUDE = sa.bindparam('b_exclude', type_=sa.String())
 _PREFERRED = sa.bindparam('b_preferred', expanding=True, type_=sa.Integer())
 _SAMPLE = sa.bindparam('b_sample', type_=sa.Integer())
@@ -138,14 +144,21 @@ def _overlapping(excluding):
     slices of capacity reservations."""
     whole = (sa.select(A.c.id)
              .where(A.c.compute_host_id == H.c.id, A.c.start_date < WINDOW_HI,
-                    A.c.end_date > WINDOW_LO, *_own(excluding))
+                    A.c.start_date >= _FLOOR, A.c.end_date > WINDOW_LO,
+                    *_own(excluding))
              .exists())
     sliced = (sa.select(S.c.id)
               .where(S.c.compute_host_id == H.c.id, S.c.start_date < WINDOW_HI,
-                     S.c.end_date > WINDOW_LO,
+                     S.c.start_date >= _FLOOR, S.c.end_date > WINDOW_LO,
                      *([S.c.reservation_id != _EXCLUDE] if excluding else []))
               .exists())
     return sa.or_(whole, sliced)
+
+
+# The probes of one host's neighbours read its allocations through the host's index:
+# MariaDB otherwise may take the (start_date, ...) one and read every host's
+# allocations after the window, for each host probed.
+_BY_HOST = 'FORCE INDEX (ix_computehost_allocations_host_window)'
 
 
 def _last_end_before(host_id, excluding):
@@ -154,6 +167,7 @@ def _last_end_before(host_id, excluding):
     return (sa.select(sa.func.max(A.c.end_date))
             .where(A.c.compute_host_id == host_id, A.c.start_date < WINDOW_HI,
                    *_own(excluding))
+            .with_hint(A, _BY_HOST, 'mysql').with_hint(A, _BY_HOST, 'mariadb')
             .scalar_subquery())
 
 
@@ -161,6 +175,7 @@ def _first_start_from(host_id, excluding):
     return (sa.select(sa.func.min(A.c.start_date))
             .where(A.c.compute_host_id == host_id, A.c.start_date >= WINDOW_HI,
                    *_own(excluding))
+            .with_hint(A, _BY_HOST, 'mysql').with_hint(A, _BY_HOST, 'mariadb')
             .scalar_subquery())
 
 
@@ -243,7 +258,15 @@ def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
         params['b_exclude'] = exclude_reservation
     if preferred:
         params['b_preferred'] = preferred
-    return [Candidate(*row) for row in context.session.execute(statement, params)]
+    return [Candidate(*row) for row in _bounded(context, statement, params)]
+
+
+def _bounded(context, statement, params):
+    """The rows of ``statement``, its reads of allocations bounded below."""
+    def search(span):
+        return context.session.execute(
+            statement, dict(params, b_floor=params['b_lo'] - span)).all()
+    return claims.bounded(context, search)
 
 
 @db_api.reader
@@ -262,4 +285,4 @@ def free_generations(context, host_ids, start, end, cleaning=datetime.timedelta(
     if excluding:
         params['b_exclude'] = exclude_reservation
     return [claims.HostGeneration(*row) for row in
-            context.session.execute(statement, params)]
+            _bounded(context, statement, params)]
