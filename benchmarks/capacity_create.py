@@ -72,13 +72,9 @@ def run(backend, hosts, allocations, samples):
         timed = cpu[-samples:]
         per_create = {'statements': len(statements) / len(cpu),
                       'transactions': len(transactions) / len(cpu)}
-        reads = common.ServerReads(engine)
-        counted = min(samples, 50)
-        reads.counting = True
-        for _ in range(counted):
-            service.create_lease(ctx, body())
-        reads.counting = False
-        return {'reads': reads.total / counted if reads.available else None,
+        reads = common.reads_per_call(
+            engine, lambda request: service.create_lease(ctx, request), body)
+        return {'reads': reads,
                 'p50': statistics.median(create_ms),
                 'p95': common.percentile(create_ms, 0.95),
                 'cpu': statistics.mean(timed) * 1000,

@@ -253,6 +253,20 @@ class ServerReads:
                 conn.info.pop('reads_overhead')
 
 
+def reads_per_call(engine, call, make_argument, count=50):
+    """The mean :class:`ServerReads` of ``call(make_argument())`` over ``count`` calls
+    (None when the backend cannot say)."""
+    reads = ServerReads(engine)
+    if not reads.available:
+        return None
+    for _ in range(count):
+        argument = make_argument()
+        reads.counting = True
+        call(argument)
+        reads.counting = False
+    return reads.total / count
+
+
 def argument_parser(doc):
     """A parser described by ``doc``'s first line, with ``--backend``."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
