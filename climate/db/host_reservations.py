@@ -8,6 +8,8 @@ API's names; the hosts a reservation holds are its allocations
 (:mod:`climate.db.host_allocations`).
 """
 
+import types
+
 import sqlalchemy as sa
 
 from climate.common import timeutils
@@ -35,6 +37,12 @@ def _fields(row):
             'resource_properties': row.resource_properties or '',
             'before_end': row.before_end if row.before_end is not None else 'default',
             'on_host_failure': row.on_host_failure or 'replace'}
+
+
+def shown(values):
+    """The fields :func:`many` will read for a row :func:`create` made of
+    ``values``."""
+    return _fields(types.SimpleNamespace(**_stored(values)))
 
 
 # In the lease's transaction -----------------------------------------------------------

@@ -164,9 +164,9 @@ class LeaseService:
                        for resource_type in request.resource_types)
         status = L.CREATING if prepares else L.PENDING
         try:
-            lease = retry.with_claim_retries(
+            lease, view = retry.with_claim_retries(
                 lambda: self._insert_lease(context, request, trust_id, idempotent,
-                                           status, values),
+                                           status, values, with_view=not prepares),
                 self.conf.manager.claim_retries)
         except Exception:
             self.trusts.revoke(trust_id)
@@ -175,7 +175,6 @@ class LeaseService:
             view = self._prepare(context, lease)
             start_date = lease['start_date']
         else:
-            view = self.get_lease(context, lease['id'])
             # An earliest-window request is placed inside the insert: wake to be safe.
             start_date = request.start if request.earliest is None else None
         self.notifier.notify(context, 'lease.create', view)
@@ -256,7 +255,11 @@ class LeaseService:
             time.sleep(IN_FLIGHT_POLL)
 
     def _insert_lease(self, context, request, trust_id, idempotent=None,
-                      status=L.CREATING, values=None):
+                      status=L.CREATING, values=None, with_view=False):
+        """Insert the lease and claim its capacity in one transaction: ``(the lease
+        as plugins see it, its API view or None)``. ``with_view``: the view is built
+        from the rows this transaction wrote (what a read after the commit would
+        answer), instead of reading them back."""
         with db_api.writer.using(context):
             session = context.session
             if request.earliest is not None:
@@ -311,7 +314,32 @@ class LeaseService:
             plain = lease_db.as_plain(lease, reservations, events)
             for reservation, wanted in zip(plain['reservations'], request.reservations):
                 reservation['values'] = wanted.values    # for the plugins' prepare
-            return plain
+            if not with_view:
+                return plain, None
+            # Ids, creation times and the reservations' updated_at (their resource_id
+            # was set after their insert) are given at flush.
+            session.flush()
+            return plain, self._created_view(context, lease, reservations, events,
+                                             request.reservations)
+
+    def _created_view(self, context, lease, reservations, events, wanted):
+        """The view of a lease from the flushed rows of its create: each plugin's
+        fields from what it reserved (``created_details``), or read in this
+        transaction when it cannot say them."""
+        details, unknown = {}, {}
+        for reservation, request in zip(reservations, wanted):
+            plugin = self._plugin(reservation.resource_type)
+            shown = plugin_base.created_details(plugin, reservation, request.values)
+            if shown is None:
+                unknown.setdefault(reservation.resource_type, []).append(reservation)
+            else:
+                details[reservation.id] = shown
+        for resource_type, typed in unknown.items():
+            details.update(self._plugin(resource_type).details(context, typed))
+        # A read orders them so (the relationships' order_by); a sort is stable.
+        reservations = sorted(reservations, key=lambda r: r.created_at)
+        events = sorted(events, key=lambda e: e.time)
+        return views.created(lease, reservations, events, details)
 
     def _discard_created(self, context, lease_id):
         """Delete the rows of a create that is rolled back, its idempotency key
