@@ -49,11 +49,10 @@ def shown(values):
 
 def create(context, reservation_id, values):
     """Insert the reservation's row; its id (the reservation's ``resource_id``)."""
-    row = models.ComputeHostReservation(reservation_id=reservation_id,
-                                        **_stored(values))
-    context.session.add(row)
-    context.session.flush()
-    return row.id
+    row_id = models.new_id()
+    context.session.execute(CR.insert(), {'id': row_id, 'reservation_id': reservation_id,
+                                          **_stored(values)})
+    return row_id
 
 
 @db_api.reader

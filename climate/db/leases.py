@@ -11,6 +11,7 @@ from sqlalchemy import orm
 
 from climate import exceptions
 from climate.common import states
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
 from climate.db import retry
@@ -249,6 +250,35 @@ def as_plain(lease, reservations, events):
                              for reservation in reservations]
     plain['events'] = {event.event_type: event.status for event in events}
     return plain
+
+
+def insert_new(context, rows):
+    """Insert ``rows``, transient ORM objects of one model with every column set,
+    in one Core statement (no unit of work: a create's rows are only ever new).
+    Returns the values each row was inserted with, for :func:`write_changes`."""
+    table = type(rows[0]).__table__
+    inserted = [{column.key: getattr(row, column.key) for column in table.columns}
+                for row in rows]
+    context.session.execute(table.insert(), inserted)
+    return inserted
+
+
+def write_changes(context, row, inserted):
+    """Write what was set on ``row`` (inserted by :func:`insert_new` with
+    ``inserted``) since its insert, stamping ``updated_at`` as the ORM would."""
+    table = type(row).__table__
+    changed = {}
+    for column in table.columns:
+        value = getattr(row, column.key)
+        if value != inserted[column.key]:
+            changed[column.key] = value
+    if not changed:
+        return
+    if 'updated_at' not in changed:
+        changed['updated_at'] = row.updated_at = timeutils.utcnow()
+    context.session.execute(
+        sa.update(table).where(table.c.id == row.id).values(changed))
+    inserted.update(changed)
 
 
 @db_api.reader

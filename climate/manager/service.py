@@ -261,7 +261,6 @@ class LeaseService:
         from the rows this transaction wrote (what a read after the commit would
         answer), instead of reading them back."""
         with db_api.writer.using(context):
-            session = context.session
             if request.earliest is not None:
                 request = earliest.place(context, request, self._plugin)
                 # The rules see the window the lease gets (its lead time, say),
@@ -277,22 +276,25 @@ class LeaseService:
                 except db_exc.DBDuplicateEntry:
                     raise _KeyTaken() from None
             self.policy.lock(context, request.project_id)
+            # The rows are built whole and inserted with Core statements: the ORM's
+            # unit of work cost a third of a create's CPU. Plugins get them as ORM
+            # objects still (not in the session); what they set on them is written.
             lease = models.Lease(
                 id=lease_id, name=request.name, project_id=request.project_id,
                 user_id=request.user_id, trust_id=trust_id,
                 start_date=request.start, end_date=request.end,
-                status=status, degraded=False)
-            session.add(lease)
-            session.flush()
+                status=status, status_reason=None, degraded=False,
+                created_at=timeutils.utcnow(), updated_at=None)
+            lease_inserted, = lease_db.insert_new(context, [lease])
             reservations, events = [], []
             for wanted in request.reservations:
-                reservation = models.Reservation(lease_id=lease.id,
-                                                 resource_type=wanted.resource_type,
-                                                 status=R.PENDING, missing_resources=False,
-                                                 resources_changed=False)
+                reservation = models.Reservation(
+                    id=models.new_id(), lease_id=lease.id,
+                    resource_type=wanted.resource_type, resource_id=None,
+                    status=R.PENDING, missing_resources=False, resources_changed=False,
+                    created_at=timeutils.utcnow(), updated_at=None)
                 reservations.append(reservation)
-                session.add(reservation)
-                session.flush()
+                inserted, = lease_db.insert_new(context, [reservation])
                 try:
                     self._plugin(wanted.resource_type).reserve(context, lease,
                                                                reservation, wanted.values)
@@ -302,23 +304,25 @@ class LeaseService:
                     # The window was free when searched in this transaction and a
                     # concurrent create took it since (READ COMMITTED): search again.
                     raise exceptions.ClaimConflict(what='the earliest window') from None
+                lease_db.write_changes(context, reservation, inserted)
+            lease_db.write_changes(context, lease, lease_inserted)
+            created_at = timeutils.utcnow()
             for event_type, when in ((E.START_LEASE, lease.start_date),
                                      (E.BEFORE_END_LEASE, request.before_end),
                                      (E.END_LEASE, lease.end_date)):
                 if when is not None:
-                    events.append(models.Event(lease_id=lease.id, event_type=event_type,
-                                               time=when, due_at=when, status=E.UNDONE,
-                                               attempts=0))
-                    session.add(events[-1])
+                    events.append(models.Event(
+                        id=models.new_id(), lease_id=lease.id, event_type=event_type,
+                        time=when, due_at=when, status=E.UNDONE, owner=None,
+                        claimed_at=None, attempts=0, error=None, created_at=created_at,
+                        updated_at=None))
+            lease_db.insert_new(context, events)
             self.policy.check_claim(context, lease)
             plain = lease_db.as_plain(lease, reservations, events)
             for reservation, wanted in zip(plain['reservations'], request.reservations):
                 reservation['values'] = wanted.values    # for the plugins' prepare
             if not with_view:
                 return plain, None
-            # Ids, creation times and the reservations' updated_at (their resource_id
-            # was set after their insert) are given at flush.
-            session.flush()
             return plain, self._created_view(context, lease, reservations, events,
                                              request.reservations)
 
