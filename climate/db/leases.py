@@ -320,7 +320,8 @@ def stamp(context, lease_id):
 
 @retry.on_deadlock
 @db_api.writer
-def set_status(context, lease_id, target, expected, reason=None, as_before=None):
+def set_status(context, lease_id, target, expected, reason=None, as_before=None,
+               at=None):
     """Move a lease to ``target`` only if it is still in one of ``expected``.
 
     One conditional UPDATE: a caller that read the lease as PENDING passes
@@ -330,14 +331,18 @@ def set_status(context, lease_id, target, expected, reason=None, as_before=None)
     (Galera's certification failure, DBDeadlock) is run again
     (:func:`climate.db.retry.on_deadlock`): the loser then sees the winner's status.
     ``as_before`` (a :func:`stamp`) puts the reason and ``updated_at`` back as they
-    were: a refused change leaves the lease exactly as it was.
+    were: a refused change leaves the lease exactly as it was. ``at``: the
+    ``updated_at`` to stamp instead of now (for a caller that shows it).
     """
     for current in expected:
         states.check('lease', lease_id, current, target)
     params = {'lease_id': lease_id, 'expected': list(expected), 'b_target': target,
               'b_reason': reason}
-    if as_before is None:
+    if as_before is None and at is None:
         result = context.session.execute(_SET_STATUS, params)
+    elif as_before is None:
+        params['b_updated_at'] = at
+        result = context.session.execute(_SET_STATUS_AS_BEFORE, params)
     else:
         params.update(b_reason=as_before['status_reason'],
                       b_updated_at=as_before['updated_at'])

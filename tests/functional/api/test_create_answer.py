@@ -22,6 +22,8 @@ CAPACITY = {'resource_type': 'virtual:instance', 'vcpus': 1, 'memory_mb': 512,
 ONE_HOST = dict(HOST, min=1, max=1, resource_properties='')
 FLAVOR = {'resource_type': 'flavor:instance', 'flavor_id': 'm1.test', 'amount': 1,
           'affinity': None}
+# An existing server of the caller's (its id is filled in by the test).
+SERVER = {'resource_type': 'virtual:instance', 'resource_id': None}
 
 
 @pytest.fixture
@@ -39,15 +41,18 @@ def _call(server, method, path, body=None, headers=HEADERS):
 
 @pytest.mark.parametrize('reservations', [
     [HOST], [ONE_HOST], [CAPACITY], [FLAVOR], [ONE_HOST, CAPACITY],
-    [CAPACITY, ONE_HOST],
+    [CAPACITY, ONE_HOST], [SERVER], [SERVER, ONE_HOST],
 ], ids=['host', 'host-defaults', 'capacity', 'flavor', 'host-and-capacity',
-        'capacity-and-host'])
+        'capacity-and-host', 'server', 'server-and-host'])
 @pytest.mark.parametrize('before_end_date', [None, '2030-01-01 23:00'],
                          ids=['default-before-end', 'before-end-date'])
 def test_create_answers_what_show_reads(capacity_api, reservations, before_end_date):
     for name in ('compute-1', 'compute-2'):
         assert _call(capacity_api, 'POST', '/v1/os-hosts', {'name': name},
                      ADMIN)[0] == 201
+    server_id = capacity_api.compute.add_server('vm-1', 'compute-3')
+    reservations = [dict(r, resource_id=server_id) if r is SERVER else r
+                    for r in reservations]
     body = {'name': 'answer', 'start_date': '2030-01-01 10:00',
             'end_date': '2030-01-02 10:00', 'reservations': reservations}
     if before_end_date:
