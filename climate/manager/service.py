@@ -180,8 +180,7 @@ class LeaseService:
             view = self._prepare(context, lease, created)
             start_date = lease['start_date']
         else:
-            with db_api.reader.using(context):
-                view = self._created_view(context, created)
+            view = self._created_view(context, created)
             # An earliest-window request is placed inside the insert: wake to be safe.
             start_date = request.start if request.earliest is None else None
         self.notifier.notify(context, 'lease.create', view)
@@ -340,8 +339,8 @@ class LeaseService:
     def _created_view(self, context, created, read=False):
         """The view of a lease from the rows its create wrote (``created``): each
         plugin's fields from what it reserved (``created_details``), or read (in
-        the caller's transaction) when it cannot say them or, with ``read``, when
-        it has prepared the reservation since."""
+        the caller's transaction if there is one) when it cannot say them or, with
+        ``read``, when it has prepared the reservation since."""
         details, unknown = {}, {}
         for reservation, values in zip(created.reservations, created.values):
             plugin = self._plugin(reservation.resource_type)
@@ -352,8 +351,10 @@ class LeaseService:
                 unknown.setdefault(reservation.resource_type, []).append(reservation)
             else:
                 details[reservation.id] = shown
-        for resource_type, typed in unknown.items():
-            details.update(self._plugin(resource_type).details(context, typed))
+        if unknown:
+            with db_api.reader.using(context):
+                for resource_type, typed in unknown.items():
+                    details.update(self._plugin(resource_type).details(context, typed))
         # A read orders them so (the relationships' order_by); a sort is stable.
         reservations = sorted(created.reservations, key=lambda r: r.created_at)
         events = sorted(created.events, key=lambda e: e.time)
