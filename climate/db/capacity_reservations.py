@@ -48,11 +48,11 @@ def _stored(values):
 
 def create(context, reservation_id, resource_type, values):
     """Insert the reservation's row; its id (the reservation's ``resource_id``)."""
-    row = models.CapacityReservation(reservation_id=reservation_id,
-                                     resource_type=resource_type, **_stored(values))
-    context.session.add(row)
-    context.session.flush()
-    return row.id
+    row_id = models.new_id()
+    context.session.execute(CR.insert(), {
+        'id': row_id, 'reservation_id': reservation_id, 'resource_type': resource_type,
+        **_stored(values)})
+    return row_id
 
 
 def store(context, reservation_id, values):

@@ -8,6 +8,8 @@ API's names; the hosts a reservation holds are its allocations
 (:mod:`climate.db.host_allocations`).
 """
 
+import types
+
 import sqlalchemy as sa
 
 from climate.common import timeutils
@@ -37,15 +39,20 @@ def _fields(row):
             'on_host_failure': row.on_host_failure or 'replace'}
 
 
+def shown(values):
+    """The fields :func:`many` will read for a row :func:`create` made of
+    ``values``."""
+    return _fields(types.SimpleNamespace(**_stored(values)))
+
+
 # In the lease's transaction -----------------------------------------------------------
 
 def create(context, reservation_id, values):
     """Insert the reservation's row; its id (the reservation's ``resource_id``)."""
-    row = models.ComputeHostReservation(reservation_id=reservation_id,
-                                        **_stored(values))
-    context.session.add(row)
-    context.session.flush()
-    return row.id
+    row_id = models.new_id()
+    context.session.execute(CR.insert(), {'id': row_id, 'reservation_id': reservation_id,
+                                          **_stored(values)})
+    return row_id
 
 
 @db_api.reader

@@ -11,6 +11,7 @@ from sqlalchemy import orm
 
 from climate import exceptions
 from climate.common import states
+from climate.common import timeutils
 from climate.db import api as db_api
 from climate.db import models
 from climate.db import retry
@@ -251,6 +252,35 @@ def as_plain(lease, reservations, events):
     return plain
 
 
+def insert_new(context, rows):
+    """Insert ``rows``, transient ORM objects of one model with every column set,
+    in one Core statement (no unit of work: a create's rows are only ever new).
+    Returns the values each row was inserted with, for :func:`write_changes`."""
+    table = type(rows[0]).__table__
+    inserted = [{column.key: getattr(row, column.key) for column in table.columns}
+                for row in rows]
+    context.session.execute(table.insert(), inserted)
+    return inserted
+
+
+def write_changes(context, row, inserted):
+    """Write what was set on ``row`` (inserted by :func:`insert_new` with
+    ``inserted``) since its insert, stamping ``updated_at`` as the ORM would."""
+    table = type(row).__table__
+    changed = {}
+    for column in table.columns:
+        value = getattr(row, column.key)
+        if value != inserted[column.key]:
+            changed[column.key] = value
+    if not changed:
+        return
+    if 'updated_at' not in changed:
+        changed['updated_at'] = row.updated_at = timeutils.utcnow()
+    context.session.execute(
+        sa.update(table).where(table.c.id == row.id).values(changed))
+    inserted.update(changed)
+
+
 @db_api.reader
 def event_and_lease(context, event_id):
     """``(event_type, plain lease)`` of an event."""
@@ -290,7 +320,8 @@ def stamp(context, lease_id):
 
 @retry.on_deadlock
 @db_api.writer
-def set_status(context, lease_id, target, expected, reason=None, as_before=None):
+def set_status(context, lease_id, target, expected, reason=None, as_before=None,
+               at=None):
     """Move a lease to ``target`` only if it is still in one of ``expected``.
 
     One conditional UPDATE: a caller that read the lease as PENDING passes
@@ -300,14 +331,18 @@ def set_status(context, lease_id, target, expected, reason=None, as_before=None)
     (Galera's certification failure, DBDeadlock) is run again
     (:func:`climate.db.retry.on_deadlock`): the loser then sees the winner's status.
     ``as_before`` (a :func:`stamp`) puts the reason and ``updated_at`` back as they
-    were: a refused change leaves the lease exactly as it was.
+    were: a refused change leaves the lease exactly as it was. ``at``: the
+    ``updated_at`` to stamp instead of now (for a caller that shows it).
     """
     for current in expected:
         states.check('lease', lease_id, current, target)
     params = {'lease_id': lease_id, 'expected': list(expected), 'b_target': target,
               'b_reason': reason}
-    if as_before is None:
+    if as_before is None and at is None:
         result = context.session.execute(_SET_STATUS, params)
+    elif as_before is None:
+        params['b_updated_at'] = at
+        result = context.session.execute(_SET_STATUS_AS_BEFORE, params)
     else:
         params.update(b_reason=as_before['status_reason'],
                       b_updated_at=as_before['updated_at'])

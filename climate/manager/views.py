@@ -77,6 +77,13 @@ def page(context, listed, plugins):
                    details, dates) for lease in rows]
 
 
+def created(lease, reservations, events, details):
+    """The API view of a lease from the ORM rows its create wrote and flushed, with
+    each reservation's plugin fields (``details``, by reservation id): what
+    :func:`leases` answers once they are committed."""
+    return _lease(lease, reservations, events, details, _Dates())
+
+
 def _lease(row, reservations, events, details, dates):
     stamp = dates.stamp
     return {'id': row.id, 'name': row.name, 'project_id': row.project_id,

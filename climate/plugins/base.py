@@ -106,6 +106,12 @@ class ResourcePlugin(abc.ABC):
         """Extra output fields of each reservation: ``{reservation_id: {...}}``."""
         return {}
 
+    def created_details(self, reservation, values):
+        """What :meth:`details` will answer for ``reservation`` (the ORM row) that
+        :meth:`reserve` has just made of ``values``, without reading it back; None
+        when the plugin cannot say (the create's answer then asks :meth:`details`)."""
+        return None
+
     # Availability (optional) ------------------------------------------------------------
     #: True for plugins that answer :meth:`find_windows` and :meth:`busy`.
     searches_availability = False
@@ -140,6 +146,13 @@ class ResourcePlugin(abc.ABC):
         ...), leaving out the lease ``exclude_lease_id`` (inside a transaction).
         Summed by the database: a period may hold thousands of reservations."""
         return {}
+
+
+def created_details(plugin, reservation, values):
+    """``plugin.created_details``, or None for a plugin without it (not derived
+    from :class:`ResourcePlugin`)."""
+    method = getattr(plugin, 'created_details', None)
+    return None if method is None else method(reservation, values)
 
 
 def prepares(plugin):

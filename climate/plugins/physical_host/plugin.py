@@ -223,6 +223,10 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
             fields['healing'] = records.get(reservation_id, [])
         return found
 
+    def created_details(self, reservation, values):
+        # A new reservation has no healing records yet.
+        return dict(host_reservations.shown(values), healing=[])
+
     # Events -----------------------------------------------------------------------------
     def on_start(self, context, lease, reservation):
         self.pools.take(reservation['id'], lease['project_id'],

@@ -104,6 +104,7 @@ def capacity_server(conf):
     manager = manager_server.Manager(conf, serve_rpc=False, plugins=plugins,
                                      notifier=api.NoNotifier())
     server = api.LiveServer(api.api_app.build(conf, manager.api))
+    server.compute = driver
     try:
         yield server
     finally:
