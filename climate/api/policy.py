@@ -2,9 +2,6 @@
 
 ``get_enforcer`` is also the ``oslo.policy.enforcer`` entry point, so
 ``oslopolicy-policy-generator --namespace climate`` shows the effective policy.
-
-Importing it makes oslo.policy look up each check's signature once
-(:mod:`climate.api.argspecs`).
 """
 
 from oslo_config import cfg
@@ -12,7 +9,6 @@ from oslo_policy import policy as oslo_policy
 
 from climate import exceptions
 from climate import policies
-from climate.api import argspecs  # noqa: F401  (installs the lookups once)
 
 
 def make_enforcer(conf):
@@ -40,4 +36,3 @@ def authorize(enforcer, rule, target, context):
     """Raise PolicyNotAuthorized (403) unless ``context`` may do ``rule``."""
     if not check(enforcer, rule, target, context):
         raise exceptions.PolicyNotAuthorized(action=rule)
-

@@ -1,6 +1,5 @@
 """The default policy: who may do what, and Blazar's rule names in policy files."""
 
-from oslo_policy import _checks
 from oslo_policy import opts as policy_opts
 import pytest
 
@@ -81,40 +80,3 @@ def test_blazars_admin_rule_in_a_policy_file_still_admits_admins_only(conf, tmp_
     member.is_admin = False
     assert policy.check(enforcer, 'climate:oshosts:post', OWN, ctx(['admin']))
     assert not policy.check(enforcer, 'climate:oshosts:post', OWN, member)
-
-
-class _LegacyProjectCheck(_checks.Check):
-    """A custom check with the legacy signature (no rule name)."""
-
-    def __call__(self, target, creds, enforcer):
-        return target['project_id'] == self.match
-
-
-class _RuleNameCheck(_checks.Check):
-    """A custom check with the current signature: it sees the rule's name."""
-
-    def __call__(self, target, creds, enforcer, current_rule=None):
-        return current_rule == self.match
-
-
-@pytest.fixture
-def custom_checks():
-    _checks.register('legacy_project', _LegacyProjectCheck)
-    _checks.register('rule_named', _RuleNameCheck)
-    yield
-    _checks.registered_checks.pop('legacy_project')
-    _checks.registered_checks.pop('rule_named')
-
-
-def test_custom_checks_of_either_signature_decide_every_time(conf, tmp_path,
-                                                            custom_checks):
-    policy_file = tmp_path / 'policy.yaml'
-    policy_file.write_text('"climate:leases:get": "legacy_project:p1 and '
-                           'rule_named:climate:leases:get"\n'
-                           '"climate:leases:put": "rule_named:climate:leases:get"\n')
-    policy_opts.set_defaults(conf, policy_file=str(policy_file))
-    enforcer = policy.make_enforcer(conf)
-    for _ in range(2):
-        assert policy.check(enforcer, 'climate:leases:get', OWN, ctx(['reader']))
-        assert not policy.check(enforcer, 'climate:leases:get', OTHER, ctx(['admin']))
-        assert not policy.check(enforcer, 'climate:leases:put', OWN, ctx(['member']))
