@@ -13,7 +13,10 @@ ACTIVE within 5 s of its start (max lateness < 5 s), where it took claim_timeout
 ``--start-delay`` makes the dummy plugin's start take that long (so a manager holds
 claims long enough to be killed with them). ``--profile DIR`` records each manager
 with py-spy (``--gil``: where the CPU goes) from the end of the creates to the last
-start (``manager-N.txt``, read with ``python -m benchmarks.stacks``).
+start (``manager-N.txt``, read with ``python -m benchmarks.stacks``). ``--notify``
+makes the managers send their lease notifications (``messagingv2`` on RabbitMQ, to a
+topic of the run's own whose queue is deleted after), as a deployment with
+notification consumers does; otherwise they send none (``noop``).
 """
 
 import argparse
@@ -26,6 +29,7 @@ import statistics
 import tempfile
 import time
 
+import kombu
 import sqlalchemy as sa
 
 from benchmarks import common
@@ -59,8 +63,24 @@ def _kill_a_claim_holder(database, deadline):
     raise RuntimeError('no manager held a claim to be killed with')
 
 
+def _notifying(topic):
+    """A manager's own configuration: notifications on RabbitMQ to ``topic``."""
+    return lambda index: (f'[oslo_messaging_notifications]\ndriver = messagingv2\n'
+                          f'topics = {topic}\n')
+
+
+def _delete_queues(topic):
+    with kombu.Connection(backends.RABBIT_URL) as connection:
+        channel = connection.channel()
+        for priority in ('info', 'warn', 'error'):
+            try:
+                channel.queue_delete(f'{topic}.{priority}')
+            except Exception:  # never declared
+                channel = connection.channel()
+
+
 def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0,
-        profile=None):
+        profile=None, notify=False):
     """``kill`` None: as before; False or True: at the default timeouts, without or
     with a manager killed."""
     tmp = Path(tempfile.mkdtemp(prefix='climate-bench-'))
@@ -72,8 +92,9 @@ def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0,
         options.update(claim_timeout=60, max_poll_interval=30)
     group = Managers(database, backends.RABBIT_URL, tmp, manager_options=options,
                      **dummy)
+    topic = f'climate-bench-notifications-{os.getpid()}'
     try:
-        group.start(manager_count)
+        group.start(manager_count, _notifying(topic) if notify else None)
         lead = 5 + count / 15.0  # room for creating them on a loaded machine
         start = (timeutils.utcnow() + datetime.timedelta(seconds=lead)).replace(
             microsecond=0)
@@ -125,6 +146,8 @@ def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0,
     finally:
         group.stop()
         database.drop()
+        if notify:
+            _delete_queues(topic)
 
 
 def main(argv=None):
@@ -139,13 +162,16 @@ def main(argv=None):
                         help='seconds the dummy plugin takes to start a reservation')
     parser.add_argument('--profile', metavar='DIR',
                         help='record the managers with py-spy into DIR')
+    parser.add_argument('--notify', action='store_true',
+                        help='managers send lease notifications on RabbitMQ')
     args = parser.parse_args(argv)
     for name in (args.backend, 'rabbit'):
         reason = backends.unavailable_reason(name)
         if reason:
             parser.error(reason)
     print(f'backend={args.backend}+rabbit managers={args.managers} '
-          f'event_workers={args.workers or "default"}')
+          f'event_workers={args.workers or "default"} '
+          f'notifications={"messagingv2" if args.notify else "noop"}')
     print(f'{"leases":>7} {"killed":>6} {"p50 s":>7} {"p99 s":>7} {"max s":>7} '
           f'{"creates/s":>10} {"claim p99":>10} {"run p99":>8} {"CPU/start":>10}  '
           f'load {"/".join(f"{v:.1f}" for v in os.getloadavg())}')
@@ -153,7 +179,7 @@ def main(argv=None):
             for kill in ((False, True) if args.kill else (None,))]
     for count, kill in runs:
         r = run(count, args.managers, args.backend, args.workers, kill,
-                args.start_delay, args.profile)
+                args.start_delay, args.profile, args.notify)
         killed = f'{r["held"]} cl' if kill else 'no'
         line = (f'{r["count"]:>7} {killed:>6} {r["p50"]:>7.3f} {r["p99"]:>7.3f} '
                 f'{r["max"]:>7.3f} {r["create_rate"]:>10.1f} {r["claim_p99"]:>10.3f} '

@@ -33,6 +33,16 @@ def get(context, lease_id):
     return lease
 
 
+@db_api.reader
+def get_many(context, lease_ids):
+    """The leases of ``lease_ids`` that exist, as :func:`get` reads one, in one
+    query."""
+    query = (sa.select(models.Lease).where(models.Lease.id.in_(sorted(lease_ids)))
+             .options(orm.joinedload(models.Lease.reservations),
+                      orm.joinedload(models.Lease.events)))
+    return list(context.session.execute(query).unique().scalars())
+
+
 _L, _R, _E = models.Lease, models.Reservation, models.Event
 
 

@@ -55,6 +55,11 @@ class LeaseNotifier:
         self._notifier = messaging.Notifier(transport, publisher_id=self.publisher_id,
                                             driver=driver)
 
+    @property
+    def enabled(self):
+        """Whether notifications are sent (a driver other than ``noop`` is set)."""
+        return self._notifier.is_enabled()
+
     def notify(self, context, event_type, lease):
         """Send ``lease`` (a view, or a callable making one only when it is sent)."""
         if not self._notifier.is_enabled():

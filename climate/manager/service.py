@@ -129,7 +129,10 @@ class LeaseService:
             return page_json.build_pieces(context, rows, self.plugins)
 
     def _view(self, context, lease):
-        return views.leases(context, [lease], self.plugins)[0]
+        return self._views(context, [lease])[0]
+
+    def _views(self, context, leases):
+        return views.leases(context, leases, self.plugins)
 
     # Create ------------------------------------------------------------------------
     def create_lease(self, context, values, idempotency_key=None):
@@ -666,14 +669,28 @@ class LeaseService:
             lease = self._enter(context, event_type, lease)
         lease_id = lease['id']
         outcome = handlers[event_type](context, lease, finish)
-        self._notify_event(context, event_type, lease_id)
+        self._notify_events(context, [(event_type, lease_id)])
         return outcome
 
-    def _notify_event(self, context, event_type, lease_id):
-        """``lease.event.<type>`` once the event's outcome is committed (the view is
-        read only if notifications are sent)."""
-        self.notifier.notify(context, f'lease.event.{event_type}',
-                             lambda: self.get_lease(context, lease_id))
+    def _notify_events(self, context, events):
+        """``lease.event.<type>`` for each of ``events`` (``(event type, lease id)``)
+        once their outcomes are committed. The leases' views are read only if
+        notifications are sent, all in one read (a view per event cost more than a
+        batch's start)."""
+        if not events or not self.notifier.enabled:
+            return
+        try:
+            with db_api.reader.using(context):
+                shown = {view['id']: view for view in self._views(
+                    context, lease_db.get_many(context, {i for _, i in events}))}
+        except Exception:  # a notification must never undo the work it reports
+            LOG.exception('Could not read leases %s to notify their events',
+                          ', '.join(sorted({i for _, i in events})))
+            return
+        for event_type, lease_id in events:
+            if lease_id in shown:    # else deleted meanwhile
+                self.notifier.notify(context, f'lease.event.{event_type}',
+                                     shown[lease_id])
 
     def run_batch(self, context, event_ids, finish_all):
         """Run several claimed events (starts, before-ends) as one batch:
@@ -720,9 +737,8 @@ class LeaseService:
             # Nothing recorded: each goes again on its own (plugins are idempotent),
             # where a lost claim or a changed lease is handled for that one event.
             return failed, alone + done
-        for event_id in done:
-            event_type, lease = batch[event_id]
-            self._notify_event(context, event_type, lease['id'])
+        self._notify_events(context, [(batch[event_id][0], batch[event_id][1]['id'])
+                                      for event_id in done])
         return failed, alone
 
     def _enter_batch(self, context, event_ids):

@@ -22,6 +22,8 @@ HYPERVISORS = ['compute-1:id=1', 'compute-2:id=2', 'compute-3:id=3']
 
 
 class NoNotifier:
+    enabled = False
+
     def notify(self, context, event_type, lease):
         pass
 

@@ -83,6 +83,14 @@ def test_leases_starting_together_start_in_batches_each_once(
         assert {e['event_type']: e['status'] for e in shown['events']}['start_lease'] \
             == 'DONE'
     _notified_once(sent_notifications, 'lease.event.start_lease', leases)
+    # Each payload is its own lease's view as committed, though read for the batch.
+    for sent in sent_notifications:
+        if sent['event_type'] == 'lease.event.start_lease':
+            payload = sent['payload']
+            assert payload['status'] == 'ACTIVE'
+            assert [r['lease_id'] for r in payload['reservations']] == \
+                [payload['lease_id']] * 2
+            assert [r['status'] for r in payload['reservations']] == ['active'] * 2
 
 
 def test_before_ends_due_together_run_in_batches_each_once(
