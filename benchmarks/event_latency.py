@@ -70,7 +70,9 @@ def _notifying(topic):
 
 
 def _delete_queues(topic):
-    with kombu.Connection(backends.RABBIT_URL) as connection:
+    # kombu names oslo.messaging's rabbit:// scheme amqp://
+    with kombu.Connection(backends.RABBIT_URL.replace('rabbit://', 'amqp://', 1)) \
+            as connection:
         channel = connection.channel()
         for priority in ('info', 'warn', 'error'):
             try:

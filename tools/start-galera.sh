@@ -182,7 +182,7 @@ start_node() {
 detached() {
     local log=$1; shift
     (
-        for fd in /proc/$BASHPID/fd/*; do
+        for fd in /proc/"$BASHPID"/fd/*; do
             fd=${fd##*/}
             if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi 2>/dev/null
         done
