@@ -52,6 +52,7 @@ import sqlalchemy as sa
 from climate.db import api as db_api
 from climate.db import claims
 from climate.db import models
+from climate.db import sqlfunc
 
 H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
@@ -251,9 +252,7 @@ def _quick_statements():
     # than sort every host: MariaDB otherwise picks the sort when it under-estimates
     # the hosts that pass the filters (no statistics yet). PostgreSQL, which
     # under-estimates them alike, keeps a top-N sort after one index probe per host.
-    for dialect in ('mysql', 'mariadb'):
-        empty = empty.with_hint(H, 'FORCE INDEX (ix_computehosts_size)', dialect)
-    return busy, empty
+    return busy, sqlfunc.force_index(empty, H, 'ix_computehosts_size')
 
 
 _QUICK_BUSY, _QUICK_EMPTY = _quick_statements()

@@ -155,28 +155,27 @@ def _overlapping(excluding):
     return sa.or_(whole, sliced)
 
 
-# The probes of one host's neighbours read its allocations through the host's index:
-# MariaDB otherwise may take the (start_date, ...) one and read every host's
-# allocations after the window, for each host probed.
-_BY_HOST = 'FORCE INDEX (ix_computehost_allocations_host_window)'
+def _by_host(probe):
+    """A probe of one host's neighbours reads its allocations through the host's
+    index: MariaDB otherwise may take the (start_date, ...) one and read every host's
+    allocations after the window, for each host probed."""
+    return sqlfunc.force_index(probe, A, 'ix_computehost_allocations_host_window')
 
 
 def _last_end_before(host_id, excluding):
     """The latest end among the host's allocations starting before ``hi``: for a
     host free until ``hi``, the end of the allocation just before the window."""
-    return (sa.select(sa.func.max(A.c.end_date))
-            .where(A.c.compute_host_id == host_id, A.c.start_date < WINDOW_HI,
-                   *_own(excluding))
-            .with_hint(A, _BY_HOST, 'mysql').with_hint(A, _BY_HOST, 'mariadb')
-            .scalar_subquery())
+    return _by_host(sa.select(sa.func.max(A.c.end_date))
+                    .where(A.c.compute_host_id == host_id,
+                           A.c.start_date < WINDOW_HI, *_own(excluding))
+                    ).scalar_subquery()
 
 
 def _first_start_from(host_id, excluding):
-    return (sa.select(sa.func.min(A.c.start_date))
-            .where(A.c.compute_host_id == host_id, A.c.start_date >= WINDOW_HI,
-                   *_own(excluding))
-            .with_hint(A, _BY_HOST, 'mysql').with_hint(A, _BY_HOST, 'mariadb')
-            .scalar_subquery())
+    return _by_host(sa.select(sa.func.min(A.c.start_date))
+                    .where(A.c.compute_host_id == host_id,
+                           A.c.start_date >= WINDOW_HI, *_own(excluding))
+                    ).scalar_subquery()
 
 
 def _ranked(strategy, clauses, excluding, preferring, sampling):

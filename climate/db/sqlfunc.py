@@ -5,6 +5,9 @@
     and PostgreSQL's sort by locale, so both get a binary comparison.
 ``seconds_between(earlier, later)``
     the difference of two datetime columns in seconds, as a number.
+``force_index(select, table, index)``
+    a statement that reads ``table`` through ``index`` on MariaDB/MySQL (the hint is
+    left out elsewhere).
 """
 
 import sqlalchemy as sa
@@ -63,3 +66,9 @@ def _seconds_mysql(element, sql_compiler, **kw):
 def _seconds_postgresql(element, sql_compiler, **kw):
     earlier, later = _operands(element, sql_compiler, kw)
     return f'EXTRACT(EPOCH FROM ({later} - {earlier}))'
+
+
+def force_index(select, table, index):
+    for dialect in ('mysql', 'mariadb'):
+        select = select.with_hint(table, f'FORCE INDEX ({index})', dialect)
+    return select

@@ -62,7 +62,7 @@ class LeaseNotifier:
 
     def notify(self, context, event_type, lease):
         """Send ``lease`` (a view, or a callable making one only when it is sent)."""
-        if not self._notifier.is_enabled():
+        if not self.enabled:
             return
         try:
             view = lease() if callable(lease) else lease

@@ -679,13 +679,14 @@ class LeaseService:
         batch's start)."""
         if not events or not self.notifier.enabled:
             return
+        lease_ids = sorted({lease_id for _, lease_id in events})
         try:
             with db_api.reader.using(context):
                 shown = {view['id']: view for view in self._views(
-                    context, lease_db.get_many(context, {i for _, i in events}))}
+                    context, lease_db.get_many(context, lease_ids))}
         except Exception:  # a notification must never undo the work it reports
             LOG.exception('Could not read leases %s to notify their events',
-                          ', '.join(sorted({i for _, i in events})))
+                          ', '.join(lease_ids))
             return
         for event_type, lease_id in events:
             if lease_id in shown:    # else deleted meanwhile
