@@ -16,7 +16,8 @@ enrolled hosts and 500 existing 1-host leases (spread over 50 windows) before me
 Afterwards no host is held twice in any window (checked in SQL). ``--profile DIR``
 records the api and the manager with py-spy (``pip install py-spy`` in the venv) during
 the sequential 1-host creates, as collapsed stacks (``DIR/api.txt``,
-``DIR/manager.txt``; ``benchmarks.stacks`` sums them per function).
+``DIR/manager.txt``; ``benchmarks.stacks`` sums them per function), and during the
+4-client burst (``DIR/api-4-clients.txt``, ``DIR/manager-4-clients.txt``).
 Targets (issue 20): p50 <= 10 ms, p95 <= 20 ms, >= 100 creates/s.
 """
 
@@ -164,10 +165,15 @@ def run(args):
                                            for i in range(args.samples)], 1)
                 line(name, latencies, cpu.ms(args.samples))
                 common.stop_profilers(running)
+            running = common.profilers(
+                args.profile, {'api-4-clients': api.process.pid,
+                               'manager-4-clients': group.processes[0].pid},
+                gil=args.gil)
             cpu.start()
             latencies, wall = timed(api, [host_body(i) for i in range(args.burst)], 4)
             line('1-host physical:host, 4 clients', latencies, cpu.ms(args.burst),
                  rate=args.burst / wall)
+            common.stop_profilers(running)
             twice = double_booked(database.engine)
             print(f'hosts double-booked: {twice}')
             if twice:

@@ -21,6 +21,13 @@ The invariant (no double booking)
     runs the whole transaction again on fresh data, where the search no longer offers
     the lost host.
 
+    A moved generation says that the host changed, not that it no longer fits: the
+    other transaction may have taken another window. A caller that can say what
+    "fits" means gives ``recheck``: the claim then locks the hosts (an UPDATE
+    without the generation test, which waits for the other transaction to end) and
+    has them checked again against the latest committed rows; it fails only if one
+    no longer fits (:func:`climate.db.host_search.claim_free`).
+
 Why it holds on every supported database, at its default isolation level and with no
 ``SELECT ... FOR UPDATE``:
 
@@ -62,6 +69,7 @@ import math
 import threading
 from typing import Callable
 from typing import Iterable
+from typing import Optional
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -80,13 +88,20 @@ class HostGeneration:
     generation: int
 
 
-def claim(context, hosts: Iterable[HostGeneration], span: datetime.timedelta) -> None:
+def claim(context, hosts: Iterable[HostGeneration], span: datetime.timedelta,
+          recheck: Optional[Callable[[list], int]] = None) -> None:
     """Bump the generation of every one of ``hosts``, or fail.
 
     :param hosts: what the search returned (:class:`HostGeneration` or any subclass).
     :param span: the longest window the caller writes on them (end - start).
-    :raises ClaimConflict: one of them changed since it was read; the transaction
-        must be rolled back and retried (part of the bumps may have been applied).
+    :param recheck: when a host changed since it was read, ``recheck(host_ids)`` is
+        asked, after this transaction has locked them all, how many of them are still
+        fit for the caller, read from the latest committed rows (see
+        :func:`climate.db.host_search.claim_free`): another transaction's allocation
+        in another window changes the generation but takes nothing the caller wants.
+    :raises ClaimConflict: one of them changed since it was read (and, with
+        ``recheck``, no longer fits); the transaction must be rolled back and retried
+        (part of the bumps may have been applied).
     """
     ordered = sorted(hosts, key=lambda h: h.host_id)
     if not ordered:
@@ -96,15 +111,30 @@ def claim(context, hosts: Iterable[HostGeneration], span: datetime.timedelta) ->
         sa.update(H)
         .where(sa.or_(*[sa.and_(H.c.id == h.host_id, H.c.generation == h.generation)
                         for h in ordered]))
-        # Keep updated_at: a claim is not a change of the host an operator made.
-        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at,
+        .values(**_claimed(seconds))
+        .execution_options(synchronize_session=False)).rowcount
+    if matched == len(ordered):
+        return
+    if recheck is not None:
+        ids = [h.host_id for h in ordered]
+        # Wait for whoever changed them: once their rows are locked here, no other
+        # transaction can add an allocation on them until this one ends, and what
+        # they committed is there for the recheck to read.
+        context.session.execute(
+            sa.update(H).where(H.c.id.in_(ids)).values(**_claimed(seconds))
+            .execution_options(synchronize_session=False))
+        if recheck(ids) == len(ids):
+            return
+    raise exceptions.ClaimConflict(
+        what='host(s) ' + ', '.join(str(h.host_id) for h in ordered))
+
+
+def _claimed(seconds):
+    # Keep updated_at: a claim is not a change of the host an operator made.
+    return dict(generation=H.c.generation + 1, updated_at=H.c.updated_at,
                 longest_allocation=sa.case(
                     (H.c.longest_allocation < seconds, seconds),
                     else_=H.c.longest_allocation))
-        .execution_options(synchronize_session=False)).rowcount
-    if matched != len(ordered):
-        raise exceptions.ClaimConflict(
-            what='host(s) ' + ', '.join(str(h.host_id) for h in ordered))
 
 
 def bump(context, host_ids: Iterable[int]) -> None:

@@ -268,6 +268,44 @@ def _bounded(context, statement, params):
     return claims.bounded(context, search)
 
 
+# Before any allocation: the floor of a recheck, which reads a host's allocations whole.
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def claim_free(context, hosts, start, end, clauses, cleaning=datetime.timedelta(0),
+               exclude_reservation=None):
+    """Claim ``hosts``, found by :func:`find_free_hosts` with the same arguments.
+
+    A host whose generation moved since the search (another transaction claimed it,
+    often for another window) is not lost at once: once this transaction holds its
+    row, it is checked again, as the search checked it, against the latest committed
+    rows, and kept if it still fits. Only a host that no longer fits (or, on Galera,
+    a write through another node) makes the caller's transaction start over.
+
+    :raises ClaimConflict: see :func:`climate.db.claims.claim`.
+    """
+    excluding = exclude_reservation is not None
+    params = {'b_lo': timeutils.shift(start, -cleaning),
+              'b_hi': timeutils.shift(end, cleaning), 'b_floor': _EPOCH}
+    if excluding:
+        params['b_exclude'] = exclude_reservation
+
+    def recheck(host_ids):
+        # An UPDATE, not a SELECT: its WHERE reads the latest committed rows on every
+        # backend (MariaDB's REPEATABLE READ snapshot would hide the other
+        # transaction's allocation from a SELECT; an UPDATE's subqueries are locking
+        # reads there), after the caller's lock made any such transaction finish.
+        # The floor is not bounded: a longer allocation may have just been committed.
+        statement = (sa.update(H)
+                     .where(H.c.id.in_(host_ids), H.c.reservable.is_(True), _healthy(),
+                            ~_overlapping(excluding), *clauses)
+                     .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+                     .execution_options(synchronize_session=False))
+        return context.session.execute(statement, params).rowcount
+
+    claims.claim(context, hosts, end - start, recheck=recheck)
+
+
 @db_api.reader
 def free_generations(context, host_ids, start, end, cleaning=datetime.timedelta(0),
                      exclude_reservation=None):

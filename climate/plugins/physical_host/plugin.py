@@ -100,17 +100,21 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
     def reserve(self, context, lease, reservation, values):
         reservation.resource_id = host_reservations.create(context, reservation.id,
                                                            values)
-        chosen = self._choose(context, values, lease.start_date, lease.end_date)
-        claims.claim(context, chosen, lease.end_date - lease.start_date)
+        clauses = self._clauses(context, values)
+        chosen = self._choose(context, values, clauses, lease.start_date,
+                              lease.end_date)
+        host_search.claim_free(context, chosen, lease.start_date, lease.end_date,
+                               clauses, self.cleaning_time)
         host_allocations.insert(context, reservation.id, [c.host_id for c in chosen],
                                 lease.start_date, lease.end_date)
 
-    def _choose(self, context, values, start, end, reservation_id=None, keep=()):
-        """The hosts for ``values`` in ``[start, end)``, best first (at most ``max``).
+    def _choose(self, context, values, clauses, start, end, reservation_id=None,
+                keep=()):
+        """The hosts for ``values`` (``clauses``: its requirements, see
+        :meth:`_clauses`) in ``[start, end)``, best first (at most ``max``).
 
         :raises NotEnoughHostsAvailable: (409) fewer than ``min``.
         """
-        clauses = self._clauses(context, values)
         found = host_search.find_free_hosts(
             context, start, end, clauses, values['max'],
             strategy=self.options.host_selection, cleaning=self.cleaning_time,
@@ -168,7 +172,8 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
             raise exceptions.CantUpdateParameter(
                 f'max cannot be lower than the {len(held)} hosts the reservation has '
                 f'held since it started')
-        chosen = self._choose(context, wanted, start_date, end_date,
+        clauses = self._clauses(context, wanted)
+        chosen = self._choose(context, wanted, clauses, start_date, end_date,
                               reservation_id=reservation.id, keep=set(held))
         chosen_ids = {c.host_id for c in chosen}
         lost = set(held) - chosen_ids
@@ -179,7 +184,8 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
                 f'{reservation.id} are not free or no longer match from '
                 f'{timeutils.format_date(start_date)} to '
                 f'{timeutils.format_date(end_date)}')
-        claims.claim(context, chosen, end_date - start_date)
+        host_search.claim_free(context, chosen, start_date, end_date, clauses,
+                               self.cleaning_time, exclude_reservation=reservation.id)
         host_allocations.remove(context, reservation.id, lost)
         claims.bump(context, lost)
         host_allocations.move(context, reservation.id, start_date, end_date)

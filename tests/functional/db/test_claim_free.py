@@ -1,0 +1,164 @@
+"""Two transactions racing for one host (climate.db.host_search.claim_free), on
+MariaDB and PostgreSQL: the second, whose search read the host before the first
+committed, keeps the host when the first took another window, and starts over when the
+first took an overlapping one, a long allocation reaching into its window, or the host
+itself. (SQLite runs one writer at a time, so the two cannot overlap there.)"""
+
+import datetime
+import threading
+import uuid
+
+from oslo_db.sqlalchemy import enginefacade
+import pytest
+import sqlalchemy as sa
+
+from climate import exceptions
+from climate.db import api as db_api
+from climate.db import host_allocations
+from climate.db import host_search
+from climate.db import models
+
+pytestmark = pytest.mark.parametrize('database', ['mysql', 'postgresql'],
+                                     indirect=True)
+
+H = models.ComputeHost.__table__
+A = models.ComputeHostAllocation.__table__
+HOUR = datetime.timedelta(hours=1)
+START = datetime.datetime(2031, 1, 1, tzinfo=datetime.timezone.utc)
+MINE = (START, START + HOUR)
+
+
+@enginefacade.transaction_context_provider
+class _Ctx:
+    """A transaction context with ``session`` (as Climate's RequestContext has)."""
+
+
+def _setup(engine):
+    """One reservable host and two reservations to allocate it to."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    reservations = [str(uuid.uuid4()), str(uuid.uuid4())]
+    with engine.begin() as conn:
+        host = conn.execute(sa.insert(H).values(
+            hypervisor_hostname='compute-1', service_name='compute-1',
+            reservable=True, generation=0, vcpus=1, memory_mb=1, local_gb=1,
+            created_at=now)).inserted_primary_key[0]
+        for reservation_id in reservations:
+            lease_id = str(uuid.uuid4())
+            conn.execute(sa.insert(models.Lease.__table__).values(
+                id=lease_id, name='race', project_id='p', start_date=START,
+                end_date=START + HOUR, status='PENDING', degraded=False,
+                created_at=now))
+            conn.execute(sa.insert(models.Reservation.__table__).values(
+                id=reservation_id, lease_id=lease_id, resource_type='physical:host',
+                status='pending', missing_resources=False, resources_changed=False,
+                created_at=now))
+    return host, reservations
+
+
+def _allocate(reservation_id, window):
+    """What a create does: search, claim, insert."""
+    context = _Ctx()
+    with db_api.writer.using(context):
+        found = host_search.find_free_hosts(context, *window, [], 1)
+        host_search.claim_free(context, found, *window, [])
+        host_allocations.insert(context, reservation_id, [found[0].host_id], *window)
+
+
+def _race(engine, first, hold_lock):
+    """The second transaction searches; ``first(host, reservation_id)`` then changes
+    the host in a transaction of its own, which commits before the second claims
+    (``hold_lock`` False) or while the second's claim waits for its lock (True).
+    Returns the second's outcome."""
+    host, (theirs, mine) = _setup(engine)
+    searched, first_written = threading.Event(), threading.Event()
+    outcome = {}
+
+    def second():
+        context = _Ctx()
+        try:
+            with db_api.writer.using(context):
+                found = host_search.find_free_hosts(context, *MINE, [], 1)
+                assert [c.host_id for c in found] == [host]
+                searched.set()
+                first_written.wait(10)
+                host_search.claim_free(context, found, *MINE, [])
+                host_allocations.insert(context, mine, [host], *MINE)
+            outcome['second'] = 'claimed'
+        except exceptions.ClaimConflict:
+            outcome['second'] = 'conflict'
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    assert searched.wait(10)
+    context = _Ctx()
+    with db_api.writer.using(context):
+        first(context, host, theirs)
+        if hold_lock:
+            first_written.set()
+            # Commit only once the second's claim had time to block on the row.
+            threading.Event().wait(0.5)
+    first_written.set()
+    thread.join(30)
+    return outcome.get('second')
+
+
+def _claimed(window):
+    def first(context, host, reservation_id):
+        found = host_search.find_free_hosts(context, *window, [], 1)
+        assert [c.host_id for c in found] == [host]
+        host_search.claim_free(context, found, *window, [])
+        host_allocations.insert(context, reservation_id, [host], *window)
+    return first
+
+
+def _allocations(engine):
+    with engine.connect() as conn:
+        return sorted((row.start_date.replace(tzinfo=None), row.end_date.replace(
+            tzinfo=None)) for row in conn.execute(sa.select(A.c.start_date,
+                                                            A.c.end_date)))
+
+
+def _naive(*dates):
+    return [d.replace(tzinfo=None) for d in dates]
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_a_claim_in_another_window_keeps_the_host(migrated_database, hold_lock):
+    later = (START + 3 * HOUR, START + 4 * HOUR)
+    assert _race(migrated_database.engine, _claimed(later), hold_lock) == 'claimed'
+    assert _allocations(migrated_database.engine) == [
+        tuple(_naive(*MINE)), tuple(_naive(*later))]
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_a_claim_of_an_overlapping_window_wins(migrated_database, hold_lock):
+    overlapping = (START + HOUR / 2, START + 2 * HOUR)
+    assert _race(migrated_database.engine, _claimed(overlapping),
+                 hold_lock) == 'conflict'
+    assert _allocations(migrated_database.engine) == [tuple(_naive(*overlapping))]
+
+
+def test_a_long_allocation_reaching_into_the_window_wins(migrated_database):
+    """Committed meanwhile, it is longer than any allocation the second transaction's
+    search bounded its reads by."""
+    long = (START - 30 * 24 * HOUR, START + HOUR / 2)
+    assert _race(migrated_database.engine, _claimed(long), False) == 'conflict'
+    assert _allocations(migrated_database.engine) == [tuple(_naive(*long))]
+
+
+@pytest.mark.parametrize('change', [{'status': 'down'}, {'reservable': False}],
+                         ids=['down', 'not-reservable'])
+def test_a_host_changed_meanwhile_is_checked_as_the_search_checked_it(
+        migrated_database, change):
+    def first(context, host, reservation_id):
+        context.session.execute(sa.update(H).where(H.c.id == host).values(
+            generation=H.c.generation + 1, **change))
+    assert _race(migrated_database.engine, first, False) == 'conflict'
+    assert _allocations(migrated_database.engine) == []
+
+
+def test_sequential_claims_of_two_windows(migrated_database):
+    host, (theirs, mine) = _setup(migrated_database.engine)
+    _allocate(theirs, (START + 3 * HOUR, START + 4 * HOUR))
+    _allocate(mine, MINE)
+    assert len(_allocations(migrated_database.engine)) == 2
