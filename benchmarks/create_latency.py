@@ -8,12 +8,14 @@ enrolled hosts and 500 existing 1-host leases (spread over 50 windows) before me
 
 * ``--samples`` sequential creates of a 1-host ``physical:host`` lease, then of a
   capacity ``virtual:instance`` lease (2 instances of 2 vCPUs): p50/p95;
-* ``--burst`` 1-host creates from 4 client threads: creates/s;
+* ``--burst`` 1-host creates from 4 client threads, then as many capacity creates:
+  creates/s;
 * the CPU time ``climate-api`` and ``climate-manager`` spend per create (from
   ``/proc/<pid>/stat``; the machine is shared, so wall times carry the load of other
   jobs while the CPU time is what the code costs), and the load average.
 
-Afterwards no host is held twice in any window (checked in SQL). ``--profile DIR``
+Afterwards no host is held twice in any window, and no host's slices exceed its vCPUs
+or share a window with a whole-host lease (checked in SQL). ``--profile DIR``
 records the api and the manager with py-spy (``pip install py-spy`` in the venv) during
 the sequential 1-host creates, as collapsed stacks (``DIR/api.txt``,
 ``DIR/manager.txt``; ``benchmarks.stacks`` sums them per function), and during the
@@ -108,6 +110,27 @@ def double_booked(engine):
                        b.c.start_date < a.c.end_date))).scalar()
 
 
+def overbooked(engine):
+    """Slices (capacity allocations) that, with the slices overlapping their start,
+    hold more vCPUs than their host has (the double's ratios are 1.0), or that overlap
+    a whole-host allocation of their host."""
+    s, t = models.CapacityAllocation.__table__, models.CapacityAllocation.__table__
+    t = t.alias()
+    h, a = models.ComputeHost.__table__, models.ComputeHostAllocation.__table__
+    peak = (sa.select(sa.func.sum(t.c.vcpus))
+            .where(t.c.compute_host_id == s.c.compute_host_id,
+                   t.c.start_date <= s.c.start_date, t.c.end_date > s.c.start_date)
+            .scalar_subquery())
+    whole = (sa.select(a.c.id).where(a.c.compute_host_id == s.c.compute_host_id,
+                                     a.c.start_date < s.c.end_date,
+                                     a.c.end_date > s.c.start_date).exists())
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count(sa.distinct(s.c.compute_host_id)))
+            .select_from(s.join(h, h.c.id == s.c.compute_host_id))
+            .where(sa.or_(peak > h.c.vcpus, whole))).scalar()
+
+
 def load():
     return '/'.join(f'{v:.1f}' for v in os.getloadavg())
 
@@ -174,9 +197,15 @@ def run(args):
             line('1-host physical:host, 4 clients', latencies, cpu.ms(args.burst),
                  rate=args.burst / wall)
             common.stop_profilers(running)
-            twice = double_booked(database.engine)
-            print(f'hosts double-booked: {twice}')
-            if twice:
+            cpu.start()
+            latencies, wall = timed(api, [capacity_body(args.samples + i)
+                                          for i in range(args.burst)], 4)
+            line('capacity virtual:instance, 4 clients', latencies,
+                 cpu.ms(args.burst), rate=args.burst / wall)
+            twice, over = double_booked(database.engine), overbooked(database.engine)
+            print(f'hosts double-booked: {twice}; hosts whose slices exceed them or '
+                  f'share a window with a whole-host lease: {over}')
+            if twice or over:
                 raise SystemExit('double booking')
         finally:
             if api is not None:

@@ -29,11 +29,12 @@ the longest allocation any host holds (:func:`climate.db.claims.bounded`), on th
 ``ix_<table>_window (start_date, end_date, compute_host_id)`` index, so its cost
 follows the allocations near the window, not all the allocations there are.
 
-The caller claims every host it places a slice on with
-:func:`climate.db.claims.claim`, the same generation-guarded claim as whole hosts, in
-the transaction that writes the slices: a concurrent transaction that added a slice
-or a whole-host allocation to one of them has bumped its generation, and the claim
-fails and is retried on fresh data. (:func:`find_room` reads the hosts' generations
+The caller claims every host it places a slice on with :func:`claim_room`, the same
+generation-guarded claim as whole hosts (:func:`climate.db.claims.claim`), in the
+transaction that writes the slices: a concurrent transaction that added a slice or a
+whole-host allocation to one of them has bumped its generation; the claim then locks
+the host and checks again, on the latest committed rows, that the slices placed there
+still fit, and fails, to be retried on fresh data, only if they do not. (:func:`find_room` reads the hosts' generations
 before their slices: a slice committed in between is read, one committed later has
 bumped the generation.)
 
@@ -205,6 +206,68 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
         if room > 0:
             found.append(HostRoom(host_id, generation, service, room, bool(taken)))
     return found
+
+
+def claim_room(context, rooms, placement, size, start, end, clauses=(),
+               ratios=Ratios(), cleaning=datetime.timedelta(0),
+               exclude_reservation=None):
+    """Claim the hosts of ``placement`` (``{host id: instances}``, placed on
+    ``rooms`` as :func:`find_room` or :func:`find_room_quickly` found them with the
+    same arguments).
+
+    A host whose generation moved since the search (another transaction added or
+    removed a slice on it, often in another window or leaving room enough) is not
+    lost at once: once this transaction holds its row, it is checked again as the
+    search checked it, against the latest committed rows, and kept if the instances
+    placed on it still fit.
+
+    :raises ClaimConflict: see :func:`climate.db.claims.claim`.
+    """
+    lo, hi = start - cleaning, end + cleaning
+    own = [S.c.reservation_id != exclude_reservation] \
+        if exclude_reservation is not None else []
+
+    def recheck(host_ids):
+        # The host's own conditions as an UPDATE's WHERE, and the slices with a
+        # locking read: both read the latest committed rows (MariaDB's REPEATABLE
+        # READ snapshot would hide them from a plain SELECT), after the caller's lock
+        # made any transaction changing these hosts finish. Unbounded below: a longer
+        # allocation may have just been committed.
+        whole = (sa.select(A.c.id)
+                 .where(A.c.compute_host_id == H.c.id, A.c.start_date < hi,
+                        A.c.end_date > lo,
+                        *([A.c.reservation_id != exclude_reservation]
+                          if exclude_reservation is not None else []))
+                 .exists())
+        fit = context.session.execute(
+            sa.update(H)
+            .where(H.c.id.in_(host_ids), H.c.reservable.is_(True), healthy(lo, hi),
+                   ~whole, *clauses)
+            .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+            .execution_options(synchronize_session=False)).rowcount
+        if fit < len(host_ids):
+            return fit
+        # Rows this transaction updated read as it wrote them: their latest version.
+        inventory = context.session.execute(
+            sa.select(H.c.id, H.c.vcpus, H.c.memory_mb, H.c.local_gb)
+            .where(H.c.id.in_(host_ids))).all()
+        taken = {}
+        for host_id, s_start, s_end, s_vcpus, s_memory, s_disk in context.session.execute(
+                sa.select(S.c.compute_host_id, S.c.start_date, S.c.end_date, S.c.vcpus,
+                          S.c.memory_mb, S.c.disk_gb)
+                .where(S.c.compute_host_id.in_(host_ids), S.c.start_date < hi,
+                       S.c.end_date > lo, *own)
+                .with_for_update(read=True)):
+            taken.setdefault(host_id, []).append(
+                (s_start, s_end + cleaning, Size(s_vcpus, s_memory, s_disk)))
+        return sum(
+            1 for host_id, vcpus, memory_mb, local_gb in inventory
+            if room_for(ratios.capacity(vcpus, memory_mb, local_gb),
+                        peak(taken.get(host_id, []), start, end + cleaning),
+                        size) >= placement[host_id])
+
+    claims.claim(context, [r for r in rooms if r.host_id in placement], end - start,
+                 recheck=recheck)
 
 
 def _quick_statements():

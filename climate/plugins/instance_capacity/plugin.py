@@ -46,7 +46,6 @@ from climate.compute import exceptions as compute_exc
 from climate.db import capacity_allocations
 from climate.db import capacity_reservations
 from climate.db import capacity_search
-from climate.db import claims
 from climate.db import host_health
 from climate.db import host_search
 from climate.db import hosts as host_db
@@ -123,21 +122,23 @@ class CapacityReservations(healing.CapacityHealing):
     def reserve(self, context, resource_type, lease, reservation, values):
         reservation.resource_id = capacity_reservations.create(
             context, reservation.id, resource_type, values)
-        rooms, placement = self._place(context, values, lease.start_date,
+        clauses = self._clauses(context, values)
+        rooms, placement = self._place(context, values, clauses, lease.start_date,
                                        lease.end_date, quickly=True)
-        claimed = [r for r in rooms if r.host_id in placement]
-        claims.claim(context, claimed, lease.end_date - lease.start_date)
+        capacity_search.claim_room(context, rooms, placement, size_of(values),
+                                   lease.start_date, lease.end_date, clauses,
+                                   self.ratios, self.cleaning_time)
         capacity_allocations.insert(context, reservation.id, placement,
                                     size_of(values), lease.start_date, lease.end_date)
 
-    def _place(self, context, values, start, end, reservation_id=None, keep=None,
-               prefer=(), quickly=False):
-        """``(rooms, placement)`` for ``values`` in ``[start, end)``; ``quickly``
-        tries a few hosts first (a new reservation), then every host.
+    def _place(self, context, values, clauses, start, end, reservation_id=None,
+               keep=None, prefer=(), quickly=False):
+        """``(rooms, placement)`` for ``values`` (``clauses``: its requirements, see
+        :meth:`_clauses`) in ``[start, end)``; ``quickly`` tries a few hosts first (a
+        new reservation), then every host.
 
         :raises NotEnoughHostsAvailable: (409) it does not fit.
         """
-        clauses = self._clauses(context, values)
         if quickly:
             rooms = capacity_search.find_room_quickly(
                 context, start, end, size_of(values), values['amount'], clauses,
@@ -192,11 +193,15 @@ class CapacityReservations(healing.CapacityHealing):
                                             {'on_end': wanted['on_end']})
             return
         held = capacity_allocations.placement_of(context, reservation.id)
+        clauses = self._clauses(context, wanted)
         rooms, placement = self._place(
-            context, wanted, start_date, end_date, reservation_id=reservation.id,
-            keep=held if started else None, prefer=held)
+            context, wanted, clauses, start_date, end_date,
+            reservation_id=reservation.id, keep=held if started else None, prefer=held)
         claimed = [r for r in rooms if r.host_id in placement]
-        claims.claim(context, claimed, end_date - start_date)
+        capacity_search.claim_room(context, rooms, placement, size_of(wanted),
+                                   start_date, end_date, clauses, self.ratios,
+                                   self.cleaning_time,
+                                   exclude_reservation=reservation.id)
         capacity_allocations.replace(context, reservation.id, placement,
                                      size_of(wanted), start_date, end_date, claimed)
         capacity_reservations.store(context, reservation.id, wanted)

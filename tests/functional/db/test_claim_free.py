@@ -1,8 +1,10 @@
-"""Two transactions racing for one host (climate.db.host_search.claim_free), on
-MariaDB and PostgreSQL: the second, whose search read the host before the first
-committed, keeps the host when the first took another window, and starts over when the
-first took an overlapping one, a long allocation reaching into its window, or the host
-itself. (SQLite runs one writer at a time, so the two cannot overlap there.)"""
+"""Two transactions racing for one host, on MariaDB and PostgreSQL: the second,
+whose search read the host before the first committed, keeps the host when the first
+took another window (or, for slices of it, left room enough), and starts over when
+the first took an overlapping window, a long allocation reaching into its own, the
+room it wanted, or the host itself (climate.db.host_search.claim_free,
+climate.db.capacity_search.claim_room). (SQLite runs one writer at a time, so the two
+cannot overlap there.)"""
 
 import datetime
 import threading
@@ -14,6 +16,8 @@ import sqlalchemy as sa
 
 from climate import exceptions
 from climate.db import api as db_api
+from climate.db import capacity_allocations
+from climate.db import capacity_search
 from climate.db import host_allocations
 from climate.db import host_search
 from climate.db import models
@@ -23,6 +27,7 @@ pytestmark = pytest.mark.parametrize('database', ['mysql', 'postgresql'],
 
 H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
+S = models.CapacityAllocation.__table__
 HOUR = datetime.timedelta(hours=1)
 START = datetime.datetime(2031, 1, 1, tzinfo=datetime.timezone.utc)
 MINE = (START, START + HOUR)
@@ -40,7 +45,7 @@ def _setup(engine):
     with engine.begin() as conn:
         host = conn.execute(sa.insert(H).values(
             hypervisor_hostname='compute-1', service_name='compute-1',
-            reservable=True, generation=0, vcpus=1, memory_mb=1, local_gb=1,
+            reservable=True, generation=0, vcpus=4, memory_mb=4096, local_gb=40,
             created_at=now)).inserted_primary_key[0]
         for reservation_id in reservations:
             lease_id = str(uuid.uuid4())
@@ -55,16 +60,31 @@ def _setup(engine):
     return host, reservations
 
 
-def _allocate(reservation_id, window):
-    """What a create does: search, claim, insert."""
-    context = _Ctx()
-    with db_api.writer.using(context):
-        found = host_search.find_free_hosts(context, *window, [], 1)
-        host_search.claim_free(context, found, *window, [])
-        host_allocations.insert(context, reservation_id, [found[0].host_id], *window)
+def _whole(context, host, reservation_id, window, between=lambda: None):
+    """Search, claim and allocate the host whole: what a 1-host create does
+    (``between`` runs after the search)."""
+    found = host_search.find_free_hosts(context, *window, [], 1)
+    assert [c.host_id for c in found] == [host]
+    between()
+    host_search.claim_free(context, found, *window, [])
+    host_allocations.insert(context, reservation_id, [host], *window)
 
 
-def _race(engine, first, hold_lock):
+def _sliced(vcpus):
+    """Search, claim and write a slice of ``vcpus`` of the host: a capacity create."""
+    def take(context, host, reservation_id, window, between=lambda: None):
+        size = capacity_search.Size(vcpus, 0, 0)
+        rooms = capacity_search.find_room(context, *window, size)
+        placement = capacity_search.place(rooms, 1, None)
+        assert placement == {host: 1}
+        between()
+        capacity_search.claim_room(context, rooms, placement, size, *window)
+        capacity_allocations.insert(context, reservation_id, placement, size,
+                                    *window)
+    return take
+
+
+def _race(engine, first, hold_lock, second_takes=_whole):
     """The second transaction searches; ``first(host, reservation_id)`` then changes
     the host in a transaction of its own, which commits before the second claims
     (``hold_lock`` False) or while the second's claim waits for its lock (True).
@@ -73,16 +93,15 @@ def _race(engine, first, hold_lock):
     searched, first_written = threading.Event(), threading.Event()
     outcome = {}
 
+    def between():
+        searched.set()
+        first_written.wait(10)
+
     def second():
         context = _Ctx()
         try:
             with db_api.writer.using(context):
-                found = host_search.find_free_hosts(context, *MINE, [], 1)
-                assert [c.host_id for c in found] == [host]
-                searched.set()
-                first_written.wait(10)
-                host_search.claim_free(context, found, *MINE, [])
-                host_allocations.insert(context, mine, [host], *MINE)
+                second_takes(context, host, mine, MINE, between)
             outcome['second'] = 'claimed'
         except exceptions.ClaimConflict:
             outcome['second'] = 'conflict'
@@ -102,12 +121,9 @@ def _race(engine, first, hold_lock):
     return outcome.get('second')
 
 
-def _claimed(window):
+def _claimed(window, takes=_whole):
     def first(context, host, reservation_id):
-        found = host_search.find_free_hosts(context, *window, [], 1)
-        assert [c.host_id for c in found] == [host]
-        host_search.claim_free(context, found, *window, [])
-        host_allocations.insert(context, reservation_id, [host], *window)
+        takes(context, host, reservation_id, window)
     return first
 
 
@@ -157,8 +173,64 @@ def test_a_host_changed_meanwhile_is_checked_as_the_search_checked_it(
     assert _allocations(migrated_database.engine) == []
 
 
-def test_sequential_claims_of_two_windows(migrated_database):
-    host, (theirs, mine) = _setup(migrated_database.engine)
-    _allocate(theirs, (START + 3 * HOUR, START + 4 * HOUR))
-    _allocate(mine, MINE)
-    assert len(_allocations(migrated_database.engine)) == 2
+def _slices(engine):
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(S.c.vcpus)).scalars())
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_a_slice_that_leaves_room_keeps_the_host(migrated_database, hold_lock):
+    """The first takes 2 of the host's 4 vCPUs in the same window, the second 2."""
+    assert _race(migrated_database.engine, _claimed(MINE, _sliced(2)), hold_lock,
+                 second_takes=_sliced(2)) == 'claimed'
+    assert _slices(migrated_database.engine) == [2, 2]
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_a_slice_that_leaves_no_room_wins(migrated_database, hold_lock):
+    assert _race(migrated_database.engine, _claimed(MINE, _sliced(3)), hold_lock,
+                 second_takes=_sliced(2)) == 'conflict'
+    assert _slices(migrated_database.engine) == [3]
+
+
+def test_a_long_slice_reaching_into_the_window_wins(migrated_database):
+    long = (START - 30 * 24 * HOUR, START + HOUR / 2)
+    assert _race(migrated_database.engine, _claimed(long, _sliced(3)), False,
+                 second_takes=_sliced(2)) == 'conflict'
+    assert _slices(migrated_database.engine) == [3]
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_slices_and_whole_hosts_see_each_other(migrated_database, hold_lock):
+    """A slice claimed meanwhile makes a whole-host claim start over, and the other
+    way round."""
+    assert _race(migrated_database.engine, _claimed(MINE, _sliced(1)), hold_lock,
+                 second_takes=_whole) == 'conflict'
+    assert (_slices(migrated_database.engine), _allocations(
+        migrated_database.engine)) == ([1], [])
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_a_whole_host_claim_takes_the_room_of_a_slice(migrated_database, hold_lock):
+    assert _race(migrated_database.engine, _claimed(MINE), hold_lock,
+                 second_takes=_sliced(1)) == 'conflict'
+    assert (_slices(migrated_database.engine), _allocations(
+        migrated_database.engine)) == ([], [tuple(_naive(*MINE))])
+
+
+def test_a_slice_in_another_window_keeps_the_host(migrated_database):
+    later = (START + 3 * HOUR, START + 4 * HOUR)
+    assert _race(migrated_database.engine, _claimed(later, _sliced(4)), False,
+                 second_takes=_sliced(4)) == 'claimed'
+    assert _slices(migrated_database.engine) == [4, 4]
+
+
+@pytest.mark.parametrize('change', [{'status': 'down'}, {'reservable': False}],
+                         ids=['down', 'not-reservable'])
+def test_a_host_changed_meanwhile_gets_no_slice(migrated_database, change):
+    def first(context, host, reservation_id):
+        context.session.execute(sa.update(H).where(H.c.id == host).values(
+            generation=H.c.generation + 1, **change))
+    assert _race(migrated_database.engine, first, False,
+                 second_takes=_sliced(1)) == 'conflict'
+    assert _slices(migrated_database.engine) == []
