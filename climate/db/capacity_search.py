@@ -34,9 +34,9 @@ generation-guarded claim as whole hosts (:func:`climate.db.claims.claim`), in th
 transaction that writes the slices: a concurrent transaction that added a slice or a
 whole-host allocation to one of them has bumped its generation; the claim then locks
 the host and checks again, on the latest committed rows, that the slices placed there
-still fit, and fails, to be retried on fresh data, only if they do not. (:func:`find_room` reads the hosts' generations
-before their slices: a slice committed in between is read, one committed later has
-bumped the generation.)
+still fit, and fails, to be retried on fresh data, only if they do not.
+(:func:`find_room` reads the hosts' generations before their slices: a slice
+committed in between is read, one committed later has bumped the generation.)
 
 Placement (:func:`place`) of the ``amount`` instances on the hosts with room:
 ``affinity`` true puts them all on one host, false on distinct hosts, null anywhere.
