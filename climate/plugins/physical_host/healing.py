@@ -81,12 +81,14 @@ class HostHealing(healing.Healing):
                                                   horizon)
 
     def _search(self, context, reservation_id, start, end, avoid=()):
+        """``(clauses, found)``: the reservation's requirements as WHERE clauses, and
+        at most one free host matching them."""
         request = request_mod.validate_update(
             {}, host_reservations.get(context, reservation_id))
         clauses = self._clauses(context, request)
         if avoid:
             clauses.append(host_health.not_host_clause(avoid))
-        return host_search.find_free_hosts(
+        return clauses, host_search.find_free_hosts(
             context, start, end, clauses, 1, strategy=self.options.host_selection,
             cleaning=self.cleaning_time, sample=self.options.selection_sample)
 
@@ -97,11 +99,12 @@ class HostHealing(healing.Healing):
         if not host_health.hold_lease(context, allocation['lease_id']):
             raise _Lost(allocation=allocation['id'])
         start = max(allocation['start'], now)
-        found = self._search(context, allocation['reservation_id'], start,
-                             allocation['end'], avoid=avoid)
+        clauses, found = self._search(context, allocation['reservation_id'], start,
+                                      allocation['end'], avoid=avoid)
         if not found:
             return None
-        claims.claim(context, found, allocation['end'] - allocation['start'])
+        host_search.claim_free(context, found, start, allocation['end'], clauses,
+                               self.cleaning_time)
         active = allocation['reservation_status'] == states.Reservation.ACTIVE
         if not host_health.move_allocation(context, allocation['id'],
                                            allocation['host_id'], found[0].host_id,
