@@ -20,8 +20,9 @@ Afterwards no host is held twice in any window, and no host's slices exceed its 
 or share a window with a whole-host lease (checked in SQL). ``--profile DIR``
 records the api and the manager with py-spy (``pip install py-spy`` in the venv) during
 the sequential 1-host creates, as collapsed stacks (``DIR/api.txt``,
-``DIR/manager.txt``; ``benchmarks.stacks`` sums them per function), and during the
-4-client burst (``DIR/api-4-clients.txt``, ``DIR/manager-4-clients.txt``).
+``DIR/manager.txt``; ``benchmarks.stacks`` sums them per function), the sequential
+capacity creates (``DIR/*-capacity.txt``) and the 4-client 1-host burst
+(``DIR/*-4-clients.txt``).
 Targets (issue 20): p50 <= 10 ms, p95 <= 20 ms, >= 100 creates/s.
 """
 
@@ -194,9 +195,10 @@ def run(args):
             for name, make in (('1-host physical:host, 1 client', host_body),
                                ('capacity virtual:instance, 1 client',
                                 capacity_body)):
+                suffix = '' if make is host_body else '-capacity'
                 running = common.profilers(
-                    args.profile if make is host_body else None,
-                    {'api': api.process.pid, 'manager': group.processes[0].pid},
+                    args.profile, {f'api{suffix}': api.process.pid,
+                                   f'manager{suffix}': group.processes[0].pid},
                     gil=args.gil)
                 cpu.start()
                 latencies, _ = timed(api, [make(EXISTING + i)

@@ -168,8 +168,9 @@ class LeaseService:
         trust_id = self.trusts.create(context, request.resource_types)
         # Without side effects to prepare, the lease is PENDING from its insert on: no
         # CREATING row for recovery to roll back, one read and one commit fewer.
-        prepares = any(plugin_base.prepares(self._plugin(resource_type))
-                       for resource_type in request.resource_types)
+        prepares = any(plugin_base.prepares(self._plugin(wanted.resource_type),
+                                            wanted.values)
+                       for wanted in request.reservations)
         status = L.CREATING if prepares else L.PENDING
         try:
             lease, created = retry.with_claim_retries(

@@ -67,6 +67,11 @@ class ResourcePlugin(abc.ABC):
         """Side effects after creation; undone by :meth:`release`. A plugin that
         does not override it has none (see :func:`prepares`)."""
 
+    def prepares_for(self, values):
+        """Whether :meth:`prepare` has work for a reservation of ``values`` (what
+        :meth:`validate` returned); asked only of plugins that override it."""
+        return True
+
     def update(self, context, lease, reservation, values, start_date, end_date):
         """Re-check capacity for a changed window or values (inside a transaction)."""
         if values:
@@ -155,7 +160,11 @@ def created_details(plugin, reservation, values):
     return None if method is None else method(reservation, values)
 
 
-def prepares(plugin):
-    """Whether ``plugin`` has side effects at create (overrides ``prepare``): a lease
-    of plugins without any is inserted PENDING at once, never CREATING."""
-    return type(plugin).prepare is not ResourcePlugin.prepare
+def prepares(plugin, values=None):
+    """Whether ``plugin`` has side effects at create (overrides ``prepare``) — for a
+    reservation of ``values``, when given (:meth:`ResourcePlugin.prepares_for`): a
+    lease without any is inserted PENDING at once, never CREATING."""
+    if type(plugin).prepare is ResourcePlugin.prepare:
+        return False
+    method = getattr(plugin, 'prepares_for', None)
+    return values is None or method is None or bool(method(values))

@@ -21,11 +21,15 @@ For reservation ``R`` of project ``P``:
   valid host even when they race (``ClimateFilter``'s count of slots cannot see
   servers still being scheduled).
 
-When: the aggregate and the server group are made at creation (``prepare``), so that
-the create response already carries ``aggregate_id`` and ``server_group_id`` as
-Blazar's does; the aggregate gets its hosts and slots, the nodes their units and the
-flavor is made at the start, so the capacity cannot be used before the lease starts
-(no flavor to boot with) and a pending update only changes database rows. At the
+When: the server group is made at creation (``prepare``), so that the create
+response already carries ``server_group_id``, the hint users boot with, as Blazar's
+does. The aggregate is made at the start with its hosts and slots (its id is in the
+reservation from then on; ``aggregate_id`` is null before), the nodes get their units
+and the flavor is made then too, so the capacity cannot be used before the lease
+starts (no flavor to boot with), a pending update only changes database rows, and a
+create without ``affinity`` makes no Nova request at all. Before the start the
+aggregate would hold no host and nothing reads it: making it at create cost two Nova
+requests (create, metadata) on the request path. At the
 end the servers booted with the flavor are deleted (all projects), then the flavor,
 the units (a node that is gone is no error) and the resource class, the server group
 and the aggregate; with ``on_end: snapshot_and_delete`` each server is first
@@ -80,24 +84,23 @@ class NovaSide:
             return self.compute.acting_for(trust_id)
         return self.compute
 
+    @staticmethod
+    def prepares(request):
+        """Whether :meth:`prepare` has anything to make for ``request``."""
+        return request['affinity'] is not None
+
     def prepare(self, lease, reservation_id, request):
-        """The aggregate and the server group; ``(aggregate id, group id or None)``.
-        All or nothing: on a failure, what was made is removed before it raises."""
-        project_id = lease['project_id']
+        """The server group, when the request sets ``affinity``: its id, or None.
+        On a failure, what was made is removed before it raises."""
+        if not self.prepares(request):
+            return None
+        policy = 'affinity' if request['affinity'] else 'anti-affinity'
         try:
-            aggregate = self.compute.ensure_aggregate(
-                reservation_id, metadata={'reservation': reservation_id,
-                                          'filter_tenant_id': project_id,
-                                          OWNER_KEY: project_id})
-            group_id = None
-            if request['affinity'] is not None:
-                policy = 'affinity' if request['affinity'] else 'anti-affinity'
-                group_id = self._as_owner(lease).ensure_server_group(
-                    flavor_name(reservation_id), policy)
+            return self._as_owner(lease).ensure_server_group(
+                flavor_name(reservation_id), policy)
         except Exception:
             self.undo_prepare(lease, reservation_id, request)
             raise
-        return aggregate.id, group_id
 
     def undo_prepare(self, lease, reservation_id, request, group_id=None):
         """Remove what :meth:`prepare` made (``group_id``: the server group it
@@ -110,23 +113,32 @@ class NovaSide:
                           'reservation %s after its creation failed', reservation_id)
 
     def start(self, lease, reservation_id, request, hosts, nodes):
-        """Hosts and slots into the aggregate, units into Placement, then the
-        flavor (last: no boot can ask for units before they exist).
+        """The aggregate (made if missing, with its owner's metadata), its hosts
+        and slots, units into Placement, then the flavor (last: no boot can ask for
+        units before they exist). Returns the aggregate's id.
 
         :param hosts: ``{compute host: instances}``.
         :param nodes: ``{compute node: instances}`` (the same instances by node).
         """
-        self.hold_exactly(reservation_id, hosts, nodes)
+        project_id = lease['project_id']
+        aggregate = self.compute.ensure_aggregate(
+            reservation_id, metadata={'reservation': reservation_id,
+                                      'filter_tenant_id': project_id,
+                                      OWNER_KEY: project_id})
+        self.hold_exactly(reservation_id, hosts, nodes, aggregate)
         self.compute.ensure_flavor(
             reservation_id, flavor_name(reservation_id), request['vcpus'],
             request['memory_mb'], request['disk_gb'],
-            flavor_specs(reservation_id, request), lease['project_id'])
+            flavor_specs(reservation_id, request), project_id)
+        return aggregate.id
 
-    def hold_exactly(self, reservation_id, hosts, nodes):
-        """Make the aggregate hold exactly ``hosts`` with their slots, and
-        Placement exactly ``nodes`` units of the reservation's class."""
+    def hold_exactly(self, reservation_id, hosts, nodes, aggregate=None):
+        """Make the aggregate (``aggregate``, when just read) hold exactly ``hosts``
+        with their slots, and Placement exactly ``nodes`` units of the reservation's
+        class."""
         resource_class = placement.resource_class(reservation_id)
-        aggregate = self.compute.ensure_aggregate(reservation_id)
+        if aggregate is None:
+            aggregate = self.compute.ensure_aggregate(reservation_id)
         for node, count in sorted(nodes.items()):
             self.compute.set_reservation_inventory(node, resource_class, count)
         for host in hosts:

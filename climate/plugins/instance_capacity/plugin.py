@@ -10,8 +10,9 @@
 ``reserve``   in the lease's transaction: the hosts with room for the size over the
               window (:func:`climate.db.capacity_search.find_room`), the placement of
               ``amount`` instances by ``affinity``, the generation-guarded claim of
-              every host used (:mod:`climate.db.claims`), the slices;
-``prepare``   the aggregate and the server group (:mod:`.nova_side`);
+              every host used (:func:`climate.db.capacity_search.claim_room`), the
+              slices;
+``prepare``   the server group, when ``affinity`` is set (:mod:`.nova_side`);
 ``update``    re-place for a new window, size or amount, atomically (409 and no change
               when it does not fit); once started the instances keep their hosts and
               only ``amount`` may grow;
@@ -19,8 +20,9 @@
               update's Nova side failed;
 ``after_update`` a started reservation's aggregate and Placement units follow its
               slices;
-``on_start``  hosts and slots into the aggregate, the units of the reservation's
-              custom resource class into Placement, the flavor for the project;
+``on_start``  the aggregate (made if missing, its id recorded), its hosts and slots,
+              the units of the reservation's custom resource class into Placement,
+              the flavor for the project;
 ``on_end``    servers booted with the flavor snapshotted (``on_end:
               snapshot_and_delete``, waiting until the images are saved) and deleted,
               flavor, units and class, group and aggregate removed, slices dropped;
@@ -216,20 +218,26 @@ class CapacityReservations(healing.CapacityHealing):
         capacity_reservations.store(context, reservation.id, saved['request'])
 
     # Nova ----------------------------------------------------------------------------
+    def prepares_for(self, values):
+        return self.nova.prepares(values)
+
     def prepare(self, context, lease, reservation, values=None):
-        """The aggregate and server group, recorded; all or nothing: what a failure
-        half-way made is removed again (``release`` then finds nothing to undo).
-        ``values``: the request (what ``validate`` returned, or the stored fields)."""
+        """The server group (with ``affinity``), recorded; all or nothing: what a
+        failure half-way made is removed again (``release`` then finds nothing to
+        undo). ``values``: the request (what ``validate`` returned, or the stored
+        fields). The aggregate is made at the start."""
         if values is None:
             values = capacity_reservations.get(context, reservation['id'])
+        if not self.nova.prepares(values):
+            return
         try:
-            aggregate_id, group_id = self.nova.prepare(lease, reservation['id'], values)
+            group_id = self.nova.prepare(lease, reservation['id'], values)
         except compute_exc.ComputeError as error:
-            raise compute_exc.api_error(error, 'create the reservation\'s aggregate '
-                                        'and server group') from error
+            raise compute_exc.api_error(error, 'create the reservation\'s server '
+                                        'group') from error
         try:
-            capacity_reservations.set_nova_ids(context, reservation['id'], aggregate_id,
-                                               group_id)
+            capacity_reservations.set_nova_ids(context, reservation['id'],
+                                               server_group_id=group_id)
         except Exception:
             self.nova.undo_prepare(lease, reservation['id'], values, group_id)
             raise
@@ -251,9 +259,12 @@ class CapacityReservations(healing.CapacityHealing):
 
     def on_start(self, context, lease, reservation):
         values = capacity_reservations.get(context, reservation['id'])
-        self.nova.start(lease, reservation['id'], values,
-                        self._hosts(context, reservation['id']),
-                        self._nodes(context, reservation['id']))
+        aggregate_id = self.nova.start(lease, reservation['id'], values,
+                                       self._hosts(context, reservation['id']),
+                                       self._nodes(context, reservation['id']))
+        if values['aggregate_id'] != aggregate_id:
+            capacity_reservations.set_nova_ids(context, reservation['id'],
+                                               aggregate_id=aggregate_id)
 
     def on_end(self, context, lease, reservation):
         values = capacity_reservations.get(context, reservation['id'])
@@ -341,6 +352,9 @@ class FlavorInstancePlugin(base.ResourcePlugin):
 
     def prepare(self, context, lease, reservation):
         self.core.prepare(context, lease, reservation, reservation.get('values'))
+
+    def prepares_for(self, values):
+        return self.core.prepares_for(values)
 
     def update(self, context, lease, reservation, values, start_date, end_date):
         self.core.update(context, FLAVOR_INSTANCE, lease, reservation, values,

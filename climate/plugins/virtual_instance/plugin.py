@@ -132,6 +132,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                          values['on_end'], state)
         reservation.resource_id = values['server_id']
 
+    def prepares_for(self, values):
+        """A held server is marked (and maybe shelved) at create; a capacity
+        reservation makes its server group then, if it has ``affinity``."""
+        return not values.get('capacity') or self.capacity.prepares_for(values)
+
     def prepare(self, context, lease, reservation):
         values = reservation.get('values')
         if values is None:

@@ -108,17 +108,24 @@ def test_a_host_lease_while_nova_aggregates_are_down_is_made(server, fake_nova):
     fake_nova.clear_faults()  # deleting the lease (teardown) returns hosts in Nova
 
 
-def test_a_capacity_lease_while_nova_is_down_leaves_the_room_free(server, fake_nova):
+def test_a_capacity_lease_without_affinity_needs_no_nova_until_its_start(
+        server, fake_nova):
+    """Its aggregate and flavor are made at the start: the create asks Nova nothing."""
     assert requests.post(f'{server.url}/os-hosts', json={'name': 'compute-1'},
                          timeout=30).status_code == 201
-    vcpus = fake_nova.hypervisors[next(iter(fake_nova.hypervisors))]['vcpus']
-    # The whole host's vCPUs: the second POST fits only if the failed one kept none.
-    capacity = {'resource_type': 'virtual:instance', 'vcpus': vcpus, 'memory_mb': 512,
+    capacity = {'resource_type': 'virtual:instance', 'vcpus': 1, 'memory_mb': 512,
                 'disk_gb': 1, 'amount': 1, 'affinity': 'None',
                 'resource_properties': ''}
-    lease = _down_then_back(server, fake_nova, '/os-aggregates', 'leases',
-                            _lease(capacity))
-    assert lease['lease']['status'] == 'PENDING'
+    fake_nova.inject(status=503, path='/', times=1000)
+    try:
+        created = requests.post(f'{server.url}/leases', json=_lease(capacity),
+                                timeout=30)
+    finally:
+        fake_nova.clear_faults()
+    assert created.status_code == 201, created.text
+    lease = created.json()['lease']
+    assert lease['status'] == 'PENDING'
+    assert lease['reservations'][0]['aggregate_id'] is None
 
 
 def test_reserving_a_server_while_nova_is_down(server, fake_nova):

@@ -50,8 +50,16 @@ def test_owner_boots_amount_servers_and_the_end_cleans_up(capacity_env):
     group = reservation['server_group_id']
     with pytest.raises(compute_exc.FlavorNotFound):
         env.driver.get_flavor(flavor)    # no flavor before the start
+    # Nor aggregate: it would hold no host before the start.
+    assert env.driver.find_aggregate(reservation['id']) is None
+    assert reservation['aggregate_id'] is None
     env.start_engine()
     wait_for(lambda: _status(env, lease) == 'ACTIVE')
+    aggregate = env.driver.find_aggregate(reservation['id'])
+    assert env.service.get_lease(env.admin, lease['id'])['reservations'][0][
+        'aggregate_id'] == aggregate.id
+    assert aggregate.metadata['reservation'] == reservation['id']
+    assert aggregate.metadata['filter_tenant_id'] == lease['project_id']
     owner = env.driver.acting_for(env.driver.create_trust(env.ctx))
     first = _boot(owner, 'a', flavor, {'group': group})
     second = _boot(owner, 'b', flavor, {'group': group})
@@ -80,7 +88,7 @@ def test_deleting_a_pending_lease_removes_its_nova_objects(capacity_env):
     start = future()
     lease = env.capacity(start, start + HOUR, affinity=True)
     reservation = lease['reservations'][0]
-    assert env.driver.find_aggregate(reservation['id']) is not None
+    assert reservation['server_group_id'] in env.driver._groups
     env.service.delete_lease(env.ctx, lease['id'])
     assert env.driver.find_aggregate(reservation['id']) is None
     assert reservation['server_group_id'] not in env.driver._groups
@@ -196,16 +204,14 @@ def _leftovers(env):
 
 
 @sqlite_only
-@pytest.mark.parametrize('failing', ['ensure_aggregate', 'ensure_server_group'])
-def test_create_whose_nova_side_fails_half_way_leaves_nothing(capacity_env, failing):
-    """The aggregate is made, then the server group fails (or the aggregate
-    itself): the create is refused and neither Nova nor the database keeps
-    anything of it; the capacity stays free."""
+def test_create_whose_server_group_fails_leaves_nothing(capacity_env):
+    """The server group fails: the create is refused and neither Nova nor the
+    database keeps anything of it; the capacity stays free."""
     env = capacity_env
     _hosts(env, 1)
     start = future()
     before = _leftovers(env)
-    env.faults.inject_failure(failing, times=1, retryable=False)
+    env.faults.inject_failure('ensure_server_group', times=1, retryable=False)
     with pytest.raises(exceptions.ClimateException, match='injected failure'):
         env.capacity(start, start + HOUR, amount=2, affinity=True)
     assert _leftovers(env) == before
@@ -218,7 +224,7 @@ def test_create_whose_last_transaction_fails_removes_its_nova_objects(
         capacity_env, monkeypatch):
     """Nova's side is made and recorded, then making the lease PENDING fails (the
     database went away; simulated, it cannot be made to fail at that point here):
-    the aggregate and server group are removed with the lease's rows."""
+    the server group is removed with the lease's rows."""
     env = capacity_env
     _hosts(env, 2)
     start = future()
