@@ -34,6 +34,23 @@ def _fields(row):
             'on_end': row.on_end or 'delete'}
 
 
+def created(resource_type, values):
+    """What :func:`get` reads of the row :func:`create` writes of ``values``, before
+    any Nova object is recorded (a create's answer, without reading it back)."""
+    stored = _stored(values)
+    return {'vcpus': stored.get('vcpus'), 'memory_mb': stored.get('memory_mb'),
+            'disk_gb': stored.get('disk_gb'), 'amount': stored.get('amount'),
+            'affinity': stored.get('affinity'),
+            'resource_properties': stored.get('resource_properties') or '',
+            'source_flavor_id': stored.get('source_flavor_id'),
+            'extra_specs': json.loads(stored['extra_specs'])
+            if stored.get('extra_specs') else {},
+            'aggregate_id': None, 'server_group_id': None,
+            'resource_type': resource_type,
+            'on_host_failure': stored.get('on_host_failure') or 'replace',
+            'on_end': stored.get('on_end') or 'delete'}
+
+
 def _stored(values):
     stored = {k: values[k] for k in FIELDS if k in values}
     if 'on_host_failure' in stored:

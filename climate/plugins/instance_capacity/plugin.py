@@ -298,6 +298,12 @@ class CapacityReservations(healing.CapacityHealing):
                                             resource_type, exclude_lease_id)
 
     # Output --------------------------------------------------------------------------
+    def created_details(self, reservation, values):
+        # A new reservation has no healing records yet, nor Nova ids (the server
+        # group, when there is one, is made after: the answer then reads them).
+        return dict(view(reservation.id, capacity_reservations.created(
+            reservation.resource_type, values)), healing=[])
+
     def details(self, context, reservation_ids):
         found = capacity_reservations.many(context, reservation_ids)
         records = host_health.records(context, list(found))
@@ -380,6 +386,9 @@ class FlavorInstancePlugin(base.ResourcePlugin):
 
     def details(self, context, reservations):
         return self.core.details(context, [r.id for r in reservations])
+
+    def created_details(self, reservation, values):
+        return self.core.created_details(reservation, values)
 
     def usages(self, context, project_id, start, end):
         return self.core.usages(context, FLAVOR_INSTANCE, project_id, start, end)

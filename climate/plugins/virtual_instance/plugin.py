@@ -302,6 +302,13 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         instance_db.free(context, record.reservation_id, record.server_id)
 
     # Output --------------------------------------------------------------------------
+    def created_details(self, reservation, values):
+        """A capacity reservation's fields from its request; a held server's are
+        read (None)."""
+        if values.get('capacity'):
+            return self.capacity.created_details(reservation, values)
+        return None
+
     def details(self, context, reservations):
         # Capacity first: a lease of capacity reservations alone (Blazar's mode, the
         # common one) then needs no look at held servers.
