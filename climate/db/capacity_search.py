@@ -210,10 +210,10 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
 
 def claim_room(context, rooms, placement, size, start, end, clauses=(),
                ratios=Ratios(), cleaning=datetime.timedelta(0),
-               exclude_reservation=None):
+               exclude_reservation=None, span=None):
     """Claim the hosts of ``placement`` (``{host id: instances}``, placed on
     ``rooms`` as :func:`find_room` or :func:`find_room_quickly` found them with the
-    same arguments).
+    same arguments) for slices of ``span`` (the window's length unless given).
 
     A host whose generation moved since the search (another transaction added or
     removed a slice on it, often in another window or leaving room enough) is not
@@ -266,8 +266,8 @@ def claim_room(context, rooms, placement, size, start, end, clauses=(),
                         peak(taken.get(host_id, []), start, end + cleaning),
                         size) >= placement[host_id])
 
-    claims.claim(context, [r for r in rooms if r.host_id in placement], end - start,
-                 recheck=recheck)
+    claims.claim(context, [r for r in rooms if r.host_id in placement],
+                 end - start if span is None else span, recheck=recheck)
 
 
 def _quick_statements():

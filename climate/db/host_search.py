@@ -273,8 +273,9 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def claim_free(context, hosts, start, end, clauses, cleaning=datetime.timedelta(0),
-               exclude_reservation=None):
-    """Claim ``hosts``, found by :func:`find_free_hosts` with the same arguments.
+               exclude_reservation=None, span=None):
+    """Claim ``hosts``, found by :func:`find_free_hosts` with the same arguments, for
+    allocations of ``span`` (the window's length unless given).
 
     A host whose generation moved since the search (another transaction claimed it,
     often for another window) is not lost at once: once this transaction holds its
@@ -303,7 +304,8 @@ def claim_free(context, hosts, start, end, clauses, cleaning=datetime.timedelta(
                      .execution_options(synchronize_session=False))
         return context.session.execute(statement, params).rowcount
 
-    claims.claim(context, hosts, end - start, recheck=recheck)
+    claims.claim(context, hosts, end - start if span is None else span,
+                 recheck=recheck)
 
 
 @db_api.reader

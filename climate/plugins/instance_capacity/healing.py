@@ -16,7 +16,7 @@ notifications are the shared :class:`climate.plugins.healing.Healing`, as for
   otherwise anywhere, best fit, the reservation's own hosts first;
 * in one transaction: the lease's row is held (no event or request runs meanwhile),
   every new host is claimed with the generation-guarded claim
-  (:func:`climate.db.claims.claim`), the old slices are deleted by a
+  (:func:`climate.db.capacity_search.claim_room`), the old slices are deleted by a
   compare-and-delete on their host (of two managers, one takes them, the other rolls
   back and finds nothing left to heal), the new slices written, the failed host's
   generation bumped;
@@ -68,9 +68,9 @@ class CapacityHealing(healing.Healing):
         start, end = max(item['start'], now), item['end']
         held = {h: n for h, n in capacity_allocations.placement_of(
             context, reservation_id).items() if h != failed}
+        size, clauses = self.size_of(values), self._clauses(context, values)
         rooms = [r for r in capacity_search.find_room(
-            context, start, end, self.size_of(values),
-            self._clauses(context, values), self.ratios, self.cleaning_time)
+            context, start, end, size, clauses, self.ratios, self.cleaning_time)
             if r.host_id != failed]
         if values['affinity'] is False:
             rooms = [r for r in rooms if r.host_id not in held]
@@ -80,12 +80,12 @@ class CapacityHealing(healing.Healing):
                                           values['affinity'], prefer=held)
         if placement is None:
             return []
-        claims.claim(context, [r for r in rooms if r.host_id in placement],
-                     end - item['start'])
+        capacity_search.claim_room(context, rooms, placement, size, start, end,
+                                   clauses, self.ratios, self.cleaning_time,
+                                   span=end - item['start'])
         if not capacity_health.take(context, item['slice_ids'], failed):
             raise healing.Lost(allocation=item['id'])
-        capacity_allocations.insert(context, reservation_id, placement,
-                                    self.size_of(values),
+        capacity_allocations.insert(context, reservation_id, placement, size,
                                     start if active else item['start'], end)
         claims.bump(context, [failed])
         if active:

@@ -104,7 +104,8 @@ class HostHealing(healing.Healing):
         if not found:
             return None
         host_search.claim_free(context, found, start, allocation['end'], clauses,
-                               self.cleaning_time)
+                               self.cleaning_time,
+                               span=allocation['end'] - allocation['start'])
         active = allocation['reservation_status'] == states.Reservation.ACTIVE
         if not host_health.move_allocation(context, allocation['id'],
                                            allocation['host_id'], found[0].host_id,

@@ -96,6 +96,28 @@ def test_deleting_a_pending_lease_removes_its_nova_objects(capacity_env):
     env.capacity(start, start + HOUR, amount=4)
 
 
+@sqlite_only
+def test_a_start_whose_aggregate_answer_is_lost_is_retried_into_one_aggregate(
+        capacity_env):
+    """The aggregate is made at the start: Nova makes it but the answer is lost; the
+    retried start uses that aggregate (no second one) and records its id."""
+    env = capacity_env
+    _hosts(env, 1)
+    env.faults.inject_failure('ensure_aggregate', times=1, after=True)
+    lease = env.capacity('now', _seconds(30), amount=1)
+    reservation = lease['reservations'][0]
+    assert reservation['aggregate_id'] is None
+    assert env.faults.call_count('ensure_aggregate') == 0    # nothing at create
+    env.start_engine()
+    wait_for(lambda: _status(env, lease) == 'ACTIVE')
+    assert env.faults.call_count('ensure_aggregate') >= 2    # failed, then again
+    named = [a for a in env.driver._aggregates.values()
+             if a['name'] == reservation['id']]
+    assert len(named) == 1 and named[0]['hosts']
+    shown = env.service.get_lease(env.admin, lease['id'])['reservations'][0]
+    assert shown['aggregate_id'] == env.driver.find_aggregate(reservation['id']).id
+
+
 def _update(env, lease, **fields):
     reservation = {'id': lease['reservations'][0]['id']}
     dates = {k: fields.pop(k).isoformat() for k in ('start_date', 'end_date')
