@@ -144,6 +144,29 @@ def room_for(capacity, used, size):
     return room
 
 
+def _whole_overlapping(lo, hi, exclude_reservation=None, floor=None):
+    """A whole-host allocation of the outer host overlaps ``[lo, hi)`` (not one of
+    ``exclude_reservation``; starting after ``floor``, when given)."""
+    return (sa.select(A.c.id)
+            .where(A.c.compute_host_id == H.c.id, A.c.start_date < hi,
+                   *([A.c.start_date >= floor] if floor is not None else []),
+                   A.c.end_date > lo,
+                   *([A.c.reservation_id != exclude_reservation]
+                     if exclude_reservation is not None else []))
+            .exists())
+
+
+def _occupied(slices, cleaning):
+    """``{host id: [(start, end + cleaning, Size)]}`` of slice rows (host id, start,
+    end, vcpus, memory_mb, disk_gb): each slice occupies its window and the cleaning
+    time after it."""
+    occupied = {}
+    for host_id, s_start, s_end, s_vcpus, s_memory, s_disk in slices:
+        occupied.setdefault(host_id, []).append(
+            (s_start, s_end + cleaning, Size(s_vcpus, s_memory, s_disk)))
+    return occupied
+
+
 @db_api.reader
 def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
               cleaning=datetime.timedelta(0), exclude_reservation=None, host_ids=None):
@@ -169,12 +192,7 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
 
     def search(span):
         floor = lo - span
-        whole = (sa.select(A.c.id)
-                 .where(A.c.compute_host_id == H.c.id, A.c.start_date < hi,
-                        A.c.start_date >= floor, A.c.end_date > lo,
-                        *([A.c.reservation_id != exclude_reservation]
-                          if exclude_reservation is not None else []))
-                 .exists())
+        whole = _whole_overlapping(lo, hi, exclude_reservation, floor)
         # The hosts first: a slice committed after this read bumped its host's
         # generation (the claim fails), one committed before it is in the next read.
         candidates = context.session.execute(
@@ -192,11 +210,7 @@ def find_room(context, start, end, size, clauses=(), ratios=Ratios(),
         return candidates, slices
 
     candidates, slices = claims.bounded(context, search)
-    # Each slice occupies [start, end + cleaning).
-    occupied = {}
-    for host_id, s_start, s_end, s_vcpus, s_memory, s_disk in slices:
-        occupied.setdefault(host_id, []).append(
-            (s_start, s_end + cleaning, Size(s_vcpus, s_memory, s_disk)))
+    occupied = _occupied(slices, cleaning)
     hosts = {host_id: (generation, service, ratios.capacity(vcpus, memory_mb, local_gb),
                        occupied.get(host_id, []))
              for host_id, generation, service, vcpus, memory_mb, local_gb in candidates}
@@ -233,12 +247,7 @@ def claim_room(context, rooms, placement, size, start, end, clauses=(),
         # READ snapshot would hide them from a plain SELECT), after the caller's lock
         # made any transaction changing these hosts finish. Unbounded below: a longer
         # allocation may have just been committed.
-        whole = (sa.select(A.c.id)
-                 .where(A.c.compute_host_id == H.c.id, A.c.start_date < hi,
-                        A.c.end_date > lo,
-                        *([A.c.reservation_id != exclude_reservation]
-                          if exclude_reservation is not None else []))
-                 .exists())
+        whole = _whole_overlapping(lo, hi, exclude_reservation)
         fit = context.session.execute(
             sa.update(H)
             .where(H.c.id.in_(host_ids), H.c.reservable.is_(True), healthy(lo, hi),
@@ -251,15 +260,12 @@ def claim_room(context, rooms, placement, size, start, end, clauses=(),
         inventory = context.session.execute(
             sa.select(H.c.id, H.c.vcpus, H.c.memory_mb, H.c.local_gb)
             .where(H.c.id.in_(host_ids))).all()
-        taken = {}
-        for host_id, s_start, s_end, s_vcpus, s_memory, s_disk in context.session.execute(
-                sa.select(S.c.compute_host_id, S.c.start_date, S.c.end_date, S.c.vcpus,
-                          S.c.memory_mb, S.c.disk_gb)
-                .where(S.c.compute_host_id.in_(host_ids), S.c.start_date < hi,
-                       S.c.end_date > lo, *own)
-                .with_for_update(read=True)):
-            taken.setdefault(host_id, []).append(
-                (s_start, s_end + cleaning, Size(s_vcpus, s_memory, s_disk)))
+        taken = _occupied(context.session.execute(
+            sa.select(S.c.compute_host_id, S.c.start_date, S.c.end_date, S.c.vcpus,
+                      S.c.memory_mb, S.c.disk_gb)
+            .where(S.c.compute_host_id.in_(host_ids), S.c.start_date < hi,
+                   S.c.end_date > lo, *own)
+            .with_for_update(read=True)), cleaning)
         return sum(
             1 for host_id, vcpus, memory_mb, local_gb in inventory
             if room_for(ratios.capacity(vcpus, memory_mb, local_gb),
