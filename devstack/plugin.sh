@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # devstack plugin for Climate: installs it, creates its database, service user and
 # Keystone endpoint (service type "reservation"), the freepool aggregate, adds the
-# scheduler filter to nova-scheduler, and runs climate-api (uwsgi) and climate-manager.
+# scheduler filter to nova-scheduler, sets Placement's allocation_conflict_retry_count
+# to 1 (capacity reservations), and runs climate-api (uwsgi) and climate-manager.
 # shellcheck disable=SC2154  # devstack defines the variables used here
 
 function install_climate {
@@ -50,6 +51,14 @@ function configure_nova_for_climate {
     iniset "$NOVA_CONF" climate az_prefix "$CLIMATE_AZ_PREFIX"
 }
 
+function configure_placement_for_climate {
+    # A capacity reservation's boots are bounded by Placement's claim of its units. With
+    # more than one server-side retry, a claim retried after a provider generation
+    # conflict counts its own first attempt as earlier usage and passes the capacity
+    # check; with one, the conflict goes back to nova-scheduler, which claims afresh.
+    iniset "$PLACEMENT_CONF" placement allocation_conflict_retry_count 1
+}
+
 function create_climate_accounts {
     create_service_user "$CLIMATE_USER_NAME" "admin"
     get_or_create_service "climate" "reservation" "Resource reservation service"
@@ -91,6 +100,7 @@ if is_service_enabled climate-api climate-manager; then
         echo_summary "Configuring Climate"
         configure_climate
         configure_nova_for_climate
+        configure_placement_for_climate
         create_climate_accounts
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         echo_summary "Initializing Climate"

@@ -6,7 +6,10 @@ Placement gets ``n`` units of the custom resource class ``CUSTOM_RESERVATION_<R>
 and the flavor asks for one unit (``resources:CUSTOM_RESERVATION_<R>=1``). Nova's
 scheduler then claims one unit per boot in Placement, and Placement's claim is atomic
 (guarded by the provider's generation): boots racing for the last unit cannot both
-win, the loser gets NoValidHost.
+win, the loser gets NoValidHost. That needs Placement's ``[placement]
+allocation_conflict_retry_count = 1``: its server-side retry of a claim after a
+generation conflict counts the claim's own first attempt as earlier usage, and lets it
+through over capacity (the install guide says how this was measured).
 
 The units sit on a *reservation provider*, a child of the compute node's provider,
 one per class and node (its uuid derived from both, named
