@@ -63,9 +63,10 @@ def _stored(values):
 
 # In the lease's transaction -------------------------------------------------------------
 
-def create(context, reservation_id, resource_type, values):
-    """Insert the reservation's row; its id (the reservation's ``resource_id``)."""
-    row_id = models.new_id()
+def create(context, reservation_id, resource_type, values, row_id=None):
+    """Insert the reservation's row; its id (the reservation's ``resource_id``):
+    ``row_id``, or a new one."""
+    row_id = row_id or models.new_id()
     context.session.execute(CR.insert(), {
         'id': row_id, 'reservation_id': reservation_id, 'resource_type': resource_type,
         **_stored(values)})

@@ -299,7 +299,7 @@ def _quick_statements():
                H.c.local_gb)
     used = (sa.func.sum(S.c.vcpus), sa.func.sum(S.c.memory_mb),
             sa.func.sum(S.c.disk_gb))
-    busy = (sa.select(*columns, *used)
+    busy = (sa.select(*columns, *used, claims.longest_column())
             .select_from(H.join(S, sa.and_(S.c.compute_host_id == H.c.id,
                                            S.c.start_date < hi,
                                            S.c.start_date >= floor,
@@ -311,7 +311,7 @@ def _quick_statements():
                             offered[2] - used[2] >= size.disk_gb))
             .order_by(used[0].desc(), H.c.id)
             .limit(sa.bindparam('busy_limit', type_=sa.Integer)))
-    empty = (sa.select(*columns)
+    empty = (sa.select(*columns, claims.longest_column())
              .where(H.c.reservable.is_(True), ~whole, ~sliced,
                     offered[0] >= size.vcpus, offered[1] >= size.memory_mb,
                     offered[2] >= size.disk_gb, healthy(lo, hi))
@@ -341,6 +341,8 @@ def find_room_quickly(context, start, end, size, amount, clauses=(), ratios=Rati
     so the database stops after those). The room is under-estimated (sum, not peak),
     never over-estimated, so a placement made from these hosts is always valid; when
     none can be made the caller falls back to :func:`find_room`, which is exact.
+    Each also reads :func:`climate.db.claims.longest_column`, so that no statement
+    checks the bound after them.
     """
     params = {'lo': start - cleaning, 'hi': end + cleaning, 'vcpus': size.vcpus,
               'memory_mb': size.memory_mb, 'disk_gb': size.disk_gb,
@@ -355,14 +357,16 @@ def find_room_quickly(context, start, end, size, amount, clauses=(), ratios=Rati
         return (context.session.execute(busy, bound).all(),
                 context.session.execute(empty, bound).all())
 
-    busy_rows, empty_rows = claims.bounded(context, search)
+    busy_rows, empty_rows = claims.bounded(
+        context, search, lambda found: claims.read_longest(*found))
     found = []
-    for (host_id, generation, service, vcpus, memory_mb, local_gb, *total) in busy_rows:
+    for (host_id, generation, service, vcpus, memory_mb, local_gb, *total,
+         _longest) in busy_rows:
         room = room_for(ratios.capacity(vcpus, memory_mb, local_gb),
                         Size(*(int(t) for t in total)), size)
         if room > 0:
             found.append(HostRoom(host_id, generation, service, room, True))
-    for host_id, generation, service, vcpus, memory_mb, local_gb in empty_rows:
+    for host_id, generation, service, vcpus, memory_mb, local_gb, _longest in empty_rows:
         room = room_for(ratios.capacity(vcpus, memory_mb, local_gb), Size(0, 0, 0),
                         size)
         if room > 0:

@@ -59,8 +59,9 @@ The longest allocation
     is about to write (``computehosts.longest_allocation``, seconds, never lowered),
     so every committed allocation is no longer than ``MAX(longest_allocation)`` as
     committed with it, and a search only reads allocations starting after ``lo``
-    minus that (:func:`bounded`). One very long lease widens every search's scan,
-    never its answer.
+    minus that (:func:`bounded`), checked after it or, in the search's own
+    statements, with :func:`longest_column`. One very long lease widens every
+    search's scan, never its answer.
 """
 
 import dataclasses
@@ -175,7 +176,26 @@ class _Guess:
             cls.value = max(cls.value, value)
 
 
-def bounded(context, search: Callable[[datetime.timedelta], T]) -> T:
+def longest_column():
+    """:func:`longest` as a column, for a search to read the check in its own
+    statement (:func:`read_longest`) and save the statement :func:`bounded` would
+    run after it."""
+    hosts = H.alias('longest_of')
+    return (sa.select(sa.func.coalesce(sa.func.max(hosts.c.longest_allocation), 0))
+            .scalar_subquery().label('longest'))
+
+
+def read_longest(*statements_rows) -> datetime.timedelta:
+    """The check :func:`bounded` needs from statements that each read
+    :func:`longest_column` last and return *hosts* (that passed a bounded test): the
+    largest value read. A statement that returned no host needs none: a short span
+    can only let a host through that should not pass, never keep one out."""
+    return datetime.timedelta(seconds=max(
+        (rows[0][-1] or 0 for rows in statements_rows if rows), default=0))
+
+
+def bounded(context, search: Callable[[datetime.timedelta], T],
+            checked: Optional[Callable[[T], datetime.timedelta]] = None) -> T:
     """``search(span)``, where ``span`` bounds every allocation the search must see:
     it may read only those starting after ``lo - span``.
 
@@ -183,11 +203,14 @@ def bounded(context, search: Callable[[datetime.timedelta], T]) -> T:
     statements could see was committed with a ``longest_allocation`` that the check,
     read later (or in the same snapshot), sees too, as the column is never lowered.
     When the guess was short, the search runs again with the longer span.
+
+    :param checked: ``checked(found)``, the check as the search's own statements
+        read it (:func:`read_longest`); without it, one more statement reads it.
     """
     while True:
         span = _Guess.value
         found = search(span)
-        actual = longest(context)
+        actual = checked(found) if checked is not None else longest(context)
         if actual <= span:
             return found
         _Guess.raise_to(actual)

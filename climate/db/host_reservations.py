@@ -47,9 +47,10 @@ def shown(values):
 
 # In the lease's transaction -----------------------------------------------------------
 
-def create(context, reservation_id, values):
-    """Insert the reservation's row; its id (the reservation's ``resource_id``)."""
-    row_id = models.new_id()
+def create(context, reservation_id, values, row_id=None):
+    """Insert the reservation's row; its id (the reservation's ``resource_id``):
+    ``row_id``, or a new one."""
+    row_id = row_id or models.new_id()
     context.session.execute(CR.insert(), {'id': row_id, 'reservation_id': reservation_id,
                                           **_stored(values)})
     return row_id

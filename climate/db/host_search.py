@@ -191,7 +191,8 @@ def _ranked(strategy, clauses, excluding, preferring, sampling):
             .where(H.c.reservable.is_(True), _healthy(), ~_overlapping(excluding),
                    *clauses))
     if strategy == RANDOM:
-        return free.order_by(*first, sa.func.random()).limit(_LIMIT)
+        return (free.add_columns(claims.longest_column())
+                .order_by(*first, sa.func.random()).limit(_LIMIT))
     if strategy not in (BEST_FIT, SPREAD):
         raise ValueError(f'unknown host selection strategy {strategy!r}')
     if sampling:
@@ -218,7 +219,8 @@ def _ranked(strategy, clauses, excluding, preferring, sampling):
         ranking = [open_sides.desc(), block.desc()]
     if preferring:
         first = [sa.case((probes.c.id.in_(_PREFERRED), 0), else_=1)]
-    return (sa.select(probes.c.id, probes.c.generation, probes.c.service_name)
+    return (sa.select(probes.c.id, probes.c.generation, probes.c.service_name,
+                      claims.longest_column())
             .order_by(*first, *ranking, sa.func.random())
             .limit(_LIMIT))
 
@@ -257,15 +259,16 @@ def find_free_hosts(context, start, end, clauses, limit, strategy=BEST_FIT,
         params['b_exclude'] = exclude_reservation
     if preferred:
         params['b_preferred'] = preferred
-    return [Candidate(*row) for row in _bounded(context, statement, params)]
+    return [Candidate(*row[:3]) for row in _bounded(context, statement, params)]
 
 
 def _bounded(context, statement, params):
-    """The rows of ``statement``, its reads of allocations bounded below."""
+    """The rows of ``statement`` (hosts, :func:`climate.db.claims.longest_column`
+    last), its reads of allocations bounded below."""
     def search(span):
         return context.session.execute(
             statement, dict(params, b_floor=params['b_lo'] - span)).all()
-    return claims.bounded(context, search)
+    return claims.bounded(context, search, claims.read_longest)
 
 
 # Before any allocation: the floor of a recheck, which reads a host's allocations whole.
@@ -317,11 +320,11 @@ def free_generations(context, host_ids, start, end, cleaning=datetime.timedelta(
     if not host_ids:
         return []
     excluding = exclude_reservation is not None
-    statement = (sa.select(H.c.id, H.c.generation)
+    statement = (sa.select(H.c.id, H.c.generation, claims.longest_column())
                  .where(H.c.id.in_(sorted(host_ids)), ~_overlapping(excluding)))
     params = {'b_lo': timeutils.shift(start, -cleaning),
               'b_hi': timeutils.shift(end, cleaning)}
     if excluding:
         params['b_exclude'] = exclude_reservation
-    return [claims.HostGeneration(*row) for row in
+    return [claims.HostGeneration(*row[:2]) for row in
             _bounded(context, statement, params)]

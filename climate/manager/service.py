@@ -304,16 +304,17 @@ class LeaseService:
             lease_inserted, = lease_db.insert_new(context, [lease])
             reservations, events = [], []
             for wanted in request.reservations:
+                plugin = self._plugin(wanted.resource_type)
                 reservation = models.Reservation(
                     id=models.new_id(), lease_id=lease.id,
-                    resource_type=wanted.resource_type, resource_id=None,
+                    resource_type=wanted.resource_type,
+                    resource_id=plugin_base.new_resource_id(plugin, wanted.values),
                     status=R.PENDING, missing_resources=False, resources_changed=False,
                     created_at=timeutils.utcnow(), updated_at=None)
                 reservations.append(reservation)
                 inserted, = lease_db.insert_new(context, [reservation])
                 try:
-                    self._plugin(wanted.resource_type).reserve(context, lease,
-                                                               reservation, wanted.values)
+                    plugin.reserve(context, lease, reservation, wanted.values)
                 except exceptions.NotEnoughHostsAvailable:
                     if request.earliest is None:
                         raise

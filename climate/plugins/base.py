@@ -3,6 +3,8 @@
 The manager calls a plugin at these points of a reservation's life, in this order:
 
 ``validate``   check and normalise the request body of one reservation (4xx errors);
+``new_resource_id`` (optional) the ``resource_id`` ``reserve`` will set, so that the
+               reservation's row is inserted with it;
 ``reserve``    inside the lease's database transaction: claim capacity for the window
                (allocation rows). Raising rolls the whole lease back;
 ``prepare``    after that transaction committed: side effects outside the database
@@ -111,6 +113,13 @@ class ResourcePlugin(abc.ABC):
         """Extra output fields of each reservation: ``{reservation_id: {...}}``."""
         return {}
 
+    def new_resource_id(self, values):
+        """The ``resource_id`` :meth:`reserve` will give a reservation of ``values``,
+        when the plugin can say it before (the reservation's row is then inserted
+        with it, not updated after ``reserve``); None when it cannot. ``reserve``
+        then keeps the ``resource_id`` it finds set."""
+        return None
+
     def created_details(self, reservation, values):
         """What :meth:`details` will answer for ``reservation`` (the ORM row) that
         :meth:`reserve` has just made of ``values``, without reading it back; None
@@ -158,6 +167,12 @@ def created_details(plugin, reservation, values):
     from :class:`ResourcePlugin`)."""
     method = getattr(plugin, 'created_details', None)
     return None if method is None else method(reservation, values)
+
+
+def new_resource_id(plugin, values):
+    """``plugin.new_resource_id``, or None for a plugin without it."""
+    method = getattr(plugin, 'new_resource_id', None)
+    return None if method is None else method(values)
 
 
 def prepares(plugin, values=None):

@@ -51,6 +51,7 @@ from climate.db import capacity_search
 from climate.db import host_health
 from climate.db import host_search
 from climate.db import hosts as host_db
+from climate.db import models
 from climate.db import project_usage
 from climate.plugins import base
 from climate.plugins.instance_capacity import healing
@@ -121,9 +122,12 @@ class CapacityReservations(healing.CapacityHealing):
                 'on_host_failure': on_host_failure, 'on_end': on_end}
 
     # In transactions -----------------------------------------------------------------
+    def new_resource_id(self, values):
+        return models.new_id()
+
     def reserve(self, context, resource_type, lease, reservation, values):
         reservation.resource_id = capacity_reservations.create(
-            context, reservation.id, resource_type, values)
+            context, reservation.id, resource_type, values, reservation.resource_id)
         clauses = self._clauses(context, values)
         rooms, placement = self._place(context, values, clauses, lease.start_date,
                                        lease.end_date, quickly=True)
@@ -352,6 +356,9 @@ class FlavorInstancePlugin(base.ResourcePlugin):
     def validate(self, context, values):
         values = {k: v for k, v in values.items() if k not in ('resource_type', 'id')}
         return self.core.validate_flavor(context, values)
+
+    def new_resource_id(self, values):
+        return self.core.new_resource_id(values)
 
     def reserve(self, context, lease, reservation, values):
         self.core.reserve(context, FLAVOR_INSTANCE, lease, reservation, values)

@@ -48,6 +48,7 @@ from climate.db import host_health
 from climate.db import host_reservations
 from climate.db import host_search
 from climate.db import hosts as host_db
+from climate.db import models
 from climate.db import project_usage
 from climate.plugins import base
 from climate.plugins.physical_host import admin
@@ -97,9 +98,12 @@ class PhysicalHostPlugin(admin.HostAdmin, healing.HostHealing, base.ResourcePlug
     def validate(self, context, values):
         return request.validate_create(values)
 
+    def new_resource_id(self, values):
+        return models.new_id()
+
     def reserve(self, context, lease, reservation, values):
-        reservation.resource_id = host_reservations.create(context, reservation.id,
-                                                           values)
+        reservation.resource_id = host_reservations.create(
+            context, reservation.id, values, reservation.resource_id)
         clauses = self._clauses(context, values)
         chosen = self._choose(context, values, clauses, lease.start_date,
                               lease.end_date)

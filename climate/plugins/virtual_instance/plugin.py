@@ -121,6 +121,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         parsed['status'] = server.status
         return parsed
 
+    def new_resource_id(self, values):
+        if values.get('capacity'):
+            return self.capacity.new_resource_id(values)
+        return values['server_id']
+
     def reserve(self, context, lease, reservation, values):
         if values.get('capacity'):
             self.capacity.reserve(context, self.resource_type, lease, reservation,
