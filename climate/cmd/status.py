@@ -92,6 +92,31 @@ class Checks(upgradecheck.UpgradeCommands):
                       f'account (owned by its project, shared with the server\'s). Use '
                       f'auth_type = password for the [nova] account.')
 
+    def _check_reservation_units(self):
+        """No server holds a capacity reservation's unit in Placement beyond those
+        the reservation offers on its node. Placement's default server-side retry
+        lets racing claims through (install guide, step 7); this finds the result,
+        as it cannot read Placement's configuration."""
+        drivers = [plugin.compute for plugin in (self._plugins or {}).values()
+                   if plugin.uses_compute]
+        if not drivers:
+            return Result(Code.SUCCESS, 'No loaded plugin acts on Nova.')
+        try:
+            over = drivers[0].overclaimed_units()
+        except Exception as exc:
+            return Result(Code.WARNING, f'Cannot read Placement\'s reservation units: '
+                                        f'{type(exc).__name__}: {_first_line(exc)}')
+        if not over:
+            return Result(Code.SUCCESS, 'No reservation provider in Placement holds '
+                                        'more units than it offers.')
+        return Result(Code.FAILURE,
+                      'Servers hold more units than their reservation offers: ' +
+                      '; '.join(f'{name} {used} of {total} {resource_class}'
+                                for name, resource_class, used, total in over) +
+                      '. Placement let racing boots through: set [placement] '
+                      'allocation_conflict_retry_count = 1 in placement.conf (see '
+                      'the install guide, step 7).')
+
     def _check_policy_file(self):
         return common_checks.check_policy_json(self, self.conf)
 
@@ -100,6 +125,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ('Database character set', _check_charset),
         ('Resource plugins', _check_plugins),
         ('Keystone trusts', _check_trusts),
+        ('Reservation units in Placement', _check_reservation_units),
         ('Policy file', _check_policy_file),
     )
 

@@ -335,6 +335,12 @@ class ComputeDriver(abc.ABC):
         raise exceptions.ComputeError('Placement is not supported by this driver',
                                       retryable=False, status_code=501)
 
+    def overclaimed_units(self) -> list:
+        """``[(provider name, resource class, used, total)]`` of every reservation
+        provider whose servers hold more units than it offers (Placement let racing
+        claims through). Empty for a driver without Placement."""
+        return []
+
     # --- acting for a user (Keystone trusts) ------------------------------------------
 
     #: Whether ``create_trust`` can ever give a trust this driver can act with.

@@ -421,6 +421,9 @@ class NovaDriver(base.ComputeDriver):
     def remove_reservation_inventory(self, node, resource_class):
         return self._placement.remove_reservation_inventory(node, resource_class)
 
+    def overclaimed_units(self):
+        return self._placement.overclaimed()
+
     def delete_resource_class(self, resource_class):
         try:
             self._placement.delete_resource_class(resource_class)

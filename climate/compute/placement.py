@@ -148,6 +148,28 @@ class PlacementClient:
                 for p in (data or {}).get('resource_providers') or []
                 if p['name'].startswith(prefix)}
 
+    def overclaimed(self):
+        """``[(provider name, class, used, total)]`` of every reservation provider
+        whose usage of a class is above that class's ``total`` (a listing of all
+        providers: for an operator's check, not a request path)."""
+        _, data = self._call('GET', '/resource_providers')
+        found = []
+        for provider in (data or {}).get('resource_providers') or []:
+            if not provider['name'].startswith(PROVIDER_PREFIX):
+                continue
+            url = f'/resource_providers/{provider["uuid"]}'
+            status, inventories = self._call('GET', url + '/inventories', ok=(200, 404))
+            if status == 404:
+                continue
+            status, usages = self._call('GET', url + '/usages', ok=(200, 404))
+            if status == 404:
+                continue
+            for name, record in sorted(inventories['inventories'].items()):
+                used = usages['usages'].get(name, 0)
+                if used > record['total']:
+                    found.append((provider['name'], name, used, record['total']))
+        return found
+
     # --- resource classes ----------------------------------------------------------
 
     def ensure_resource_class(self, name):

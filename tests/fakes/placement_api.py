@@ -12,12 +12,15 @@ Keep it faithful to Placement (microversion 1.26), not to Climate:
   ``placement.concurrent_update``); dropping a class some consumer holds is 409
   ``placement.inventory.inuse``; an unknown resource class is 400; every change
   bumps the generation;
+* ``GET /resource_providers/{uuid}/usages``: what ``allocate`` set;
 * ``PUT /resource_classes/{name}`` (201 new, 204 existing; only ``CUSTOM_`` names),
   ``DELETE /resource_classes/{name}`` (404 unknown, 409 while any inventory has it).
 
 ``FakeNova.add_hypervisor`` makes the compute node's provider (named after the
 hypervisor hostname, uuid = the hypervisor id). ``allocate(provider uuid, class,
-units)`` stands for a server holding units (Nova's scheduler claiming them).
+units)`` stands for servers holding units (Nova's scheduler claiming them; not
+checked against the inventory, as Placement's racing claims are not always);
+``offer(provider uuid, class, total)`` sets an inventory.
 """
 
 import re
@@ -64,6 +67,11 @@ class FakePlacement:
     def allocate(self, provider_uuid, resource_class, units):
         self.usages[(provider_uuid, resource_class)] = units
 
+    def offer(self, provider_uuid, resource_class, total):
+        """The provider's inventory of the custom class is ``total`` units."""
+        self.classes.add(resource_class)
+        self.providers[provider_uuid]['inventories'][resource_class] = _inventory(total)
+
     def inventories_of(self, name):
         provider = self.find(name)
         return None if provider is None else \
@@ -79,6 +87,7 @@ class FakePlacement:
             ('DELETE', r'/resource_providers/([^/]+)', self._delete),
             ('GET', r'/resource_providers/([^/]+)/inventories', self._inventories),
             ('PUT', r'/resource_providers/([^/]+)/inventories', self._put_inventories),
+            ('GET', r'/resource_providers/([^/]+)/usages', self._usages),
             ('PUT', r'/resource_classes/([^/]+)', self._put_class),
             ('DELETE', r'/resource_classes/([^/]+)', self._delete_class),
         ]
@@ -124,6 +133,12 @@ class FakePlacement:
             raise PlacementError(400, f'parent provider UUID {parent} does not exist')
         return 200, self._render(self.add_provider(name, body.get('uuid'),
                                                    parent)), []
+
+    def _usages(self, provider_uuid, query, body):
+        provider = self._provider(provider_uuid)
+        return 200, {'resource_provider_generation': provider['generation'],
+                     'usages': {name: units for (held, name), units in self.usages.items()
+                                if held == provider_uuid}}, []
 
     def _show(self, provider_uuid, query, body):
         self._provider(provider_uuid)

@@ -7,6 +7,7 @@ with that user's credentials. The API listens where the Keystone catalog's
 ``reservation`` endpoint points (``openstack.reservation_url``).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,15 @@ unshelve_timeout = 180
 
     def _bin(self, name):
         return os.path.join(os.path.dirname(sys.executable), name)
+
+    def upgrade_check(self):
+        """``{check name: (result code, details)}`` of ``climate-status upgrade check``
+        on this service's configuration."""
+        result = subprocess.run(
+            [self._bin('climate-status'), '--config-file', str(self.config), 'upgrade',
+             'check', '--json'], capture_output=True, text=True, timeout=120)
+        return {c['check']: (c['result'], c['details'])
+                for c in json.loads(result.stdout)['checks']}
 
     def start(self, timeout=90):
         subprocess.run([self._bin('climate-db-manage'), '--config-file', str(self.config),

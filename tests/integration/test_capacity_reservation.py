@@ -191,6 +191,9 @@ def test_only_placement_refuses_the_extra_boots(openstack, climate, enrolled):
                 assert 'No valid host' in server.fault['message'], server.fault
         units = _units(openstack, resource_class)
         assert sum(used for _, used in units.values()) == 2, units
+        # The operator's check of the same (climate-status, against this Placement).
+        assert climate.upgrade_check()['Reservation units in Placement'] == (
+            0, 'No reservation provider in Placement holds more units than it offers.')
 
         api.wait_lease(lease['id'], 'TERMINATED', timeout=150)
         for server_id in servers:

@@ -68,6 +68,34 @@ def test_a_nova_account_that_cannot_use_trusts_warns(migrated_database, tmp_path
     assert 'auth_type = password' in details
 
 
+def test_servers_holding_more_reservation_units_than_offered_fail(migrated_database,
+                                                                  tmp_path, fake_nova):
+    """Placement's default server-side retry lets racing boots claim more units of a
+    capacity reservation than its node offers: the check finds such a provider and
+    says what to set."""
+    resource_class = 'CUSTOM_RESERVATION_R1'
+    node = fake_nova.add_hypervisor('cmp1')
+    with fake_nova.lock:
+        child = fake_nova.placement.add_provider(f'climate:{resource_class}@cmp1',
+                                                 parent=node)
+        fake_nova.placement.offer(child, resource_class, 2)
+        fake_nova.placement.allocate(child, resource_class, 2)
+    nova = '[compute]\ndriver = nova\n' + fake_nova.config_text()
+    code, checks = _check(tmp_path, migrated_database.url, PLUGINS, compute=nova)
+    assert code == OK, checks
+    assert checks['Reservation units in Placement'] == (
+        OK, 'No reservation provider in Placement holds more units than it offers.')
+
+    with fake_nova.lock:
+        fake_nova.placement.allocate(child, resource_class, 3)
+    code, checks = _check(tmp_path, migrated_database.url, PLUGINS, compute=nova)
+    assert code == FAILURE
+    result, details = checks['Reservation units in Placement']
+    assert result == FAILURE
+    assert f'climate:{resource_class}@cmp1 3 of 2 {resource_class}' in details
+    assert 'allocation_conflict_retry_count = 1' in details
+
+
 def test_a_table_or_database_not_in_utf8mb4_fails(database, tmp_path):
     if database.backend != 'mysql':
         pytest.skip('MySQL/MariaDB only')
