@@ -97,8 +97,10 @@ class Checks(upgradecheck.UpgradeCommands):
         the reservation offers on its node. Placement's default server-side retry
         lets racing claims through (install guide, step 7); this finds the result,
         as it cannot read Placement's configuration."""
+        # The plugins share the manager's one compute driver; a plugin may keep it
+        # on a part of itself (flavor:instance does), so any one found will do.
         drivers = [plugin.compute for plugin in (self._plugins or {}).values()
-                   if plugin.uses_compute]
+                   if getattr(plugin, 'compute', None) is not None]
         if not drivers:
             return Result(Code.SUCCESS, 'No loaded plugin acts on Nova.')
         try:

@@ -81,14 +81,15 @@ def test_servers_holding_more_reservation_units_than_offered_fail(migrated_datab
         fake_nova.placement.offer(child, resource_class, 2)
         fake_nova.placement.allocate(child, resource_class, 2)
     nova = '[compute]\ndriver = nova\n' + fake_nova.config_text()
-    code, checks = _check(tmp_path, migrated_database.url, PLUGINS, compute=nova)
+    plugins = PLUGINS.rstrip('\n') + ', flavor.instance.plugin\n'
+    code, checks = _check(tmp_path, migrated_database.url, plugins, compute=nova)
     assert code == OK, checks
     assert checks['Reservation units in Placement'] == (
         OK, 'No reservation provider in Placement holds more units than it offers.')
 
     with fake_nova.lock:
         fake_nova.placement.allocate(child, resource_class, 3)
-    code, checks = _check(tmp_path, migrated_database.url, PLUGINS, compute=nova)
+    code, checks = _check(tmp_path, migrated_database.url, plugins, compute=nova)
     assert code == FAILURE
     result, details = checks['Reservation units in Placement']
     assert result == FAILURE
