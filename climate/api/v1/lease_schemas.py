@@ -29,7 +29,7 @@ RESOURCE_FIELDS = {
     'virtual:instance': {'vcpus': INT_LIKE, 'memory_mb': INT_LIKE, 'disk_gb': INT_LIKE,
                          'amount': INT_LIKE, 'affinity': AFFINITY,
                          'resource_properties': PROPERTIES},
-    'flavor:instance': {'flavor_id': {'type': 'string'}, 'amount': INT_LIKE,
+    'flavor:instance': {'flavor_id': {'type': ['string', 'integer']}, 'amount': INT_LIKE,
                         'affinity': AFFINITY},
 }
 

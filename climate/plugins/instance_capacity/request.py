@@ -100,11 +100,19 @@ def parse_virtual(values, default_on_end='delete'):
             'source_flavor_id': None, 'extra_specs': {}}
 
 
+def _flavor_id(value):
+    """A flavor id as Nova's ``flavorRef`` takes it: a string, or an integer (the
+    classic ids ``1`` to ``5``, which a command line sends as numbers)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def parse_flavor(values, default_on_end='delete'):
     """``(flavor id, amount, on_host_failure, on_end)`` of a ``flavor:instance``
     reservation (the size is read from the flavor by the plugin)."""
     _refuse_unknown(values, FLAVOR_FIELDS)
-    flavor_id = values.get('flavor_id')
+    flavor_id = _flavor_id(values.get('flavor_id'))
     if flavor_id in (None, ''):
         raise exceptions.MissingParameter(param='flavor_id')
     if not isinstance(flavor_id, str) or len(flavor_id) > 255:
@@ -144,7 +152,7 @@ def parse_update(values, current, started, resource_type, default_on_end='delete
             f'{", ".join(map(str, unknown))}: unknown field(s) of a {resource_type} '
             f'reservation')
     if resource_type == 'flavor:instance':
-        if 'flavor_id' in values and values['flavor_id'] not in (
+        if 'flavor_id' in values and _flavor_id(values['flavor_id']) not in (
                 None, '', current['source_flavor_id'], current.get('reservation_id')):
             raise exceptions.CantUpdateParameter(param='flavor_id')
         if 'affinity' in values and affinity(values['affinity']) is not None:

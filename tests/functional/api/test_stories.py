@@ -80,8 +80,8 @@ def story_rabbit_api(class_migrated_database, tmp_path_factory):
 @pytest.fixture(scope='class')
 def story_capacity_api(class_migrated_database):
     """The real physical:host, virtual:instance and flavor:instance plugins on one
-    in-memory compute driver (hypervisors of 8 vCPUs; a public flavor ``m1.test`` of
-    2 vCPUs, 1024 MB, 10 GB)."""
+    in-memory compute driver (hypervisors of 8 vCPUs; public flavors ``m1.test`` of
+    2 vCPUs, 1024 MB, 10 GB and ``42`` of 1 vCPU, 512 MB, 1 GB)."""
     yield from capacity_server(api.make_conf())
 
 
@@ -95,6 +95,7 @@ def capacity_server(conf):
     from climate.plugins.virtual_instance import plugin as instance_plugin
     driver = memory_driver.MemoryDriver(conf)
     driver.add_flavor('m1.test', 'm1.test', vcpus=2, ram=1024, disk=10)
+    driver.add_flavor('42', 'm1.numbered', vcpus=1, ram=512, disk=1)
     plugins = {
         'physical:host': host_plugin.PhysicalHostPlugin(conf, compute_driver=driver),
         'virtual:instance': instance_plugin.VirtualInstancePlugin(

@@ -86,6 +86,11 @@ def test_update_once_started_only_grows_amount():
 
 
 def test_flavor_request_and_update():
+    # An integer id (the command line sends flavor_id=1 as a number), as Nova's
+    # flavorRef takes it; a boolean is not one.
+    assert request.parse_flavor({'flavor_id': 1, 'amount': 1})[0] == '1'
+    with pytest.raises(exceptions.MalformedParameter):
+        request.parse_flavor({'flavor_id': True, 'amount': 1})
     assert request.parse_flavor({'flavor_id': ' m1 ', 'amount': '2',
                                  'affinity': None}) == ('m1', 2, 'replace', 'delete')
     with pytest.raises(exceptions.MissingParameter):
