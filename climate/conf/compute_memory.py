@@ -17,6 +17,14 @@ compute_memory_opts = [
                      'service_host (the host name), id (default: a UUID derived from '
                      'the host name, so it is stable across restarts). Every host '
                      'starts in no aggregate, in the "nova" availability zone.'),
+    cfg.ListOpt('flavors',
+                default=['1:m1.tiny:vcpus=1:ram=512:disk=1',
+                         '2:m1.small:vcpus=1:ram=2048:disk=20',
+                         '3:m1.medium:vcpus=2:ram=4096:disk=40'],
+                help='Simulated public flavors (the operator\'s, for flavor:instance '
+                     'reservations), one item each: "id:name:vcpus=N:ram=MB:disk=GB" '
+                     '(all three sizes required). The defaults are Nova\'s classic '
+                     'm1.tiny, m1.small and m1.medium.'),
     cfg.FloatOpt('action_delay',
                  default=0.0,
                  min=0,

@@ -68,6 +68,26 @@ def _custom_resources(extra_specs):
     return wanted
 
 
+_FLAVOR_SIZES = ('vcpus', 'ram', 'disk')
+
+
+def parse_flavors(items):
+    """``[compute_memory] flavors`` items as ``(id, name, vcpus, ram, disk)``."""
+    parsed = []
+    for item in items:
+        parts = item.strip().split(':')
+        try:
+            flavor_id, name, fields = parts[0], parts[1], parts[2:]
+            sizes = dict(field.partition('=')[::2] for field in fields)
+            if not flavor_id or not name or sorted(sizes) != sorted(_FLAVOR_SIZES):
+                raise ValueError
+            parsed.append((flavor_id, name, *(int(sizes[k]) for k in _FLAVOR_SIZES)))
+        except (IndexError, ValueError):
+            raise ValueError(f'[compute_memory] flavors: {item!r} is not '
+                             f'"id:name:vcpus=N:ram=MB:disk=GB"') from None
+    return parsed
+
+
 def parse_hypervisors(items):
     """``[compute_memory] hypervisors`` items as dicts of Hypervisor fields."""
     parsed = []
@@ -137,6 +157,9 @@ class MemoryDriver(base.ComputeDriver):
         self._acting_as = threading.local()
         for name, spec in parse_hypervisors(conf.compute_memory.hypervisors):
             self.add_hypervisor(name, **spec)
+        for flavor_id, name, vcpus, ram, disk in parse_flavors(
+                conf.compute_memory.flavors):
+            self.add_flavor(flavor_id, name, vcpus, ram, disk)
         self._create_aggregate(self.freepool_name, None)
 
     # --- seeding and inspecting the world ---------------------------------------------

@@ -42,6 +42,24 @@ def test_hypervisors_are_configurable(conf):
     assert driver.find_aggregate('freepool') is None
 
 
+def test_default_flavors_are_nova_classics_and_configurable(conf):
+    """So that flavor:instance reservations can be tried on the quickstart."""
+    flavor = memory.MemoryDriver(conf).get_flavor('2')
+    assert (flavor.name, flavor.vcpus, flavor.ram, flavor.disk, flavor.is_public) == (
+        'm1.small', 1, 2048, 20, True)
+    conf.set_override('flavors', ['g1:gpu.large:vcpus=16:ram=65536:disk=100'],
+                      'compute_memory')
+    driver = memory.MemoryDriver(conf)
+    assert driver.get_flavor('g1').vcpus == 16
+    with pytest.raises(exceptions.FlavorNotFound):
+        driver.get_flavor('2')
+    for bad in ('g1', 'g1:gpu', 'g1:gpu:vcpus=1:ram=2', 'g1:gpu:vcpus=x:ram=1:disk=1',
+                ':gpu:vcpus=1:ram=1:disk=1', 'g1:gpu:vcpus=1:ram=1:disk=1:cpus=2'):
+        conf.set_override('flavors', [bad], 'compute_memory')
+        with pytest.raises(ValueError, match='compute_memory. flavors'):
+            memory.MemoryDriver(conf)
+
+
 def test_hypervisor_ids_survive_a_restart(conf):
     first = memory.MemoryDriver(conf).get_hypervisor('compute-1').id
     assert memory.MemoryDriver(conf).get_hypervisor('compute-1').id == first
