@@ -99,12 +99,12 @@ class Checks(upgradecheck.UpgradeCommands):
         as it cannot read Placement's configuration."""
         # The plugins share the manager's one compute driver; a plugin may keep it
         # on a part of itself (flavor:instance does), so any one found will do.
-        drivers = [plugin.compute for plugin in (self._plugins or {}).values()
-                   if getattr(plugin, 'compute', None) is not None]
-        if not drivers:
+        driver = next((plugin.compute for plugin in (self._plugins or {}).values()
+                       if getattr(plugin, 'compute', None) is not None), None)
+        if driver is None:
             return Result(Code.SUCCESS, 'No loaded plugin acts on Nova.')
         try:
-            over = drivers[0].overclaimed_units()
+            over = driver.overclaimed_units()
         except Exception as exc:
             return Result(Code.WARNING, f'Cannot read Placement\'s reservation units: '
                                         f'{type(exc).__name__}: {_first_line(exc)}')

@@ -139,24 +139,25 @@ class PlacementClient:
             raise InventoryInUse(f'Placement: provider {child} has allocations: '
                                  f'{_first_error(data).get("detail")}', status_code=409)
 
-    def reservation_providers(self, resource_class_name):
-        """``{node: provider uuid}`` of every reservation provider of the class (a
-        listing of all providers: only for the rare clean-up of left-overs)."""
-        prefix = f'{PROVIDER_PREFIX}{resource_class_name}@'
+    def _providers_named(self, prefix):
+        """Every provider whose name starts with ``prefix`` (a listing of all
+        providers: for clean-ups and an operator's check, not a request path)."""
         _, data = self._call('GET', '/resource_providers')
+        return [p for p in (data or {}).get('resource_providers') or []
+                if p['name'].startswith(prefix)]
+
+    def reservation_providers(self, resource_class_name):
+        """``{node: provider uuid}`` of every reservation provider of the class (only
+        for the rare clean-up of left-overs)."""
+        prefix = f'{PROVIDER_PREFIX}{resource_class_name}@'
         return {p['name'][len(prefix):]: p['uuid']
-                for p in (data or {}).get('resource_providers') or []
-                if p['name'].startswith(prefix)}
+                for p in self._providers_named(prefix)}
 
     def overclaimed(self):
         """``[(provider name, class, used, total)]`` of every reservation provider
-        whose usage of a class is above that class's ``total`` (a listing of all
-        providers: for an operator's check, not a request path)."""
-        _, data = self._call('GET', '/resource_providers')
+        whose usage of a class is above that class's ``total``."""
         found = []
-        for provider in (data or {}).get('resource_providers') or []:
-            if not provider['name'].startswith(PROVIDER_PREFIX):
-                continue
+        for provider in self._providers_named(PROVIDER_PREFIX):
             url = f'/resource_providers/{provider["uuid"]}'
             status, inventories = self._call('GET', url + '/inventories', ok=(200, 404))
             if status == 404:
