@@ -238,8 +238,11 @@ def claim_room(context, rooms, placement, size, start, end, clauses=(),
     :raises ClaimConflict: see :func:`climate.db.claims.claim`.
     """
     lo, hi = start - cleaning, end + cleaning
-    own = [S.c.reservation_id != exclude_reservation] \
-        if exclude_reservation is not None else []
+    fits, inventory_of, slices_of = _recheck_statements(
+        tuple(clauses), exclude_reservation is not None)
+    params = {'lo': lo, 'hi': hi}
+    if exclude_reservation is not None:
+        params['exclude'] = exclude_reservation
 
     def recheck(host_ids):
         # The host's own conditions as an UPDATE's WHERE, and the slices with a
@@ -247,25 +250,13 @@ def claim_room(context, rooms, placement, size, start, end, clauses=(),
         # READ snapshot would hide them from a plain SELECT), after the caller's lock
         # made any transaction changing these hosts finish. Unbounded below: a longer
         # allocation may have just been committed.
-        whole = _whole_overlapping(lo, hi, exclude_reservation)
-        fit = context.session.execute(
-            sa.update(H)
-            .where(H.c.id.in_(host_ids), H.c.reservable.is_(True), healthy(lo, hi),
-                   ~whole, *clauses)
-            .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
-            .execution_options(synchronize_session=False)).rowcount
+        ids = dict(params, ids=host_ids)
+        fit = context.session.execute(fits, ids).rowcount
         if fit < len(host_ids):
             return fit
         # Rows this transaction updated read as it wrote them: their latest version.
-        inventory = context.session.execute(
-            sa.select(H.c.id, H.c.vcpus, H.c.memory_mb, H.c.local_gb)
-            .where(H.c.id.in_(host_ids))).all()
-        taken = _occupied(context.session.execute(
-            sa.select(S.c.compute_host_id, S.c.start_date, S.c.end_date, S.c.vcpus,
-                      S.c.memory_mb, S.c.disk_gb)
-            .where(S.c.compute_host_id.in_(host_ids), S.c.start_date < hi,
-                   S.c.end_date > lo, *own)
-            .with_for_update(read=True)), cleaning)
+        inventory = context.session.execute(inventory_of, ids).all()
+        taken = _occupied(context.session.execute(slices_of, ids), cleaning)
         return sum(
             1 for host_id, vcpus, memory_mb, local_gb in inventory
             if room_for(ratios.capacity(vcpus, memory_mb, local_gb),
@@ -274,6 +265,41 @@ def claim_room(context, rooms, placement, size, start, end, clauses=(),
 
     claims.claim(context, [r for r in rooms if r.host_id in placement],
                  end - start if span is None else span, recheck=recheck)
+
+
+_RECHECKS = {}
+
+
+def _recheck_statements(clauses, excluding):
+    """:func:`claim_room`'s recheck of hosts ``ids`` over ``[lo, hi)`` (not counting
+    reservation ``exclude``'s own slices when ``excluding``): the hosts that still
+    fit as hosts, their inventory, and their slices in the window (a locking read).
+    Built once per shape when there are no requirement clauses (building them cost
+    ~0.5 ms of CPU)."""
+    statements = None if clauses else _RECHECKS.get(excluding)
+    if statements is not None:
+        return statements
+    lo, hi = (sa.bindparam(name, type_=S.c.start_date.type) for name in ('lo', 'hi'))
+    exclude = sa.bindparam('exclude', type_=S.c.reservation_id.type) \
+        if excluding else None
+    ids = sa.bindparam('ids', expanding=True)
+    own = [S.c.reservation_id != exclude] if excluding else []
+    statements = (
+        sa.update(H)
+        .where(H.c.id.in_(ids), H.c.reservable.is_(True), healthy(lo, hi),
+               ~_whole_overlapping(lo, hi, exclude), *clauses)
+        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+        .execution_options(synchronize_session=False),
+        sa.select(H.c.id, H.c.vcpus, H.c.memory_mb, H.c.local_gb)
+        .where(H.c.id.in_(ids)),
+        sa.select(S.c.compute_host_id, S.c.start_date, S.c.end_date, S.c.vcpus,
+                  S.c.memory_mb, S.c.disk_gb)
+        .where(S.c.compute_host_id.in_(ids), S.c.start_date < hi, S.c.end_date > lo,
+               *own)
+        .with_for_update(read=True))
+    if not clauses:
+        _RECHECKS[excluding] = statements
+    return statements
 
 
 def _quick_statements():

@@ -107,13 +107,10 @@ def claim(context, hosts: Iterable[HostGeneration], span: datetime.timedelta,
     ordered = sorted(hosts, key=lambda h: h.host_id)
     if not ordered:
         return
-    seconds = sa.literal(_seconds(span), sa.BigInteger)
-    matched = context.session.execute(
-        sa.update(H)
-        .where(sa.or_(*[sa.and_(H.c.id == h.host_id, H.c.generation == h.generation)
-                        for h in ordered]))
-        .values(**_claimed(seconds))
-        .execution_options(synchronize_session=False)).rowcount
+    params = {'b_seconds': _seconds(span)}
+    for index, host in enumerate(ordered):
+        params[f'b_id{index}'], params[f'b_gen{index}'] = host.host_id, host.generation
+    matched = context.session.execute(_claim_statement(len(ordered)), params).rowcount
     if matched == len(ordered):
         return
     if recheck is not None:
@@ -121,13 +118,36 @@ def claim(context, hosts: Iterable[HostGeneration], span: datetime.timedelta,
         # Wait for whoever changed them: once their rows are locked here, no other
         # transaction can add an allocation on them until this one ends, and what
         # they committed is there for the recheck to read.
-        context.session.execute(
-            sa.update(H).where(H.c.id.in_(ids)).values(**_claimed(seconds))
-            .execution_options(synchronize_session=False))
+        context.session.execute(_LOCK, {'b_ids': ids,
+                                        'b_seconds': params['b_seconds']})
         if recheck(ids) == len(ids):
             return
     raise exceptions.ClaimConflict(
         what='host(s) ' + ', '.join(str(h.host_id) for h in ordered))
+
+
+_SECONDS = sa.bindparam('b_seconds', type_=sa.BigInteger)
+# Claims of up to this many hosts keep their statement (one per count); building one
+# cost ~0.2 ms of CPU, more than the rest of the claim.
+_KEPT_SHAPES = 64
+_CLAIMS = {}
+
+
+def _claim_statement(count):
+    """The generation-guarded UPDATE of ``count`` hosts, every value bound (``b_idN``,
+    ``b_genN``, ``b_seconds``), built once per count."""
+    statement = _CLAIMS.get(count)
+    if statement is None:
+        statement = (
+            sa.update(H)
+            .where(sa.or_(*[sa.and_(H.c.id == sa.bindparam(f'b_id{index}'),
+                                    H.c.generation == sa.bindparam(f'b_gen{index}'))
+                            for index in range(count)]))
+            .values(**_claimed(_SECONDS))
+            .execution_options(synchronize_session=False))
+        if count <= _KEPT_SHAPES:
+            _CLAIMS[count] = statement
+    return statement
 
 
 def _claimed(seconds):
@@ -143,10 +163,16 @@ def bump(context, host_ids: Iterable[int]) -> None:
     shrunk: no capacity is taken, so there is nothing to check)."""
     host_ids = sorted(host_ids)
     if host_ids:
-        context.session.execute(
-            sa.update(H).where(H.c.id.in_(host_ids))
-            .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
-            .execution_options(synchronize_session=False))
+        context.session.execute(_BUMP, {'b_ids': host_ids})
+
+
+_IDS = sa.bindparam('b_ids', expanding=True)
+# The hosts locked (and their claims recorded) before a recheck.
+_LOCK = (sa.update(H).where(H.c.id.in_(_IDS)).values(**_claimed(_SECONDS))
+         .execution_options(synchronize_session=False))
+_BUMP = (sa.update(H).where(H.c.id.in_(_IDS))
+         .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+         .execution_options(synchronize_session=False))
 
 
 def _seconds(span):

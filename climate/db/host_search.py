@@ -300,15 +300,28 @@ def claim_free(context, hosts, start, end, clauses, cleaning=datetime.timedelta(
         # transaction's allocation from a SELECT; an UPDATE's subqueries are locking
         # reads there), after the caller's lock made any such transaction finish.
         # The floor is not bounded: a longer allocation may have just been committed.
-        statement = (sa.update(H)
-                     .where(H.c.id.in_(host_ids), H.c.reservable.is_(True), _healthy(),
-                            ~_overlapping(excluding), *clauses)
-                     .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
-                     .execution_options(synchronize_session=False))
-        return context.session.execute(statement, params).rowcount
+        return context.session.execute(_recheck_statement(tuple(clauses), excluding),
+                                       dict(params, b_ids=host_ids)).rowcount
 
     claims.claim(context, hosts, end - start if span is None else span,
                  recheck=recheck)
+
+
+def _recheck_statement(clauses, excluding):
+    """:func:`claim_free`'s recheck of hosts ``b_ids``, built once per shape when
+    there are no requirement clauses (building it cost ~0.5 ms of CPU)."""
+    key = ('recheck', excluding)
+    statement = None if clauses else _STATEMENTS.get(key)
+    if statement is None:
+        statement = (sa.update(H)
+                     .where(H.c.id.in_(sa.bindparam('b_ids', expanding=True)),
+                            H.c.reservable.is_(True), _healthy(),
+                            ~_overlapping(excluding), *clauses)
+                     .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+                     .execution_options(synchronize_session=False))
+        if not clauses:
+            _STATEMENTS[key] = statement
+    return statement
 
 
 @db_api.reader
