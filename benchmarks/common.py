@@ -285,12 +285,14 @@ def parse_args(parser, argv):
 
 def profilers(directory, pids, gil=False):
     """py-spy recording each of ``pids`` (name -> pid) into ``directory``; with ``gil``,
-    only the thread holding the GIL (where CPU goes, not where threads wait)."""
+    only the thread holding the GIL (where CPU goes, not where threads wait). The
+    sampling rate is 200 a second, or ``$PY_SPY_RATE``."""
     if not directory:
         return []
     os.makedirs(directory, exist_ok=True)
     spy = os.path.join(os.path.dirname(sys.executable), 'py-spy')
-    options = ['--format', 'raw', '--rate', '200', '--nonblocking'] + (
+    options = ['--format', 'raw', '--rate', os.environ.get('PY_SPY_RATE', '200'),
+               '--nonblocking'] + (
         ['--gil'] if gil else [])
     return [subprocess.Popen([spy, 'record', '--pid', str(pid), *options, '--output',
                               os.path.join(directory, f'{name}.txt')],

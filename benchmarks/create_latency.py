@@ -14,7 +14,9 @@ enrolled hosts and 500 existing 1-host leases (spread over 50 windows) before me
   concurrent create (``climate.db.retry`` logging at DEBUG);
 * the CPU time ``climate-api`` and ``climate-manager`` spend per create (from
   ``/proc/<pid>/stat``; the machine is shared, so wall times carry the load of other
-  jobs while the CPU time is what the code costs), and the load average.
+  jobs while the CPU time is what the code costs), the same for RabbitMQ and
+  MariaDB when they run here (they share the 2 cores) and for this process (the
+  clients and the Nova double), and the load average.
 
 Afterwards no host is held twice in any window, and no host's slices exceed its vCPUs
 or share a window with a whole-host lease (checked in SQL). ``--profile DIR``
@@ -31,6 +33,7 @@ import concurrent.futures
 import datetime
 import os
 from pathlib import Path
+import subprocess
 import tempfile
 import time
 
@@ -164,6 +167,21 @@ def overbooked(engine):
             .where(sa.or_(peak > h.c.vcpus, whole))).scalar()
 
 
+def servers():
+    """``(name, pid)`` of RabbitMQ and MariaDB when they run on this machine, and of
+    this process (the clients and the Nova double)."""
+    pids = []
+    for name, process in (('rabbitmq', 'beam.smp'), ('mariadb', 'mariadbd')):
+        found = subprocess.run(['pgrep', '-o', '-x', process], capture_output=True,
+                               text=True).stdout.split()
+        if found:
+            pids.append((name, int(found[0])))
+    return pids + [('this process', os.getpid())]
+
+
+SERVERS = servers()
+
+
 def load():
     return '/'.join(f'{v:.1f}' for v in os.getloadavg())
 
@@ -172,9 +190,13 @@ def line(name, latencies, cpu, rate=None):
     p50, p95 = 1000 * percentile(latencies, 0.5), 1000 * percentile(latencies, 0.95)
     text = (f'{name:<34} n={len(latencies):<4} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  '
             f'CPU/create api {cpu[0]:5.1f} ms + manager {cpu[1]:5.1f} ms  '
-            f'retries/create {cpu[2]:4.2f}')
-    if cpu[3] is not None:
-        text += f'  SQL statements/create {cpu[3]:4.1f}'
+            f'retries/create {cpu[-2]:4.2f}')
+    if cpu[-1] is not None:
+        text += f'  SQL statements/create {cpu[-1]:4.1f}'
+    others = cpu[2:-2]
+    if others:
+        text += '  (others: ' + ', '.join(
+            f'{name} {ms:.1f}' for (name, _pid), ms in zip(SERVERS, others)) + ' ms)'
     if rate is None:
         verdict = 'met' if p50 <= TARGET_P50_MS and p95 <= TARGET_P95_MS else 'NOT met'
         text += (f'  [target p50 <= {TARGET_P50_MS:.0f} / p95 <= {TARGET_P95_MS:.0f} ms:'
@@ -211,7 +233,7 @@ def run(args):
                                       values={'name': f'compute-{i}'})
             timed(api, [host_body(i) for i in range(EXISTING)], 4)
             cpu = Cpu(group.processes[0].log_path, database.engine, api.process.pid,
-                      group.processes[0].pid)
+                      group.processes[0].pid, *(pid for _name, pid in SERVERS))
             print(f'{HOSTS} hosts, {EXISTING} leases; Nova double delay '
                   f'{1000 * args.nova_delay:.1f} ms per request; {args.backend} + '
                   f'RabbitMQ; load average (1/5/15 min) {load()}')
