@@ -18,6 +18,7 @@ from climate.db import api as db_api
 from climate.db import models
 
 CR = models.CapacityReservation.__table__
+_INSERT = CR.insert()  # built once (its cache key is worked out per new statement)
 FIELDS = ('vcpus', 'memory_mb', 'disk_gb', 'amount', 'affinity',
           'resource_properties', 'source_flavor_id', 'extra_specs', 'on_host_failure', 'on_end')
 
@@ -67,7 +68,7 @@ def create(context, reservation_id, resource_type, values, row_id=None):
     """Insert the reservation's row; its id (the reservation's ``resource_id``):
     ``row_id``, or a new one."""
     row_id = row_id or models.new_id()
-    context.session.execute(CR.insert(), {
+    context.session.execute(_INSERT, {
         'id': row_id, 'reservation_id': reservation_id, 'resource_type': resource_type,
         **_stored(values)})
     return row_id

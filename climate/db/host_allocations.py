@@ -25,6 +25,8 @@ from climate.db import models
 H = models.ComputeHost.__table__
 A = models.ComputeHostAllocation.__table__
 R = models.Reservation.__table__
+# Built once: a statement's cache key is worked out again for every new one.
+_INSERT = sa.insert(A)
 
 
 # In the lease's transaction -----------------------------------------------------------
@@ -34,7 +36,7 @@ def insert(context, reservation_id, host_ids, start, end):
     if not host_ids:
         return
     now = timeutils.utcnow()
-    context.session.execute(sa.insert(A), [
+    context.session.execute(_INSERT, [
         {'id': str(uuid.uuid4()), 'compute_host_id': host_id,
          'reservation_id': reservation_id, 'start_date': start, 'end_date': end,
          'created_at': now} for host_id in sorted(host_ids)])
@@ -102,7 +104,7 @@ def put_back(context, reservation_id, rows, cleaning):
     # Hosts given up or shrunk: nobody loses capacity, but searches start over.
     claims.bump(context, set(current) - {h.host_id for h in free})
     if rows:
-        context.session.execute(sa.insert(A), [dict(row) for row in rows])
+        context.session.execute(_INSERT, [dict(row) for row in rows])
 
 
 @db_api.reader

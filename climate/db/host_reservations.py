@@ -17,6 +17,7 @@ from climate.db import api as db_api
 from climate.db import models
 
 CR = models.ComputeHostReservation.__table__
+_INSERT = CR.insert()  # built once (its cache key is worked out per new statement)
 A = models.ComputeHostAllocation.__table__
 
 
@@ -51,7 +52,7 @@ def create(context, reservation_id, values, row_id=None):
     """Insert the reservation's row; its id (the reservation's ``resource_id``):
     ``row_id``, or a new one."""
     row_id = row_id or models.new_id()
-    context.session.execute(CR.insert(), {'id': row_id, 'reservation_id': reservation_id,
+    context.session.execute(_INSERT, {'id': row_id, 'reservation_id': reservation_id,
                                           **_stored(values)})
     return row_id
 

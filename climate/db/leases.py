@@ -262,6 +262,9 @@ def as_plain(lease, reservations, events):
     return plain
 
 
+_INSERTS = {}
+
+
 def insert_new(context, rows):
     """Insert ``rows``, transient ORM objects of one model with every column set,
     in one Core statement (no unit of work: a create's rows are only ever new).
@@ -269,7 +272,12 @@ def insert_new(context, rows):
     table = type(rows[0]).__table__
     inserted = [{column.key: getattr(row, column.key) for column in table.columns}
                 for row in rows]
-    context.session.execute(table.insert(), inserted)
+    statement = _INSERTS.get(table)
+    if statement is None:
+        # Built once per table: a statement's cache key is worked out again for
+        # every new one.
+        statement = _INSERTS[table] = table.insert()
+    context.session.execute(statement, inserted)
     return inserted
 
 
