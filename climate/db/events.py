@@ -134,29 +134,33 @@ def stale(context, owner, now, liveness_timeout, claim_timeout, limit):
     return context.session.execute(_STALE, params).all()
 
 
+# next_wake's statements, built once (as every statement run per dispatch or per
+# event: building one costs more CPU than running it).
+_FIRST_DUE = sa.select(sa.func.min(models.Event.due_at)).where(
+    models.Event.status == E.UNDONE)
+_OLDEST_CLAIM = sa.select(sa.func.min(models.Event.claimed_at)).where(
+    models.Event.status == E.IN_PROGRESS)
+_OTHERS = (models.Event.status == E.IN_PROGRESS,
+           models.Event.owner != sa.bindparam('b_owner'))
+_OLDEST_BEAT = (sa.select(sa.func.min(models.Manager.heartbeat_at))
+                .join(models.Event, models.Event.owner == models.Manager.owner)
+                .where(*_OTHERS))
+_ORPHANED = sa.select(models.Event.id).where(
+    *_OTHERS, ~sa.select(models.Manager.owner)
+    .where(models.Manager.owner == models.Event.owner).exists()).limit(1)
+
+
 @db_api.reader
 def next_wake(context, owner, liveness_timeout, claim_timeout):
     """The earliest moment something may become runnable: a due time, a claim expiry,
     or the moment a manager holding claims is taken for dead if it stays silent."""
     session = context.session
-    due = session.execute(
-        sa.select(sa.func.min(models.Event.due_at)).where(models.Event.status == E.UNDONE)
-    ).scalar()
-    oldest_claim = session.execute(
-        sa.select(sa.func.min(models.Event.claimed_at))
-        .where(models.Event.status == E.IN_PROGRESS)).scalar()
-    others = (models.Event.status == E.IN_PROGRESS, models.Event.owner != owner)
-    oldest_beat = session.execute(
-        sa.select(sa.func.min(models.Manager.heartbeat_at))
-        .join(models.Event, models.Event.owner == models.Manager.owner)
-        .where(*others)).scalar()
+    due = session.execute(_FIRST_DUE).scalar()
+    oldest_claim = session.execute(_OLDEST_CLAIM).scalar()
+    oldest_beat = session.execute(_OLDEST_BEAT, {'b_owner': owner}).scalar()
     candidates = [t for t in (due, oldest_claim and oldest_claim + claim_timeout,
                               oldest_beat and oldest_beat + liveness_timeout) if t]
-    orphaned = session.execute(
-        sa.select(models.Event.id).where(
-            *others, ~sa.select(models.Manager.owner)
-            .where(models.Manager.owner == models.Event.owner).exists()).limit(1)
-    ).first()
+    orphaned = session.execute(_ORPHANED, {'b_owner': owner}).first()
     if orphaned:
         candidates.append(timeutils.utcnow())
     return min(candidates) if candidates else None
@@ -181,15 +185,22 @@ def claim(context, event_ids, owner, now):
     """
     if not event_ids:
         return []
-    ids = list(event_ids)
-    _claim(context, (models.Event.id.in_(ids), models.Event.status == E.UNDONE),
-           owner, now)
-    owned = context.session.execute(
-        sa.select(models.Event.id).where(models.Event.id.in_(ids),
-                                         models.Event.owner == owner,
-                                         models.Event.status == E.IN_PROGRESS,
-                                         models.Event.claimed_at == now)).scalars()
-    return list(owned)
+    params = {'event_ids': list(event_ids), 'b_owner': owner, 'b_now': now}
+    context.session.execute(_CLAIM_UNDONE, params)
+    return list(context.session.execute(_OWNED, params).scalars())
+
+
+_IDS = sa.bindparam('event_ids', expanding=True)
+_CLAIM_UNDONE = (sa.update(models.Event)
+                 .where(models.Event.id.in_(_IDS), models.Event.status == E.UNDONE)
+                 .values(status=E.IN_PROGRESS, owner=sa.bindparam('b_owner'),
+                         claimed_at=sa.bindparam('b_now'),
+                         attempts=models.Event.attempts + 1)
+                 .execution_options(synchronize_session=False))
+_OWNED = sa.select(models.Event.id).where(
+    models.Event.id.in_(_IDS), models.Event.owner == sa.bindparam('b_owner'),
+    models.Event.status == E.IN_PROGRESS,
+    models.Event.claimed_at == sa.bindparam('b_now'))
 
 
 @db_api.writer
@@ -218,11 +229,15 @@ def heartbeat(context, owner, now, event_ids):
     if not event_ids:
         return 0
     now = now or _locked_now(context)
-    return context.session.execute(
-        sa.update(models.Event)
-        .where(models.Event.owner == owner, models.Event.status == E.IN_PROGRESS,
-               models.Event.id.in_(list(event_ids)))
-        .values(claimed_at=now).execution_options(synchronize_session=False)).rowcount
+    return context.session.execute(_HEARTBEAT, {
+        'b_owner': owner, 'b_now': now, 'event_ids': list(event_ids)}).rowcount
+
+
+_HEARTBEAT = (sa.update(models.Event)
+              .where(models.Event.owner == sa.bindparam('b_owner'),
+                     models.Event.status == E.IN_PROGRESS, models.Event.id.in_(_IDS))
+              .values(claimed_at=sa.bindparam('b_now'))
+              .execution_options(synchronize_session=False))
 
 
 _FINISH = (sa.update(models.Event)
@@ -282,10 +297,12 @@ def register_manager(context, owner, host, pid, now=None):
 def beat(context, owner, now=None):
     """Heart-beat a liveness row; False when it is gone (deleted as long dead)."""
     now = now or _locked_now(context)
-    return context.session.execute(
-        sa.update(models.Manager).where(models.Manager.owner == owner)
-        .values(heartbeat_at=now).execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return context.session.execute(_BEAT, {'b_owner': owner, 'b_now': now}).rowcount == 1
+
+
+_BEAT = (sa.update(models.Manager).where(models.Manager.owner == sa.bindparam('b_owner'))
+         .values(heartbeat_at=sa.bindparam('b_now'))
+         .execution_options(synchronize_session=False))
 
 
 @db_api.writer
