@@ -458,9 +458,15 @@ def set_reservation_statuses(context, reservation_ids, target):
             'sources': _reservation_sources(target)})
 
 
+_STUCK = sa.select(_L.id).where(
+    _L.status == sa.bindparam('b_status'),
+    sa.func.coalesce(_L.updated_at, _L.created_at) < sa.bindparam(
+        'b_older_than', type_=_L.created_at.type))
+
+
 @db_api.reader
 def stuck(context, status, older_than):
-    """Leases left in a transitional ``status`` since before ``older_than``."""
-    changed = sa.func.coalesce(models.Lease.updated_at, models.Lease.created_at)
-    return (context.session.query(models.Lease)
-            .filter(models.Lease.status == status, changed < older_than).all())
+    """The ids of the leases left in a transitional ``status`` since before
+    ``older_than``."""
+    return list(context.session.execute(
+        _STUCK, {'b_status': status, 'b_older_than': older_than}).scalars())

@@ -867,15 +867,15 @@ class LeaseService:
                    (L.UPDATING, 'Settling', self._settle_update),
                    (L.DELETING, 'Finishing deletion of', self._finish_delete))
         for status, verb, action in actions:
-            for lease in lease_db.stuck(context, status, older_than):
+            for lease_id in lease_db.stuck(context, status, older_than):
                 LOG.warning('%s lease %s left %s by a manager that stopped', verb,
-                            lease.id, status)
+                            lease_id, status)
                 try:
-                    action(context, lease.id)
+                    action(context, lease_id)
                 except exceptions.LeaseNotFound:
                     pass
                 except Exception:
-                    LOG.exception('Recovery of lease %s failed', lease.id)
+                    LOG.exception('Recovery of lease %s failed', lease_id)
 
     def _settle_update(self, context, lease_id):
         """Make Nova follow an update a dead manager left (committed or not), then
