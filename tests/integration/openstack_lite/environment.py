@@ -190,11 +190,17 @@ class Environment:
                                            str(settings.ports['neutron-stub'])], env)
         nova_conf = ['--config-file', str(settings.etc / 'nova/nova.conf')]
         plugin_env = {**env, 'PYTHONPATH': ':'.join(settings.pythonpath)}
+        return env, plugin_env, nova_conf
+
+    def _launch_nova_services(self, env, plugin_env, nova_conf):
+        """nova-conductor and nova-scheduler: once Keystone knows their service user
+        and project (nova-scheduler signs in to reach Placement as it starts, and
+        exits on a 401, as it did after a fresh bootstrap when it won the race)."""
+        settings = self.settings
         self.procs.launch('nova-conductor', [settings.bin('nova-conductor'), *nova_conf], env)
         self.procs.launch('nova-scheduler', [
             settings.bin('nova-scheduler'), *nova_conf,
             '--config-file', str(settings.etc / 'nova/scheduler.conf')], plugin_env)
-        return plugin_env, nova_conf
 
     def _launch_computes(self, plugin_env, nova_conf):
         for compute in self.settings.computes:
@@ -281,10 +287,11 @@ class Environment:
     def _start_services(self):
         admin = credentials.Credentials(self.settings.auth_url, 'admin',
                                         self.settings.admin_password, 'admin')
-        plugin_env, nova_conf = self._launch_services()
+        env, plugin_env, nova_conf = self._launch_services()
         self._wait('keystone', lambda: self._http_up('keystone'), ['keystone'])
         self._admin_session = admin.session(timeout=REQUEST_TIMEOUT)
         self._project_ids = self._timed('keystone-setup', self._keystone_setup)
+        self._launch_nova_services(env, plugin_env, nova_conf)
         # A new token: the first one's catalog predates the endpoints just created.
         self._admin_session = admin.session(timeout=REQUEST_TIMEOUT)
         self._wait('placement', lambda: self._http_up('placement'), ['placement'])
