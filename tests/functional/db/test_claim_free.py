@@ -3,8 +3,9 @@ whose search read the host before the first committed, keeps the host when the f
 took another window (or, for slices of it, left room enough), and starts over when
 the first took an overlapping window, a long allocation reaching into its own, the
 room it wanted, or the host itself (climate.db.host_search.claim_free,
-climate.db.capacity_search.claim_room). (SQLite runs one writer at a time, so the two
-cannot overlap there.)"""
+climate.db.capacity_search.claim_room); when the second is an update, what its own
+reservation holds does not count against it in that second check. (SQLite runs one
+writer at a time, so the two cannot overlap there.)"""
 
 import datetime
 import threading
@@ -84,12 +85,48 @@ def _sliced(vcpus):
     return take
 
 
-def _race(engine, first, hold_lock, second_takes=_whole):
+def _resized(vcpus):
+    """Search, claim and keep a slice of ``vcpus`` for a reservation that holds one
+    already: a capacity update, whose own slices do not count against it."""
+    def take(context, host, reservation_id, window, between=lambda: None):
+        size = capacity_search.Size(vcpus, 0, 0)
+        rooms = capacity_search.find_room(context, *window, size,
+                                          exclude_reservation=reservation_id)
+        placement = capacity_search.place(rooms, 1, None)
+        assert placement == {host: 1}
+        between()
+        capacity_search.claim_room(context, rooms, placement, size, *window,
+                                   exclude_reservation=reservation_id)
+    return take
+
+
+def _rewhole(context, host, reservation_id, window, between=lambda: None):
+    """Search and claim the host whole for a reservation that holds it already (a
+    host update), whose own allocation does not count against it."""
+    found = host_search.find_free_hosts(context, *window, [], 1,
+                                        exclude_reservation=reservation_id)
+    assert [c.host_id for c in found] == [host]
+    between()
+    host_search.claim_free(context, found, *window, [],
+                           exclude_reservation=reservation_id)
+
+
+def _race(engine, first, hold_lock, second_takes=_whole, held=None):
     """The second transaction searches; ``first(host, reservation_id)`` then changes
     the host in a transaction of its own, which commits before the second claims
     (``hold_lock`` False) or while the second's claim waits for its lock (True).
+    With ``held`` (a number of vCPUs, or ``'whole'``), the second's reservation
+    holds a slice of the host or the whole host in its window before the race.
     Returns the second's outcome."""
     host, (theirs, mine) = _setup(engine)
+    if held:
+        context = _Ctx()
+        with db_api.writer.using(context):
+            if held == 'whole':
+                host_allocations.insert(context, mine, [host], *MINE)
+            else:
+                capacity_allocations.insert(context, mine, {host: 1},
+                                            capacity_search.Size(held, 0, 0), *MINE)
     searched, first_written = threading.Event(), threading.Event()
     outcome = {}
 
@@ -234,3 +271,26 @@ def test_a_host_changed_meanwhile_gets_no_slice(migrated_database, change):
     assert _race(migrated_database.engine, first, False,
                  second_takes=_sliced(1)) == 'conflict'
     assert _slices(migrated_database.engine) == []
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_an_update_does_not_count_its_own_slice_against_itself(migrated_database,
+                                                              hold_lock):
+    """The second holds 2 of the host's 4 vCPUs and is updated to keep them; the
+    first takes the other 2 meanwhile. Checked again, the host still fits the update:
+    its own slice is the one it replaces."""
+    assert _race(migrated_database.engine, _claimed(MINE, _sliced(2)), hold_lock,
+                 second_takes=_resized(2), held=2) == 'claimed'
+    assert _slices(migrated_database.engine) == [2, 2]
+
+
+@pytest.mark.parametrize('hold_lock', [False, True], ids=['committed', 'waiting'])
+def test_a_host_update_does_not_count_its_own_allocation_against_itself(
+        migrated_database, hold_lock):
+    """The second holds the host in its window and is updated to keep it; the first
+    takes the host in a later window meanwhile."""
+    later = (START + 3 * HOUR, START + 4 * HOUR)
+    assert _race(migrated_database.engine, _claimed(later), hold_lock,
+                 second_takes=_rewhole, held='whole') == 'claimed'
+    assert _allocations(migrated_database.engine) == [
+        tuple(_naive(*MINE)), tuple(_naive(*later))]
