@@ -166,12 +166,15 @@ def next_wake(context, owner, liveness_timeout, claim_timeout):
     return min(candidates) if candidates else None
 
 
-def _claim(context, where, owner, now, extra=None):
-    values = dict(status=E.IN_PROGRESS, owner=owner, claimed_at=now,
-                  attempts=models.Event.attempts + 1)
-    values.update(extra or {})
+def _claimed(owner, now):
+    """What a claim writes on an event (values, or bind parameters)."""
+    return dict(status=E.IN_PROGRESS, owner=owner, claimed_at=now,
+                attempts=models.Event.attempts + 1)
+
+
+def _claim(context, where, owner, now):
     result = context.session.execute(
-        sa.update(models.Event).where(*where).values(**values)
+        sa.update(models.Event).where(*where).values(**_claimed(owner, now))
         .execution_options(synchronize_session=False))
     return result.rowcount
 
@@ -193,9 +196,7 @@ def claim(context, event_ids, owner, now):
 _IDS = sa.bindparam('event_ids', expanding=True)
 _CLAIM_UNDONE = (sa.update(models.Event)
                  .where(models.Event.id.in_(_IDS), models.Event.status == E.UNDONE)
-                 .values(status=E.IN_PROGRESS, owner=sa.bindparam('b_owner'),
-                         claimed_at=sa.bindparam('b_now'),
-                         attempts=models.Event.attempts + 1)
+                 .values(**_claimed(sa.bindparam('b_owner'), sa.bindparam('b_now')))
                  .execution_options(synchronize_session=False))
 _OWNED = sa.select(models.Event.id).where(
     models.Event.id.in_(_IDS), models.Event.owner == sa.bindparam('b_owner'),

@@ -225,15 +225,20 @@ def _ranked(strategy, clauses, excluding, preferring, sampling):
             .limit(_LIMIT))
 
 
-def _statement(strategy, clauses, excluding, preferring, sampling):
+def _kept(key, clauses, build):
+    """``build()``, kept under ``key`` when there are no requirement ``clauses``
+    (those differ per request; a statement without them is built once)."""
     if clauses:
-        return _ranked(strategy, clauses, excluding, preferring, sampling)
-    key = (strategy, excluding, preferring, sampling)
+        return build()
     statement = _STATEMENTS.get(key)
     if statement is None:
-        statement = _STATEMENTS[key] = _ranked(strategy, (), excluding, preferring,
-                                               sampling)
+        statement = _STATEMENTS[key] = build()
     return statement
+
+
+def _statement(strategy, clauses, excluding, preferring, sampling):
+    return _kept((strategy, excluding, preferring, sampling), clauses,
+                 lambda: _ranked(strategy, clauses, excluding, preferring, sampling))
 
 
 @db_api.reader
@@ -310,18 +315,12 @@ def claim_free(context, hosts, start, end, clauses, cleaning=datetime.timedelta(
 def _recheck_statement(clauses, excluding):
     """:func:`claim_free`'s recheck of hosts ``b_ids``, built once per shape when
     there are no requirement clauses (building it cost ~0.5 ms of CPU)."""
-    key = ('recheck', excluding)
-    statement = None if clauses else _STATEMENTS.get(key)
-    if statement is None:
-        statement = (sa.update(H)
-                     .where(H.c.id.in_(sa.bindparam('b_ids', expanding=True)),
-                            H.c.reservable.is_(True), _healthy(),
-                            ~_overlapping(excluding), *clauses)
-                     .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
-                     .execution_options(synchronize_session=False))
-        if not clauses:
-            _STATEMENTS[key] = statement
-    return statement
+    return _kept(('recheck', excluding), clauses, lambda: (
+        sa.update(H)
+        .where(H.c.id.in_(sa.bindparam('b_ids', expanding=True)),
+               H.c.reservable.is_(True), _healthy(), ~_overlapping(excluding), *clauses)
+        .values(generation=H.c.generation + 1, updated_at=H.c.updated_at)
+        .execution_options(synchronize_session=False)))
 
 
 @db_api.reader

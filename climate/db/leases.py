@@ -4,6 +4,7 @@ Functions take a context and run in the caller's transaction when there is one
 (``@reader``/``@writer`` join an enclosing transaction of the same context).
 """
 
+import functools
 import operator
 
 import sqlalchemy as sa
@@ -262,7 +263,11 @@ def as_plain(lease, reservations, events):
     return plain
 
 
-_INSERTS = {}
+@functools.cache
+def _insert(table):
+    # Built once per table: a statement's cache key is worked out again for every
+    # new one.
+    return table.insert()
 
 
 def insert_new(context, rows):
@@ -272,12 +277,7 @@ def insert_new(context, rows):
     table = type(rows[0]).__table__
     inserted = [{column.key: getattr(row, column.key) for column in table.columns}
                 for row in rows]
-    statement = _INSERTS.get(table)
-    if statement is None:
-        # Built once per table: a statement's cache key is worked out again for
-        # every new one.
-        statement = _INSERTS[table] = table.insert()
-    context.session.execute(statement, inserted)
+    context.session.execute(_insert(table), inserted)
     return inserted
 
 
