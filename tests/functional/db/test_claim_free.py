@@ -8,6 +8,7 @@ reservation holds does not count against it in that second check. (SQLite runs o
 writer at a time, so the two cannot overlap there.)"""
 
 import datetime
+import functools
 import threading
 import uuid
 
@@ -61,54 +62,40 @@ def _setup(engine):
     return host, reservations
 
 
-def _whole(context, host, reservation_id, window, between=lambda: None):
+def _whole(context, host, reservation_id, window, between=lambda: None,
+           update=False):
     """Search, claim and allocate the host whole: what a 1-host create does
-    (``between`` runs after the search)."""
-    found = host_search.find_free_hosts(context, *window, [], 1)
+    (``between`` runs after the search); with ``update``, search and claim it for a
+    reservation that holds it already (a host update, whose own allocation does not
+    count against it), keeping its own allocation."""
+    own = reservation_id if update else None
+    found = host_search.find_free_hosts(context, *window, [], 1,
+                                        exclude_reservation=own)
     assert [c.host_id for c in found] == [host]
     between()
-    host_search.claim_free(context, found, *window, [])
-    host_allocations.insert(context, reservation_id, [host], *window)
+    host_search.claim_free(context, found, *window, [], exclude_reservation=own)
+    if not update:
+        host_allocations.insert(context, reservation_id, [host], *window)
 
 
-def _sliced(vcpus):
-    """Search, claim and write a slice of ``vcpus`` of the host: a capacity create."""
+def _sliced(vcpus, update=False):
+    """Search, claim and write a slice of ``vcpus`` of the host: a capacity create;
+    with ``update``, search and claim it for a reservation that holds one already
+    (a capacity update, whose own slices do not count against it), keeping its own."""
     def take(context, host, reservation_id, window, between=lambda: None):
-        size = capacity_search.Size(vcpus, 0, 0)
-        rooms = capacity_search.find_room(context, *window, size)
-        placement = capacity_search.place(rooms, 1, None)
-        assert placement == {host: 1}
-        between()
-        capacity_search.claim_room(context, rooms, placement, size, *window)
-        capacity_allocations.insert(context, reservation_id, placement, size,
-                                    *window)
-    return take
-
-
-def _resized(vcpus):
-    """Search, claim and keep a slice of ``vcpus`` for a reservation that holds one
-    already: a capacity update, whose own slices do not count against it."""
-    def take(context, host, reservation_id, window, between=lambda: None):
+        own = reservation_id if update else None
         size = capacity_search.Size(vcpus, 0, 0)
         rooms = capacity_search.find_room(context, *window, size,
-                                          exclude_reservation=reservation_id)
+                                          exclude_reservation=own)
         placement = capacity_search.place(rooms, 1, None)
         assert placement == {host: 1}
         between()
         capacity_search.claim_room(context, rooms, placement, size, *window,
-                                   exclude_reservation=reservation_id)
+                                   exclude_reservation=own)
+        if not update:
+            capacity_allocations.insert(context, reservation_id, placement, size,
+                                        *window)
     return take
-
-
-def _rewhole(context, host, reservation_id, window, between=lambda: None):
-    """Search and claim the host whole for a reservation that holds it already (a
-    host update), whose own allocation does not count against it."""
-    found = host_search.find_free_hosts(context, *window, [], 1,
-                                        exclude_reservation=reservation_id)
-    assert [c.host_id for c in found] == [host]
-    between()
-    host_search.claim_free(context, found, *window, [],
-                           exclude_reservation=reservation_id)
 
 
 def _race(engine, first, hold_lock, second_takes=_whole, held=None):
@@ -280,7 +267,7 @@ def test_an_update_does_not_count_its_own_slice_against_itself(migrated_database
     first takes the other 2 meanwhile. Checked again, the host still fits the update:
     its own slice is the one it replaces."""
     assert _race(migrated_database.engine, _claimed(MINE, _sliced(2)), hold_lock,
-                 second_takes=_resized(2), held=2) == 'claimed'
+                 second_takes=_sliced(2, update=True), held=2) == 'claimed'
     assert _slices(migrated_database.engine) == [2, 2]
 
 
@@ -291,6 +278,7 @@ def test_a_host_update_does_not_count_its_own_allocation_against_itself(
     takes the host in a later window meanwhile."""
     later = (START + 3 * HOUR, START + 4 * HOUR)
     assert _race(migrated_database.engine, _claimed(later), hold_lock,
-                 second_takes=_rewhole, held='whole') == 'claimed'
+                 second_takes=functools.partial(_whole, update=True),
+                 held='whole') == 'claimed'
     assert _allocations(migrated_database.engine) == [
         tuple(_naive(*MINE)), tuple(_naive(*later))]
