@@ -306,6 +306,16 @@ _BEAT = (sa.update(models.Manager).where(models.Manager.owner == sa.bindparam('b
          .execution_options(synchronize_session=False))
 
 
+_LIVE = sa.select(sa.func.count()).select_from(models.Manager).where(
+    models.Manager.heartbeat_at >= sa.bindparam('b_since'))
+
+
+@db_api.reader
+def live_managers(context, since):
+    """How many managers heart-beat their liveness row since ``since``."""
+    return context.session.execute(_LIVE, {'b_since': since}).scalar()
+
+
 @db_api.writer
 def unregister_manager(context, owner):
     """A clean stop: the claims still held, if any, may be taken over at once."""

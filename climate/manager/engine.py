@@ -38,9 +38,11 @@ BLOCKED_POLL = 0.25
 # random sample of them.
 SPREAD = 4
 # Events a manager holds at most, per worker (its tasks: 2 per worker). Batches need
-# more than one event per task; more than 4 left the other managers idle and made a
-# killed manager's take-over longer (benchmarks/README.md, event_latency).
-HELD_PER_WORKER = 4
+# more than one event per task: with 4, a batch was 4 events and a start cost half as
+# much again as with 8 (benchmarks/README.md, event_latency). A manager takes only its
+# share of the due events it sees (see dispatch), so holding more does not leave the
+# other managers idle.
+HELD_PER_WORKER = 8
 # Events run in batches (LeaseService.run_batch); the others one by one.
 BATCHED = (E.START_LEASE, E.BEFORE_END_LEASE)
 PRIORITY = {E.START_LEASE: 0, E.BEFORE_END_LEASE: 1, E.END_LEASE: 2}
@@ -96,6 +98,7 @@ class EventEngine:
         self._threads = []
         self._last_recovery = None
         self._registered = threading.Event()
+        self._peers = 1  # live managers, this one included (read at each liveness beat)
         self._host = socket.gethostname()
         self._liveness = datetime.timedelta(seconds=conf.manager.liveness_timeout)
         self._claim_timeout = datetime.timedelta(seconds=conf.manager.claim_timeout)
@@ -209,7 +212,13 @@ class EventEngine:
         # the same moment mostly go for different rows. (A start never waits on an
         # end here: claimable() holds back a start while an end due before it is
         # open.)
-        candidates = event_db.claimable(ctx, now, min(free * self._batch, room) * SPREAD)
+        limit = min(free * self._batch, room) * SPREAD
+        candidates = event_db.claimable(ctx, now, limit)
+        if len(candidates) < limit:
+            # Every claimable event is in sight: take this manager's share of them,
+            # so that a few due events are spread over the managers rather than
+            # queued in one (the rest are claimed at once if nobody else does).
+            room = min(room, -(-len(candidates) // self._peers))
         shuffled = sorted(candidates, key=lambda row: (PRIORITY.get(row.event_type, 3),
                                                        random.random()))
         wanted = self._within(shuffled, free)[:room]
@@ -390,6 +399,8 @@ class EventEngine:
                     event_db.register_manager(ctx, self.owner, self._host,
                                               os.getpid())
                     self._registered.set()
+                self._peers = max(1, event_db.live_managers(
+                    ctx, timeutils.utcnow() - self._liveness))
                 beaten = time.monotonic()
                 if last_beat is not None and \
                         beaten - last_beat > self.conf.manager.liveness_timeout:

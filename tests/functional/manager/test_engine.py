@@ -6,6 +6,7 @@ import time
 
 from climate.common import timeutils
 from climate.db import api as db_api
+from climate.db import events as event_db
 from climate.db import leases as lease_db
 from climate.manager import engine as engine_mod
 from climate.plugins import dummy
@@ -138,3 +139,55 @@ def test_two_engines_run_each_start_exactly_once(service, ctx, manager_conf):
     starts = collections.Counter(e['lease_id'] for e in done(service, 'on_start'))
     assert set(starts) == set(leases)
     assert set(starts.values()) == {1}
+
+
+def _first_claim(service, ctx, manager_conf, monkeypatch, count):
+    """``(events in sight, events asked for)`` at the first claim of an engine when
+    ``count`` leases start together; waits for all of them to be ACTIVE."""
+    manager_conf.set_override('event_workers', 4, group='manager')
+    seen, asked = [], []
+    claimable, claim = event_db.claimable, event_db.claim
+
+    def seeing(context, now, limit):
+        rows = claimable(context, now, limit)
+        seen.append(len(rows))
+        return rows
+
+    def asking(context, event_ids, owner, now):
+        asked.append(len(event_ids))
+        return claim(context, event_ids, owner, now)
+    monkeypatch.setattr(event_db, 'claimable', seeing)
+    monkeypatch.setattr(event_db, 'claim', asking)
+    start = soon(1.5)
+    leases = [service.create_lease(ctx, lease_body(start, soon(3600)))['id']
+              for _ in range(count)]
+    engine = engine_mod.EventEngine(manager_conf, service)
+    engine.start()
+    try:
+        wait_for(lambda: all(status_of(service, ctx, i) == 'ACTIVE' for i in leases),
+                 timeout=30)
+    finally:
+        engine.stop()
+    assert collections.Counter(e['lease_id'] for e in done(service, 'on_start')) == \
+        {i: 1 for i in leases}
+    first = next(i for i, n in enumerate(asked) if n)
+    return seen[first], asked[first]
+
+
+def test_a_manager_takes_its_share_of_few_due_events_when_another_is_live(
+        service, ctx, manager_conf, monkeypatch):
+    # A live peer (its row heart-beaten for the whole test) that claims nothing: the
+    # engine's first claim is half of what is due, and it still starts every lease.
+    peer_beat = timeutils.utcnow() + datetime.timedelta(minutes=5)
+    event_db.register_manager(ctx, 'peer', 'elsewhere', 1, peer_beat)
+    try:
+        due, asked = _first_claim(service, ctx, manager_conf, monkeypatch, 7)
+    finally:
+        event_db.unregister_manager(ctx, 'peer')
+    assert due >= 7 and asked == -(-due // 2)
+
+
+def test_a_lone_manager_claims_every_due_event_at_once(service, ctx, manager_conf,
+                                                      monkeypatch):
+    due, asked = _first_claim(service, ctx, manager_conf, monkeypatch, 7)
+    assert due >= 7 and asked == due

@@ -43,6 +43,16 @@ def _set_beat(owner, when):
                      .values(heartbeat_at=when))
 
 
+def test_live_managers_counts_the_rows_beaten_since(service, ctx):
+    now = timeutils.utcnow()
+    for owner, silent in (('a', 0), ('b', 2), ('c', 4)):
+        event_db.register_manager(ctx, owner, 'host', 1,
+                                  now - datetime.timedelta(seconds=silent))
+    assert event_db.live_managers(ctx, now - LIVENESS) == 2
+    event_db.unregister_manager(ctx, 'a')
+    assert event_db.live_managers(ctx, now - LIVENESS) == 1
+
+
 def test_claims_are_stale_when_the_owner_is_silent_or_gone(service, ctx):
     now = timeutils.utcnow()
     event_id = _claimed_start(service, ctx, 'a', now)
