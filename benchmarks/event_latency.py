@@ -17,11 +17,16 @@ start (``manager-N.txt``, read with ``python -m benchmarks.stacks``); the manage
 MariaDB's CPU per start are taken over the same span. ``--notify``
 makes the managers send their lease notifications (``messagingv2`` on RabbitMQ, to a
 topic of the run's own whose queue is deleted after), as a deployment with
-notification consumers does; otherwise they send none (``noop``).
+notification consumers does; otherwise they send none (``noop``). ``--plugin
+physical:host`` has each lease reserve one host instead of a dummy resource: as many
+hosts as leases are enrolled on the Nova double (in this process, answering in
+``--nova-delay``), and each start moves its host from the freepool into the
+reservation's new aggregate through the Nova API.
 """
 
 import argparse
 import concurrent.futures
+import contextlib
 import datetime
 import os
 from pathlib import Path
@@ -40,6 +45,8 @@ from benchmarks.create_latency import statements
 from climate.common import timeutils
 from climate.db import models
 from tests import backends
+from tests.fakes import nova_api
+from tests.functional.plugins.physical_host.test_concurrency import HostManagers
 from tests.manager_processes import Managers
 from tests.manager_processes import wait_for
 
@@ -47,6 +54,8 @@ TARGET_COUNT, TARGET_P99 = 100, 1.0
 #: Issue 20: 1,000 leases starting together, 2 managers, p99 <= 2 s.
 MASS_COUNT, MASS_P99 = 1000, 2.0
 TARGET_KILLED_MAX = 5.0
+#: Seconds the Nova double takes to answer (``--plugin physical:host``).
+NOVA_DELAY = 0.001
 #: Seconds before start_date from which the managers' CPU and profiles are taken.
 WARM_UP = 0.2
 
@@ -86,28 +95,71 @@ def _delete_queues(topic):
                 channel = connection.channel()
 
 
+class _HostManagers(HostManagers):
+    """Managers running ``physical:host`` on the Nova double with ``options`` in
+    their ``[manager]`` section (the tests' short claim_timeout and poll left out)."""
+
+    def __init__(self, database, tmp, nova, options):
+        super().__init__(database, backends.RABBIT_URL, tmp, nova)
+        text = self.config.read_text()
+        for test_only in ('claim_timeout = 3\n', 'max_poll_interval = 2\n'):
+            text = text.replace(test_only, '')
+        self.config.write_text(text.replace('[manager]\n', '[manager]\n' + ''.join(
+            f'{key} = {value}\n' for key, value in options.items())))
+
+    def enroll(self, count):
+        admin = self.ctx.__class__(user_id='admin', project_id='admin', is_admin=True)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: self.api.call_plugin(
+                admin, 'physical:host', 'create_host', values={'name': f'compute-{i}'}),
+                range(count)))
+
+
+def _managers(stack, plugin, count, database, tmp, options, start_delay, nova_delay):
+    """The managers (not started) and the reservation each lease asks for."""
+    if plugin == 'dummy':
+        dummy = {'action_delays': f'on_start:{start_delay}'} if start_delay else {}
+        return (Managers(database, backends.RABBIT_URL, tmp, manager_options=options,
+                         **dummy), {'resource_type': 'dummy:resource'})
+    nova = stack.enter_context(nova_api.FakeNova())
+    nova.inject(status=None, delay=nova_delay, times=None)
+    for i in range(count):
+        nova.add_hypervisor(f'compute-{i}')
+    return _HostManagers(database, tmp, nova, options), {
+        'resource_type': 'physical:host', 'min': 1, 'max': 1,
+        'hypervisor_properties': '', 'resource_properties': ''}
+
+
 def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0,
-        profile=None, notify=False):
+        profile=None, notify=False, plugin='dummy', nova_delay=NOVA_DELAY):
     """``kill`` None: as before; False or True: at the default timeouts, without or
     with a manager killed."""
+    with contextlib.ExitStack() as stack:
+        return _run(stack, count, manager_count, backend, workers, kill, start_delay,
+                    profile, notify, plugin, nova_delay)
+
+
+def _run(stack, count, manager_count, backend, workers, kill, start_delay, profile,
+         notify, plugin, nova_delay):
     tmp = Path(tempfile.mkdtemp(prefix='climate-bench-'))
     database = backends.ProvisionedDatabase(backend, str(tmp))
     options = {'event_workers': workers} if workers else {}
-    dummy = {'action_delays': f'on_start:{start_delay}'} if start_delay else {}
     if kill is not None:
         # Comparable rows with and without a kill, at the production defaults.
         options.update(claim_timeout=60, max_poll_interval=30)
-    group = Managers(database, backends.RABBIT_URL, tmp, manager_options=options,
-                     **dummy)
+    group, reservation = _managers(stack, plugin, count, database, tmp, options,
+                                   start_delay, nova_delay)
     topic = f'climate-bench-notifications-{os.getpid()}'
     try:
         group.start(manager_count, _notifying(topic) if notify else None)
+        if plugin != 'dummy':
+            group.enroll(count)
         lead = 5 + count / 50.0  # room for creating them on a loaded machine
         start = (timeutils.utcnow() + datetime.timedelta(seconds=lead)).replace(
             microsecond=0)
         body = {'name': 'bench', 'start_date': start.isoformat(),
                 'end_date': (start + datetime.timedelta(hours=1)).isoformat(),
-                'reservations': [{'resource_type': 'dummy:resource'}]}
+                'reservations': [reservation]}
         began = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _: group.api.create_lease(group.ctx, body)['id'],
@@ -181,6 +233,11 @@ def main(argv=None):
                         help='record the managers with py-spy into DIR')
     parser.add_argument('--notify', action='store_true',
                         help='managers send lease notifications on RabbitMQ')
+    parser.add_argument('--plugin', default='dummy', choices=('dummy', 'physical:host'),
+                        help='each lease reserves a dummy resource, or one host of '
+                             'as many enrolled on the Nova double')
+    parser.add_argument('--nova-delay', type=float, default=NOVA_DELAY,
+                        help="the Nova double's seconds per request")
     args = parser.parse_args(argv)
     for name in (args.backend, 'rabbit'):
         reason = backends.unavailable_reason(name)
@@ -188,7 +245,9 @@ def main(argv=None):
             parser.error(reason)
     print(f'backend={args.backend}+rabbit managers={args.managers} '
           f'event_workers={args.workers or "default"} '
-          f'notifications={"messagingv2" if args.notify else "noop"}')
+          f'notifications={"messagingv2" if args.notify else "noop"} '
+          f'plugin={args.plugin}' + (f' (Nova double {1000 * args.nova_delay:.1f} ms per '
+                                    'request)' if args.plugin != 'dummy' else ''))
     print(f'{"leases":>7} {"killed":>6} {"p50 s":>7} {"p99 s":>7} {"max s":>7} '
           f'{"creates/s":>10} {"claim p99":>10} {"run p99":>8} {"CPU/start":>10} '
           f'{"MariaDB":>8} {"SQL/start":>9}  '
@@ -197,7 +256,8 @@ def main(argv=None):
             for kill in ((False, True) if args.kill else (None,))]
     for count, kill in runs:
         r = run(count, args.managers, args.backend, args.workers, kill,
-                args.start_delay, args.profile, args.notify)
+                args.start_delay, args.profile, args.notify, args.plugin,
+                args.nova_delay)
         killed = f'{r["held"]} cl' if kill else 'no'
         line = (f'{r["count"]:>7} {killed:>6} {r["p50"]:>7.3f} {r["p99"]:>7.3f} '
                 f'{r["max"]:>7.3f} {r["create_rate"]:>10.1f} {r["claim_p99"]:>10.3f} '
