@@ -225,7 +225,37 @@ class NovaDriver(base.ComputeDriver):
             aggregate = self._set_metadata(aggregate, metadata)
         return aggregate
 
+    def _by_known_id(self, aggregate_name, host, change, undo):
+        """``change(id, host)`` on the aggregate id known for ``aggregate_name``
+        without reading the aggregate first: the answer names it, so a stale id is
+        noticed after. None when no id is known, when Nova refuses (a 404 or 409: the
+        aggregate is gone, or the host is already in or not in it; the caller reads
+        the aggregate and decides), or when the id names another aggregate now
+        (``undo(id, host)`` puts that one back as it was)."""
+        aggregate_id = self._aggregate_ids.get(aggregate_name)
+        if aggregate_id is None:
+            return None
+        with _translated():
+            try:
+                changed = _aggregate(change(aggregate_id, host).to_dict())
+            except (nova_exc.NotFound, nova_exc.Conflict):
+                return None
+            if changed.name == aggregate_name:
+                return changed
+            LOG.warning('Aggregate %s is now named %r, not %r: %s is put back as it '
+                        'was there', aggregate_id, changed.name, aggregate_name, host)
+            undo(aggregate_id, host)
+        if self._aggregate_ids.get(aggregate_name) == aggregate_id:
+            del self._aggregate_ids[aggregate_name]
+        return None
+
     def add_host(self, aggregate_name, host):
+        # By the known id at once: a start adds its host to the aggregate it has just
+        # made, and takes it out of the freepool, whose answer lists every free host.
+        added = self._by_known_id(aggregate_name, host, self._nova.aggregates.add_host,
+                                  self._nova.aggregates.remove_host)
+        if added is not None:
+            return added
         aggregate = self._get_aggregate(aggregate_name)
         if host in aggregate.hosts:
             return aggregate
@@ -244,6 +274,11 @@ class NovaDriver(base.ComputeDriver):
                 raise
 
     def remove_host(self, aggregate_name, host):
+        removed = self._by_known_id(aggregate_name, host,
+                                    self._nova.aggregates.remove_host,
+                                    self._nova.aggregates.add_host)
+        if removed is not None:
+            return removed
         aggregate = self._get_aggregate(aggregate_name)
         if host not in aggregate.hosts:
             return aggregate

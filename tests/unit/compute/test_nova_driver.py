@@ -158,22 +158,114 @@ def _stale_once(monkeypatch, driver, stale):
                         lambda name: next(answers, None) or real(name))
 
 
-def test_add_host_tolerates_a_host_added_meanwhile(fake_nova, nova_driver, monkeypatch):
+def _actions(fake_nova):
+    return len(fake_nova.requests_to('POST', r'/os-aggregates/\d+/action$'))
+
+
+def _reads(fake_nova):
+    return len(fake_nova.requests_to('GET', r'/os-aggregates/\d+$'))
+
+
+def test_add_host_tolerates_a_host_added_meanwhile(fake_nova, nova_conf, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    nova_driver.find_aggregate('freepool')
+    nova.NovaDriver(nova_conf).add_host('freepool', 'compute-1')  # another manager
+    actions = _actions(fake_nova)
+    # By the id it knows: Nova's 409, then a read that shows the host there.
+    assert nova_driver.add_host('freepool', 'compute-1').hosts == ('compute-1',)
+    assert _actions(fake_nova) == actions + 1
+
+
+def test_add_host_tolerates_a_host_added_after_its_read(fake_nova, nova_driver,
+                                                       monkeypatch):
+    # No id known: the aggregate is read first, and the read is stale.
     fake_nova.add_hypervisor('compute-1')
     stale = nova_driver.find_aggregate('freepool')
     nova_driver.add_host('freepool', 'compute-1')  # another manager did it
+    nova_driver._aggregate_ids.clear()
     _stale_once(monkeypatch, nova_driver, stale)
+    actions = _actions(fake_nova)
     assert nova_driver.add_host('freepool', 'compute-1').hosts == ('compute-1',)
-    assert len(fake_nova.requests_to('POST', r'/os-aggregates/\d+/action$')) == 2
+    assert _actions(fake_nova) == actions + 1
 
 
-def test_remove_host_tolerates_a_host_removed_meanwhile(fake_nova, nova_driver,
-                                                       monkeypatch):
+def test_remove_host_tolerates_a_host_removed_meanwhile(fake_nova, nova_conf,
+                                                       nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    nova_driver.add_host('freepool', 'compute-1')
+    nova.NovaDriver(nova_conf).remove_host('freepool', 'compute-1')  # another manager
+    assert nova_driver.remove_host('freepool', 'compute-1').hosts == ()
+
+
+def test_remove_host_tolerates_a_host_removed_after_its_read(fake_nova, nova_driver,
+                                                            monkeypatch):
     fake_nova.add_hypervisor('compute-1')
     stale = nova_driver.add_host('freepool', 'compute-1')
     nova_driver.remove_host('freepool', 'compute-1')  # another manager did it
+    nova_driver._aggregate_ids.clear()
     _stale_once(monkeypatch, nova_driver, stale)
     assert nova_driver.remove_host('freepool', 'compute-1').hosts == ()
+
+
+def test_a_start_moves_its_host_by_aggregate_id_without_reading_them(fake_nova,
+                                                                    nova_driver):
+    # The freepool's answer lists every free host: reading it before each move
+    # doubled what a start fetched from Nova.
+    fake_nova.add_hypervisor('compute-1')
+    nova_driver.add_host('freepool', 'compute-1')
+    nova_driver.ensure_aggregate('r1', metadata={'climate:owner': 'p1'})
+    reads, listings = _reads(fake_nova), _listings(fake_nova)
+    assert nova_driver.add_host('r1', 'compute-1').hosts == ('compute-1',)
+    assert nova_driver.remove_host('freepool', 'compute-1').hosts == ()
+    assert (_reads(fake_nova), _listings(fake_nova)) == (reads, listings)
+    assert nova_driver.find_aggregate('r1').hosts == ('compute-1',)
+    assert nova_driver.find_aggregate('freepool').hosts == ()
+
+
+def _renamed_behind_our_back(fake_nova, aggregate, new_name):
+    """Another client renamed ``aggregate`` and made a new one of its old name."""
+    with fake_nova.lock:
+        fake_nova.aggregates[aggregate.id]['name'] = new_name
+    return fake_nova._create_aggregate(aggregate.name, None)
+
+
+def test_a_host_goes_to_the_aggregate_of_that_name_when_its_id_was_renamed(
+        fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    first = nova_driver.ensure_aggregate('r1')
+    second = _renamed_behind_our_back(fake_nova, first, 'other')
+    added = nova_driver.add_host('r1', 'compute-1')
+    assert (added.id, added.hosts) == (second['id'], ('compute-1',))
+    assert nova_driver.find_aggregate('other').hosts == ()
+
+
+def test_a_host_leaves_the_aggregate_of_that_name_when_its_id_was_renamed(
+        fake_nova, nova_conf, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    first = nova_driver.ensure_aggregate('r1')
+    nova_driver.add_host('r1', 'compute-1')
+    second = _renamed_behind_our_back(fake_nova, first, 'other')
+    nova.NovaDriver(nova_conf).add_host('r1', 'compute-1')   # in the new 'r1' too
+    removed = nova_driver.remove_host('r1', 'compute-1')
+    assert (removed.id, removed.hosts) == (second['id'], ())
+    assert nova_driver.find_aggregate('other').hosts == ('compute-1',)
+
+
+def test_a_host_goes_to_an_aggregate_made_again_under_its_name(fake_nova, nova_driver):
+    fake_nova.add_hypervisor('compute-1')
+    first = nova_driver.ensure_aggregate('r1')
+    with fake_nova.lock:                    # another manager deleted and re-made it
+        del fake_nova.aggregates[first.id]
+    second = fake_nova._create_aggregate('r1', None)
+    assert nova_driver.add_host('r1', 'compute-1').id == second['id']
+    assert nova_driver.remove_host('r1', 'compute-1').hosts == ()
+
+
+def test_adding_an_unknown_host_by_id_is_still_a_clear_error(fake_nova, nova_driver):
+    nova_driver.ensure_aggregate('r1')
+    with pytest.raises(exceptions.ComputeHostNotFound):
+        nova_driver.add_host('r1', 'no-such-host')
+    assert nova_driver.find_aggregate('r1').hosts == ()
 
 
 def test_delete_aggregate_empties_it_again_if_a_host_arrived(fake_nova, nova_driver,

@@ -89,7 +89,10 @@ def test_nova_failure_mid_start_is_retried_and_aggregates_end_right(nova_hosts_e
         attempts = conn.execute(sa.select(events.c.attempts).where(
             events.c.lease_id == lease['id'],
             events.c.event_type == 'start_lease')).scalar()
-    assert attempts == 3
+    # The retry takes the first host out of the freepool by the aggregate's id
+    # without reading it first: Nova refuses (404, already out), which the second
+    # injected failure meets, and the start goes on.
+    assert attempts == 2
     env.service.delete_lease(env.ctx, lease['id'])
     assert aggregate_hosts(env, 'freepool') == sorted(names)
     assert env.driver.find_aggregate(reservation_id) is None
