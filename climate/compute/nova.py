@@ -242,11 +242,12 @@ class NovaDriver(base.ComputeDriver):
                 return None
             if changed.name == aggregate_name:
                 return changed
+            # Forgotten first: should the undo fail, the retry looks the name up.
+            if self._aggregate_ids.get(aggregate_name) == aggregate_id:
+                del self._aggregate_ids[aggregate_name]
             LOG.warning('Aggregate %s is now named %r, not %r: %s is put back as it '
                         'was there', aggregate_id, changed.name, aggregate_name, host)
             undo(aggregate_id, host)
-        if self._aggregate_ids.get(aggregate_name) == aggregate_id:
-            del self._aggregate_ids[aggregate_name]
         return None
 
     def add_host(self, aggregate_name, host):

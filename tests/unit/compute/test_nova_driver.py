@@ -6,6 +6,7 @@ integration tier (real Nova via openstack-lite) lands.
 
 import time
 
+from novaclient import exceptions as nova_exc
 import pytest
 import requests
 
@@ -249,6 +250,26 @@ def test_a_host_leaves_the_aggregate_of_that_name_when_its_id_was_renamed(
     removed = nova_driver.remove_host('r1', 'compute-1')
     assert (removed.id, removed.hosts) == (second['id'], ())
     assert nova_driver.find_aggregate('other').hosts == ('compute-1',)
+
+
+def test_a_failed_undo_on_a_renamed_id_is_retried_by_the_name(fake_nova, nova_driver,
+                                                             monkeypatch):
+    fake_nova.add_hypervisor('compute-1')
+    first = nova_driver.ensure_aggregate('r1')
+    second = _renamed_behind_our_back(fake_nova, first, 'other')
+
+    def unavailable(*args):
+        raise nova_exc.ClientException(503, 'Nova is down')
+    monkeypatch.setattr(nova_driver._nova.aggregates, 'remove_host', unavailable)
+    with pytest.raises(exceptions.ComputeError) as raised:
+        nova_driver.add_host('r1', 'compute-1')
+    assert raised.value.retryable
+    monkeypatch.undo()
+    # The retry does not go by the renamed id again.
+    renamed = rf'/os-aggregates/{first.id}/action$'
+    touched = len(fake_nova.requests_to('POST', renamed))
+    assert nova_driver.add_host('r1', 'compute-1').id == second['id']
+    assert len(fake_nova.requests_to('POST', renamed)) == touched
 
 
 def test_a_host_goes_to_an_aggregate_made_again_under_its_name(fake_nova, nova_driver):
