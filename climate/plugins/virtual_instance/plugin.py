@@ -135,7 +135,6 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                  'shelve': self._starts_later(lease.start_date)}
         instance_db.hold(context, reservation.id, values['server_id'],
                          values['on_end'], state)
-        reservation.resource_id = values['server_id']
 
     def prepares_for(self, values):
         """A held server is marked (and maybe shelved) at create; a capacity
