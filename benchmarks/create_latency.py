@@ -66,11 +66,15 @@ def window(index):
             (start + datetime.timedelta(hours=1)).strftime('%Y-%m-%d %H:%M'))
 
 
+#: A reservation of one host, whichever.
+ONE_HOST = {'resource_type': 'physical:host', 'min': 1, 'max': 1,
+            'hypervisor_properties': '', 'resource_properties': ''}
+
+
 def host_body(index):
     start, end = window(index)
     return {'name': f'host-{index}', 'start_date': start, 'end_date': end,
-            'reservations': [{'resource_type': 'physical:host', 'min': 1, 'max': 1,
-                              'hypervisor_properties': '', 'resource_properties': ''}]}
+            'reservations': [dict(ONE_HOST)]}
 
 
 def capacity_body(index):
@@ -179,7 +183,6 @@ def servers():
     return pids + [('this process', os.getpid())]
 
 
-
 def load():
     return '/'.join(f'{v:.1f}' for v in os.getloadavg())
 
@@ -224,11 +227,7 @@ def run(args):
         try:
             group.start(1)
             api = Api([group.config], tmp)
-            admin = group.ctx.__class__(user_id='admin', project_id='admin',
-                                        is_admin=True)
-            for i in range(HOSTS):
-                group.api.call_plugin(admin, 'physical:host', 'create_host',
-                                      values={'name': f'compute-{i}'})
+            group.enroll(HOSTS)
             timed(api, [host_body(i) for i in range(EXISTING)], 4)
             others = servers()
             cpu = Cpu(group.processes[0].log_path, database.engine, api.process.pid,

@@ -39,6 +39,7 @@ import kombu
 import sqlalchemy as sa
 
 from benchmarks import common
+from benchmarks.create_latency import ONE_HOST
 from benchmarks.create_latency import cpu_seconds
 from benchmarks.create_latency import servers
 from benchmarks.create_latency import statements
@@ -95,26 +96,6 @@ def _delete_queues(topic):
                 channel = connection.channel()
 
 
-class _HostManagers(HostManagers):
-    """Managers running ``physical:host`` on the Nova double with ``options`` in
-    their ``[manager]`` section (the tests' short claim_timeout and poll left out)."""
-
-    def __init__(self, database, tmp, nova, options):
-        super().__init__(database, backends.RABBIT_URL, tmp, nova)
-        text = self.config.read_text()
-        for test_only in ('claim_timeout = 3\n', 'max_poll_interval = 2\n'):
-            text = text.replace(test_only, '')
-        self.config.write_text(text.replace('[manager]\n', '[manager]\n' + ''.join(
-            f'{key} = {value}\n' for key, value in options.items())))
-
-    def enroll(self, count):
-        admin = self.ctx.__class__(user_id='admin', project_id='admin', is_admin=True)
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: self.api.call_plugin(
-                admin, 'physical:host', 'create_host', values={'name': f'compute-{i}'}),
-                range(count)))
-
-
 def _managers(stack, plugin, count, database, tmp, options, start_delay, nova_delay):
     """The managers (not started) and the reservation each lease asks for."""
     if plugin == 'dummy':
@@ -125,9 +106,10 @@ def _managers(stack, plugin, count, database, tmp, options, start_delay, nova_de
     nova.inject(status=None, delay=nova_delay, times=None)
     for i in range(count):
         nova.add_hypervisor(f'compute-{i}')
-    return _HostManagers(database, tmp, nova, options), {
-        'resource_type': 'physical:host', 'min': 1, 'max': 1,
-        'hypervisor_properties': '', 'resource_properties': ''}
+    # The production defaults rather than the tests' short timeouts.
+    options = dict({'claim_timeout': 60, 'max_poll_interval': 30}, **options)
+    return (HostManagers(database, backends.RABBIT_URL, tmp, nova,
+                         manager_options=options), ONE_HOST)
 
 
 def run(count, manager_count, backend, workers=None, kill=None, start_delay=0.0,

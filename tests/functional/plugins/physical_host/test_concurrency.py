@@ -36,9 +36,13 @@ MOVERS = 5
 class HostManagers(Managers):
     """Manager processes running the physical:host plugin on the Nova double."""
 
-    def __init__(self, database, rabbit_url, tmp_path, fake_nova):
+    def __init__(self, database, rabbit_url, tmp_path, fake_nova, manager_options=None):
         super().__init__(database, rabbit_url, tmp_path)
         self.transports = []
+        # Short timeouts for the tests; any may be overridden.
+        manager_options = '\n'.join(f'{k} = {v}' for k, v in dict(
+            {'claim_timeout': 3, 'max_poll_interval': 2, 'minutes_before_end_lease': 0},
+            **(manager_options or {})).items())
         self.config.write_text(f"""[DEFAULT]
 transport_url = {rabbit_url}
 [database]
@@ -46,9 +50,7 @@ connection = {database.url}
 [manager]
 rpc_topic = {self.topic}
 plugins = physical.host.plugin
-claim_timeout = 3
-max_poll_interval = 2
-minutes_before_end_lease = 0
+{manager_options}
 [compute]
 driver = nova
 poll_interval = 0.05
@@ -57,6 +59,15 @@ wait_timeout = 10
 [oslo_messaging_notifications]
 driver = noop
 """)
+
+    def enroll(self, count, workers=8):
+        """Enroll hypervisors ``compute-0`` … ``compute-{count-1}`` of the Nova double,
+        ``workers`` at a time."""
+        admin = self.ctx.__class__(user_id='admin', project_id='admin', is_admin=True)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda i: self.api.call_plugin(
+                admin, 'physical:host', 'create_host', values={'name': f'compute-{i}'}),
+                range(count)))
 
     def client(self, rabbit_url):
         """An RPC client on a connection of its own (one "API worker")."""
