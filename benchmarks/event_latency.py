@@ -135,7 +135,7 @@ def _run(stack, count, manager_count, backend, workers, kill, start_delay, profi
     try:
         group.start(manager_count, _notifying(topic) if notify else None)
         if plugin != 'dummy':
-            group.enroll(count)
+            group.enroll(count, workers=8)
         lead = 5 + count / 50.0  # room for creating them on a loaded machine
         start = (timeutils.utcnow() + datetime.timedelta(seconds=lead)).replace(
             microsecond=0)
